@@ -1,0 +1,97 @@
+// The Decision a take returns, computed from the bucket levels a store reports.
+import type { Policy } from './options.js';
+
+/** One policy's view of a take. */
+export interface PolicyDecision {
+  /** The policy's name. */
+  readonly name: string;
+  /** The policy's capacity. */
+  readonly limit: number;
+  /** Whole tokens left in this bucket after the take (floored). */
+  readonly remaining: number;
+  /**
+   * 0 when this bucket held the cost; otherwise ms until it will. `Infinity` when the cost is
+   * above the capacity: no wait will ever make that take succeed.
+   */
+  readonly retryAfterMs: number;
+  /** Ms until this bucket is full again. */
+  readonly resetMs: number;
+  /** Seconds an empty bucket takes to fill. */
+  readonly windowSeconds: number;
+}
+
+/**
+ * The outcome of a take. The top-level numbers are those of the binding policy: when allowed,
+ * the one with the fewest tokens left; when denied, the one with the longest wait.
+ */
+export interface Decision {
+  /** True when every bucket held the cost and was debited; false when nothing was debited. */
+  readonly allowed: boolean;
+  /** Capacity of the binding policy. */
+  readonly limit: number;
+  /** Whole tokens left in the binding bucket (floored). */
+  readonly remaining: number;
+  /**
+   * 0 when allowed. When denied: ms until the take can succeed, or `Infinity` when the cost is
+   * above a policy's capacity, so that no wait would help (send no Retry-After then).
+   */
+  readonly retryAfterMs: number;
+  /** Ms until the binding bucket is full again. */
+  readonly resetMs: number;
+  /** Name of the binding policy. */
+  readonly policy: string;
+  /** Every policy's view, in the order the policies were given. */
+  readonly policies: readonly PolicyDecision[];
+}
+
+/** True when every bucket holds `cost`: the rule stores apply before debiting. */
+export function canTake(levels: readonly number[], cost: number): boolean {
+  for (const level of levels) if (!(level >= cost)) return false;
+  return true;
+}
+
+/** Builds the Decision from each bucket's level after refill and before debit. */
+export function buildDecision(policies: readonly Policy[], levels: readonly number[], cost: number): Decision {
+  if (levels.length !== policies.length) {
+    throw new Error(`store returned ${levels.length} bucket levels for ${policies.length} policies`);
+  }
+  const allowed = canTake(levels, cost);
+  const views: PolicyDecision[] = [];
+  let binding = 0;
+  for (let i = 0; i < policies.length; i++) {
+    const p = policies[i]!;
+    const level = Math.min(p.capacity, Math.max(0, levels[i]!));
+    const after = allowed ? level - cost : level;
+    let retryAfterMs = 0;
+    if (!allowed && level < cost) {
+      retryAfterMs = cost > p.capacity ? Infinity : Math.ceil(((cost - level) * 1000) / p.refillPerSecond);
+    }
+    const view: PolicyDecision = {
+      name: p.name,
+      limit: p.capacity,
+      remaining: Math.max(0, Math.floor(after)),
+      retryAfterMs,
+      resetMs: after >= p.capacity ? 0 : Math.ceil(((p.capacity - after) * 1000) / p.refillPerSecond),
+      windowSeconds: p.windowSeconds,
+    };
+    views.push(view);
+    if (i > 0 && binds(view, views[binding]!, allowed)) binding = i;
+  }
+  const b = views[binding]!;
+  return {
+    allowed,
+    limit: b.limit,
+    remaining: b.remaining,
+    retryAfterMs: b.retryAfterMs,
+    resetMs: b.resetMs,
+    policy: b.name,
+    policies: views,
+  };
+}
+
+/** Whether `a` binds more tightly than `b`: on allow, fewer left; on deny, a longer wait. */
+function binds(a: PolicyDecision, b: PolicyDecision, allowed: boolean): boolean {
+  if (!allowed && a.retryAfterMs !== b.retryAfterMs) return a.retryAfterMs > b.retryAfterMs;
+  if (a.remaining !== b.remaining) return a.remaining < b.remaining;
+  return a.resetMs > b.resetMs;
+}

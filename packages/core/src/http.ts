@@ -1,0 +1,118 @@
+// What every HTTP adapter shares: the caller key from request headers, the rate-limit headers,
+// and the problem+json body of a denied request. No framework types here.
+import type { Decision } from './decision.js';
+
+/** Request headers as Node parses them: lower-case names. */
+export type RequestHeaders = Readonly<Record<string, string | readonly string[] | undefined>>;
+
+const BEARER = /^Bearer[ \t]+([^\s,]+)[ \t]*$/i;
+
+/**
+ * The caller's API key from request headers: the `X-API-Key` header, else the token of
+ * `Authorization: Bearer <token>`. Surrounding whitespace is ignored; an empty value counts as
+ * absent. Returns undefined when neither gives a key.
+ */
+export function apiKeyFromHeaders(headers: RequestHeaders): string | undefined {
+  const apiKey = firstValue(headers['x-api-key'])?.trim();
+  if (apiKey) return apiKey;
+  const auth = firstValue(headers.authorization);
+  return auth === undefined ? undefined : BEARER.exec(auth.trim())?.[1];
+}
+
+function firstValue(value: string | readonly string[] | undefined): string | undefined {
+  return typeof value === 'string' ? value : value?.[0];
+}
+
+/** Options for rateLimitHeaders. */
+export interface HeaderOptions {
+  /**
+   * Also send `X-RateLimit-Limit`, `X-RateLimit-Remaining` and `X-RateLimit-Reset` (seconds
+   * until the binding bucket is full), for clients that predate the IETF fields.
+   * @default false
+   */
+  legacyHeaders?: boolean;
+}
+
+/**
+ * The response headers for a decision, as [name, value] pairs:
+ * - `RateLimit-Policy`: per policy `"<name>";q=<capacity>;w=<seconds for an empty bucket to fill>`
+ * - `RateLimit`: per policy `"<name>";r=<whole tokens left>;t=<seconds until the bucket is full>`
+ * - `Retry-After`: on a denial that a wait can cure, whole seconds (>= 1, rounded up)
+ * - legacy `X-RateLimit-*` on request.
+ * Syntax of draft-ietf-httpapi-ratelimit-headers-10 (structured-field lists of strings with
+ * parameters). A token bucket maps onto it as: q = capacity, w = capacity / refill rate, r =
+ * remaining, t = time to full (after t seconds r = q again).
+ */
+export function rateLimitHeaders(decision: Decision, options: HeaderOptions = {}): [string, string][] {
+  let policy = '';
+  let state = '';
+  for (const p of decision.policies) {
+    const sep = policy === '' ? '' : ', ';
+    policy += `${sep}"${p.name}";q=${p.limit};w=${p.windowSeconds}`;
+    state += `${sep}"${p.name}";r=${p.remaining};t=${Math.ceil(p.resetMs / 1000)}`;
+  }
+  const headers: [string, string][] = [
+    ['RateLimit-Policy', policy],
+    ['RateLimit', state],
+  ];
+  if (options.legacyHeaders) {
+    headers.push(
+      ['X-RateLimit-Limit', String(decision.limit)],
+      ['X-RateLimit-Remaining', String(decision.remaining)],
+      ['X-RateLimit-Reset', String(Math.ceil(decision.resetMs / 1000))],
+    );
+  }
+  const retryAfter = retryAfterSeconds(decision);
+  if (retryAfter !== undefined) headers.push(['Retry-After', String(retryAfter)]);
+  return headers;
+}
+
+/**
+ * Whole seconds to wait before retrying (>= 1, the ceiling of the true wait), or undefined when
+ * the decision was allowed or no wait can help (cost above capacity).
+ */
+export function retryAfterSeconds(decision: Decision): number | undefined {
+  if (decision.allowed || !Number.isFinite(decision.retryAfterMs)) return undefined;
+  return Math.max(1, Math.ceil(decision.retryAfterMs / 1000));
+}
+
+/** An RFC 9457 problem details object. */
+export interface ProblemDetails {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  /** Name of the policy that denied the request. */
+  policy: string;
+  /** That policy's capacity. */
+  limit: number;
+  /** Whole seconds to wait; absent when no wait can help. */
+  retryAfter?: number;
+}
+
+/**
+ * The `application/problem+json` body of a denied request. Status 429 when a wait will help;
+ * 413 when the request costs more than the policy's capacity, which no wait can fix.
+ */
+export function problemDetails(decision: Decision): ProblemDetails {
+  const retryAfter = retryAfterSeconds(decision);
+  if (retryAfter === undefined) {
+    return {
+      type: 'about:blank',
+      title: 'Content Too Large',
+      status: 413,
+      detail: `This request costs more than rate limit "${decision.policy}" allows at once (${decision.limit}); it cannot succeed, however long you wait.`,
+      policy: decision.policy,
+      limit: decision.limit,
+    };
+  }
+  return {
+    type: 'about:blank',
+    title: 'Too Many Requests',
+    status: 429,
+    detail: `Rate limit "${decision.policy}" exceeded. Retry in ${retryAfter} second${retryAfter === 1 ? '' : 's'}.`,
+    policy: decision.policy,
+    limit: decision.limit,
+    retryAfter,
+  };
+}

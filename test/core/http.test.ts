@@ -1,0 +1,91 @@
+// The HTTP pieces every adapter shares: the caller key, the RateLimit headers, the problem body.
+import {
+  apiKeyFromHeaders,
+  buildDecision,
+  parsePolicies,
+  problemDetails,
+  rateLimitHeaders,
+  retryAfterSeconds,
+} from '@tokenbucket/core';
+
+describe('apiKeyFromHeaders', () => {
+  test.each([
+    ['X-API-Key', { 'x-api-key': 'key-1' }, 'key-1'],
+    ['X-API-Key trimmed', { 'x-api-key': '  key-1 ' }, 'key-1'],
+    ['X-API-Key before Authorization', { 'x-api-key': 'key-1', authorization: 'Bearer tok' }, 'key-1'],
+    ['Bearer token', { authorization: 'Bearer tok.en-1' }, 'tok.en-1'],
+    ['bearer is case-insensitive', { authorization: 'bearer tok' }, 'tok'],
+    ['empty X-API-Key falls through to Bearer', { 'x-api-key': '  ', authorization: 'Bearer tok' }, 'tok'],
+    ['Bearer without a token', { authorization: 'Bearer ' }, undefined],
+    ['Basic auth is not a key', { authorization: 'Basic dXNlcjpwYXNz' }, undefined],
+    ['two tokens is not a token', { authorization: 'Bearer a b' }, undefined],
+    ['nothing', {}, undefined],
+    ['an array takes the first value', { 'x-api-key': ['first', 'second'] }, 'first'],
+  ])('%s', (_label, headers, expected) => {
+    expect(apiKeyFromHeaders(headers)).toBe(expected);
+  });
+});
+
+const two = parsePolicies({
+  policies: [
+    { name: 'burst', capacity: 10, refillPerSecond: 2 },
+    { name: 'daily', capacity: 1000, refillPerSecond: 1000 / 86400 },
+  ],
+});
+
+describe('rateLimitHeaders', () => {
+  test('an allowed take: policies and state for every policy, no Retry-After', () => {
+    const d = buildDecision(two, [10, 500.5], 1);
+    expect(rateLimitHeaders(d)).toEqual([
+      ['RateLimit-Policy', '"burst";q=10;w=5, "daily";q=1000;w=86400'],
+      ['RateLimit', '"burst";r=9;t=1, "daily";r=499;t=43244'],
+    ]);
+  });
+
+  test('a denied take: Retry-After is the ceiling of the true wait, in whole seconds', () => {
+    const d = buildDecision(two, [0.5, 900], 1); // 0.5 token missing at 2/s: 250 ms
+    expect(d.retryAfterMs).toBe(250);
+    expect(rateLimitHeaders(d)).toContainEqual(['Retry-After', '1']);
+    const long = buildDecision(two, [10, 0.2], 1); // 0.8 of a day-token: 69.12 s
+    expect(retryAfterSeconds(long)).toBe(70);
+  });
+
+  test('legacy headers on request, for the binding policy', () => {
+    const d = buildDecision(two, [3, 900], 1);
+    expect(rateLimitHeaders(d, { legacyHeaders: true })).toEqual(
+      expect.arrayContaining([
+        ['X-RateLimit-Limit', '10'],
+        ['X-RateLimit-Remaining', '2'],
+        ['X-RateLimit-Reset', '4'],
+      ]),
+    );
+  });
+
+  test('a cost above capacity: no Retry-After, because no wait helps', () => {
+    const d = buildDecision(two, [10, 1000], 20);
+    expect(d.retryAfterMs).toBe(Infinity);
+    expect(retryAfterSeconds(d)).toBeUndefined();
+    expect(rateLimitHeaders(d).map(([name]) => name)).toEqual(['RateLimit-Policy', 'RateLimit']);
+  });
+});
+
+describe('problemDetails', () => {
+  test('429 with the policy and the wait', () => {
+    expect(problemDetails(buildDecision(two, [0, 900], 1))).toEqual({
+      type: 'about:blank',
+      title: 'Too Many Requests',
+      status: 429,
+      detail: 'Rate limit "burst" exceeded. Retry in 1 second.',
+      policy: 'burst',
+      limit: 10,
+      retryAfter: 1,
+    });
+  });
+
+  test('413 without a wait when the cost is above capacity', () => {
+    const body = problemDetails(buildDecision(two, [10, 1000], 11));
+    expect(body).toMatchObject({ status: 413, policy: 'burst', limit: 10 });
+    expect(body).not.toHaveProperty('retryAfter');
+    expect(body.detail).toMatch(/cannot succeed/);
+  });
+});

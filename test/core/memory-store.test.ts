@@ -1,0 +1,80 @@
+// MemoryStore: the store contract, exact refill on a controlled clock, and bounded memory.
+import { createLimiter, MemoryStore } from '@tokenbucket/core';
+import { runStoreSuite } from './store-suite';
+
+runStoreSuite('MemoryStore', () => {
+  const store = new MemoryStore();
+  return { store: () => store, close: async () => store.close() };
+});
+
+/** A clock the test moves by hand. */
+function manualClock(start = 1000) {
+  let now = start;
+  return { now: () => now, advance: (ms: number) => void (now += ms) };
+}
+
+describe('MemoryStore on a controlled clock', () => {
+  test('refill is continuous and exact', async () => {
+    const clock = manualClock();
+    const store = new MemoryStore({ clock: clock.now });
+    const l = createLimiter({ store, capacity: 10, refillPerSecond: 4 });
+    expect((await l.take('k', { cost: 10 })).remaining).toBe(0);
+    clock.advance(625); // 2.5 tokens
+    const peek = await l.take('k', { cost: 0 });
+    expect(peek).toMatchObject({ remaining: 2, resetMs: 1875 });
+    const denied = await l.take('k', { cost: 3 });
+    expect(denied).toMatchObject({ allowed: false, remaining: 2, retryAfterMs: 125 });
+    clock.advance(125);
+    expect(await l.take('k', { cost: 3 })).toMatchObject({ allowed: true, remaining: 0, resetMs: 2500 });
+    clock.advance(60_000);
+    expect((await l.take('k', { cost: 0 })).remaining).toBe(10); // never above capacity
+    store.close();
+  });
+
+  test('a clock that goes backwards refills nothing and debits nothing extra', async () => {
+    const clock = manualClock(50_000);
+    const store = new MemoryStore({ clock: clock.now });
+    const l = createLimiter({ store, capacity: 2, refillPerSecond: 1 });
+    await l.take('k', { cost: 2 });
+    clock.advance(-10_000);
+    expect(await l.take('k')).toMatchObject({ allowed: false, retryAfterMs: 1000 });
+    store.close();
+  });
+
+  test('buckets that refilled to full are swept; a full bucket is the same as none', async () => {
+    const clock = manualClock();
+    const store = new MemoryStore({ clock: clock.now });
+    const l = createLimiter({ store, capacity: 2, refillPerSecond: 1 });
+    await l.take('a');
+    await l.take('b', { cost: 2 });
+    expect(store.size).toBe(2);
+    clock.advance(1000); // a is full again, b is not
+    store.sweep();
+    expect(store.size).toBe(1);
+    expect((await l.take('a', { cost: 0 })).remaining).toBe(2);
+    expect((await l.take('b', { cost: 0 })).remaining).toBe(1);
+    store.close();
+  });
+
+  test('maxKeys bounds memory: the least recently debited bucket goes first', async () => {
+    const clock = manualClock();
+    const store = new MemoryStore({ clock: clock.now, maxKeys: 3 });
+    const l = createLimiter({ store, capacity: 5, refillPerSecond: 0.001 });
+    for (const k of ['a', 'b', 'c']) await l.take(k);
+    await l.take('a'); // a is now the most recent
+    await l.take('d'); // evicts b
+    expect(store.size).toBe(3);
+    expect((await l.take('a', { cost: 0 })).remaining).toBe(3);
+    expect((await l.take('b', { cost: 0 })).remaining).toBe(5);
+    expect((await l.take('c', { cost: 0 })).remaining).toBe(4);
+    for (let i = 0; i < 10_000; i++) await l.take(`flood-${i}`);
+    expect(store.size).toBe(3);
+    store.close();
+  });
+
+  test('invalid options name the option and the value', () => {
+    expect(() => new MemoryStore({ maxKeys: 0 })).toThrow(/`maxKeys` must be an integer >= 1; got 0/);
+    expect(() => new MemoryStore({ sweepIntervalMs: NaN })).toThrow(/`sweepIntervalMs`.*got NaN/);
+    expect(() => new MemoryStore({ clock: 5 as never })).toThrow(/`clock` must be a function/);
+  });
+});

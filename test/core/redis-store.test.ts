@@ -1,0 +1,145 @@
+// RedisStore: the store contract on a real Redis, plus what only Redis has: the script, TIME,
+// expiry, hashed and hash-tagged keys, NOSCRIPT recovery, ioredis options, many clients.
+import { createLimiter, RedisStore, type Decision } from '@tokenbucket/core';
+import { randomPrefix, RedisPool } from '../support/redis';
+import { runStoreSuite } from './store-suite';
+
+const pool = new RedisPool();
+const prefix = randomPrefix('redis');
+afterAll(() => pool.closeAll([prefix, `app:${prefix}`]));
+
+runStoreSuite('RedisStore', () => {
+  const store = new RedisStore({ client: pool.client(), prefix });
+  return { store: () => store };
+});
+
+runStoreSuite('RedisStore with enableAutoPipelining', () => {
+  const store = new RedisStore({ client: pool.client({ enableAutoPipelining: true }), prefix });
+  return { store: () => store };
+});
+
+describe('RedisStore on a real Redis', () => {
+  test('one decision is one script call (EVALSHA) and nothing else', async () => {
+    const client = pool.client();
+    const store = new RedisStore({ client, prefix });
+    const l = createLimiter({
+      store,
+      policies: [
+        { name: 'one-call-a', capacity: 5, refillPerSecond: 1 },
+        { name: 'one-call-b', capacity: 9, refillPerSecond: 1 },
+      ],
+    });
+    await l.take('warm-up'); // loads the script (EVALSHA, NOSCRIPT, EVAL on a fresh server)
+    const monitor = await pool.client().monitor();
+    const seen: string[][] = [];
+    monitor.on('monitor', (_time: string, args: string[], source: string) => {
+      // Commands the script runs show up with source "lua"; count only what the client sent.
+      if (source !== 'lua' && args.some((a) => a.includes(`${prefix}one-call`))) seen.push(args);
+    });
+    for (let i = 0; i < 3; i++) await l.take('one-call-caller');
+    await l.take('one-call-caller', { cost: 100 }); // denied
+    await new Promise((r) => setTimeout(r, 100));
+    monitor.disconnect();
+    expect(seen.map((args) => args[0]!.toLowerCase())).toEqual(['evalsha', 'evalsha', 'evalsha', 'evalsha']);
+    expect(seen[0]![2]).toBe('2'); // both policies' keys in the one call
+  });
+
+  test('keys are hashed, hash-tagged per caller, and expire when the bucket would be full', async () => {
+    const client = pool.client();
+    const l = createLimiter({
+      store: new RedisStore({ client, prefix }),
+      policies: [
+        { name: 'layout-burst', capacity: 10, refillPerSecond: 2 },
+        { name: 'layout-daily', capacity: 1000, refillPerSecond: 1000 / 86400 },
+      ],
+    });
+    const apiKey = 'sk_live_SECRET_raw_api_key_123';
+    const d = await l.take(apiKey, { cost: 4 });
+    const keys = (await pool.keys(`${prefix}layout-*`)).sort();
+    expect(keys).toHaveLength(2);
+    const tags = keys.map((k) => /^.*:\{([A-Za-z0-9_-]{22})\}$/.exec(k)?.[1]);
+    expect(tags[0]).toBeDefined();
+    expect(tags[0]).toBe(tags[1]);
+    expect(keys[0]).toBe(`${prefix}layout-burst:{${tags[0]}}`);
+    for (const key of keys) {
+      expect(key).not.toContain(apiKey);
+      expect(await client.get(key)).not.toContain(apiKey);
+    }
+    // Expiry: 4 tokens at 2/s is 2 s to full; 4 of a daily 1000 is 4 * 86.4 s.
+    const ttls = await Promise.all(keys.map((k) => client.pttl(k)));
+    expect(ttls[0]).toBeGreaterThan(1_900);
+    expect(ttls[0]).toBeLessThanOrEqual(2_000);
+    expect(ttls[1]).toBeGreaterThan(345_000);
+    expect(ttls[1]).toBeLessThanOrEqual(345_600);
+    expect(d.policy).toBe('layout-burst'); // fewest left
+    expect(d.resetMs).toBe(2_000);
+    expect(d.policies[1]!.resetMs).toBe(345_600);
+  });
+
+  test('a denied take writes nothing: the expiry is not pushed back', async () => {
+    const client = pool.client();
+    const l = createLimiter({ store: new RedisStore({ client, prefix }), name: 'deny-writes', capacity: 1, refillPerSecond: 0.01 });
+    await l.take('deny-writes-caller');
+    const [key] = await pool.keys(`${prefix}deny-writes:*`);
+    const before = await client.get(key!);
+    await new Promise((r) => setTimeout(r, 20));
+    expect((await l.take('deny-writes-caller')).allowed).toBe(false);
+    expect(await client.get(key!)).toBe(before);
+    expect(await client.pttl(key!)).toBeLessThan(100_000 - 10);
+  });
+
+  test('SCRIPT FLUSH mid-run: the next take reloads the script and is correct', async () => {
+    const client = pool.client();
+    const l = createLimiter({ store: new RedisStore({ client, prefix }), name: 'noscript', capacity: 3, refillPerSecond: 1 / 3600 });
+    expect((await l.take('noscript-caller')).remaining).toBe(2);
+    await pool.client().script('FLUSH');
+    expect((await l.take('noscript-caller')).remaining).toBe(1);
+    await pool.client().script('FLUSH');
+    const parallel = await Promise.all([l.take('noscript-caller'), l.take('noscript-caller')]);
+    expect(parallel.filter((d) => d.allowed)).toHaveLength(1);
+  });
+
+  test('ioredis keyPrefix is applied to bucket keys', async () => {
+    const client = pool.client({ keyPrefix: 'app:' });
+    const l = createLimiter({ store: new RedisStore({ client, prefix }), name: 'kp', capacity: 3, refillPerSecond: 1 });
+    await l.take('kp-caller');
+    expect(await pool.keys(`app:${prefix}kp:*`)).toHaveLength(1);
+    expect(await pool.keys(`${prefix}kp:*`)).toHaveLength(0);
+    await l.reset('kp-caller');
+    expect(await pool.keys(`app:${prefix}kp:*`)).toHaveLength(0);
+  });
+
+  test('many concurrent takes from several separate clients on one hot key admit exactly capacity', async () => {
+    const capacity = 100;
+    const limiters = Array.from({ length: 6 }, (_, i) =>
+      createLimiter({
+        store: new RedisStore({ client: pool.client({ enableAutoPipelining: i % 2 === 0 }), prefix }),
+        name: 'hot',
+        capacity,
+        refillPerSecond: 1 / 3600, // refill during the test: about 0.001 token
+      }),
+    );
+    const takes: Promise<Decision>[] = [];
+    for (let round = 0; round < 100; round++) for (const l of limiters) takes.push(l.take('hot-caller'));
+    const results = await Promise.all(takes);
+    expect(results).toHaveLength(600);
+    expect(results.filter((d) => d.allowed)).toHaveLength(capacity);
+    const remaining = results.filter((d) => d.allowed).map((d) => d.remaining).sort((a, b) => a - b);
+    expect(remaining).toEqual(Array.from({ length: capacity }, (_, i) => i)); // each token once
+  });
+
+  test('a store fault rejects the take; it never escapes unhandled', async () => {
+    const client = pool.client({ maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
+    await new Promise((resolve) => client.once('ready', resolve));
+    const l = createLimiter({ store: new RedisStore({ client, prefix }), name: 'fault', capacity: 3, refillPerSecond: 1 });
+    await l.take('fault-caller');
+    client.disconnect();
+    await expect(l.take('fault-caller')).rejects.toThrow();
+  });
+
+  test('invalid options name the option and the value', () => {
+    expect(() => new RedisStore({ client: {} as never })).toThrow(/`client` must be an ioredis Redis or Cluster client; got an object/);
+    expect(() => new RedisStore({ client: pool.client(), prefix: 'a{b}' })).toThrow(/`prefix`.*got "a\{b\}"/);
+    expect(() => new RedisStore(undefined as never)).toThrow(/`options` must be an object/);
+  });
+});

@@ -1,0 +1,7 @@
+// Type-checks a CommonJS TypeScript consumer against the built declarations.
+import core = require('@tokenbucket/core');
+
+const limiter: core.Limiter = core.createLimiter({ policies: [{ name: 'a', capacity: 1, refillPerSecond: 1 }] });
+export const remaining: Promise<number> = limiter.take('key').then((d) => d.remaining);
+// @ts-expect-error: take's options have no `weight`
+void limiter.take('key', { weight: 2 });

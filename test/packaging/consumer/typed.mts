@@ -1,0 +1,8 @@
+// Type-checks an ESM TypeScript consumer against the built declarations.
+import { createLimiter, type Decision, type LimiterOptions } from '@tokenbucket/core';
+
+const options: LimiterOptions = { capacity: 10, refillPerSecond: 2, name: 'search' };
+const decision: Promise<Decision> = createLimiter(options).take('key', { cost: 2 });
+export const allowed: Promise<boolean> = decision.then((d) => d.allowed);
+// @ts-expect-error: capacity is a number
+export const wrong: LimiterOptions = { capacity: '10', refillPerSecond: 2 };
