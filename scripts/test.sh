@@ -14,4 +14,9 @@ if [ -z "${REDIS_URL:-}" ]; then
   start_redis
 fi
 pnpm typecheck
-pnpm exec jest "$@"
+mkdir -p .tmp
+status=0
+pnpm exec jest --json --outputFile=.tmp/jest-results.json "$@" || status=$?
+# One closing line that any CI log reader understands.
+node -e 'const r = require("./.tmp/jest-results.json"); console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed` + (r.numPendingTests ? `, ${r.numPendingTests} skipped` : ""))' || true
+exit "$status"
