@@ -7,21 +7,26 @@ const consumer = join(__dirname, 'consumer');
 const root = join(__dirname, '..', '..');
 
 beforeAll(() => {
-  for (const dist of ['dist/esm/index.js', 'dist/cjs/index.js']) {
-    if (!existsSync(join(root, 'packages/core', dist))) {
-      throw new Error(`packages/core/${dist} is missing: build first (\`pnpm build\`; \`pnpm test\` does it).`);
+  for (const pkg of ['core', 'express', 'fastify', 'koa']) {
+    for (const dist of ['dist/esm/index.js', 'dist/cjs/index.js']) {
+      if (!existsSync(join(root, 'packages', pkg, dist))) {
+        throw new Error(`packages/${pkg}/${dist} is missing: build first (\`pnpm build\`; \`pnpm test\` does it).`);
+      }
     }
   }
 });
 
 const run = (file: string) => JSON.parse(execFileSync(process.execPath, [file], { cwd: consumer, encoding: 'utf8' }));
 
-test.each(['esm.mjs', 'cjs.cjs'])('%s imports @tokenbucket/core and takes tokens', (file) => {
+test.each(['esm.mjs', 'cjs.cjs'])('%s imports every package and uses it', (file) => {
   expect(run(file)).toEqual({
     format: file.startsWith('esm') ? 'esm' : 'cjs',
     allowed: [true, true, false],
     redisStore: 'function',
     error: true,
+    express: 'function',
+    fastify: true,
+    koa: 'function',
   });
 });
 

@@ -83,9 +83,9 @@ export interface ProblemDetails {
   status: number;
   detail: string;
   /** Name of the policy that denied the request. */
-  policy: string;
+  policy?: string;
   /** That policy's capacity. */
-  limit: number;
+  limit?: number;
   /** Whole seconds to wait; absent when no wait can help. */
   retryAfter?: number;
 }
@@ -113,6 +113,27 @@ export function problemDetails(decision: Decision): ProblemDetails {
     detail: `Rate limit "${decision.policy}" exceeded. Retry in ${retryAfter} second${retryAfter === 1 ? '' : 's'}.`,
     policy: decision.policy,
     limit: decision.limit,
+    retryAfter,
+  };
+}
+
+/** The 401 body when a route needs an API key and the request has none. */
+export function missingKeyProblem(): ProblemDetails {
+  return {
+    type: 'about:blank',
+    title: 'Unauthorized',
+    status: 401,
+    detail: 'This endpoint needs an API key: send it in the X-API-Key header or as Authorization: Bearer <key>.',
+  };
+}
+
+/** The 503 body when the store failed and `onStoreError` is 'deny'. */
+export function storeUnavailableProblem(retryAfter: number): ProblemDetails {
+  return {
+    type: 'about:blank',
+    title: 'Service Unavailable',
+    status: 503,
+    detail: `The rate limiter cannot reach its store. Retry in ${retryAfter} second${retryAfter === 1 ? '' : 's'}.`,
     retryAfter,
   };
 }

@@ -1,5 +1,5 @@
 // Public entry point of @tokenbucket/core.
-export { createLimiter } from './limiter.js';
+export { createLimiter, defaultMemoryStore } from './limiter.js';
 export type { Limiter, TakeOptions } from './limiter.js';
 export type { LimiterOptions, Policy, PolicyOptions } from './options.js';
 export { parseCost, parsePolicies } from './options.js';
@@ -13,7 +13,19 @@ export { RedisStore } from './stores/redis.js';
 export type { RedisStoreOptions } from './stores/redis.js';
 export { TAKE_SCRIPT } from './stores/take-script.js';
 export { hashCallerKey } from './hash.js';
-export { TokenBucketError } from './errors.js';
+export { invalidOption, TokenBucketError } from './errors.js';
 export type { TokenBucketErrorCode } from './errors.js';
 export { apiKeyFromHeaders, problemDetails, rateLimitHeaders, retryAfterSeconds } from './http.js';
 export type { HeaderOptions, ProblemDetails, RequestHeaders } from './http.js';
+export { createHttpLimiter, memoizePolicies, routePolicyName, STORE_DOWN_RETRY_AFTER_SECONDS } from './http-limiter.js';
+export type {
+  DecisionEvent,
+  HttpLimiter,
+  HttpLimiterOptions,
+  HttpOutcome,
+  OnMissingKey,
+  OnStoreError,
+  RequestInfo,
+  StoreErrorEvent,
+} from './http-limiter.js';
+export { missingKeyProblem, storeUnavailableProblem } from './http.js';

@@ -34,11 +34,21 @@ export interface Limiter {
 /** Creates a limiter. Throws a TokenBucketError (code INVALID_OPTION) for bad options. */
 export function createLimiter(options: LimiterOptions): Limiter {
   const policies = parsePolicies(options);
-  const store = options.store ?? new MemoryStore();
+  const store = options.store ?? defaultMemoryStore();
   if (typeof store !== 'object' || store === null || typeof store.take !== 'function' || typeof store.reset !== 'function') {
     invalidOption('store', store, 'a store: new RedisStore({ client }) or new MemoryStore()');
   }
   return new TokenBucketLimiter(policies, store);
+}
+
+let sharedDefault: MemoryStore | undefined;
+
+/**
+ * The process-wide MemoryStore of every limiter created without a `store`, so that policies with
+ * the same name share buckets there as they would on one Redis.
+ */
+export function defaultMemoryStore(): MemoryStore {
+  return (sharedDefault ??= new MemoryStore());
 }
 
 class TokenBucketLimiter implements Limiter {

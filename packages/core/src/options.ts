@@ -28,7 +28,7 @@ export interface LimiterOptions extends Partial<PolicyOptions> {
   /**
    * Where buckets live. A `RedisStore` shares limits across every instance of the app; a
    * `MemoryStore` limits within one process.
-   * @default new MemoryStore()
+   * @default a process-wide MemoryStore shared by every limiter created without a store
    */
   store?: Store;
   /**

@@ -1,5 +1,8 @@
-// ESM consumer of the built @tokenbucket/core.
+// ESM consumer of the built packages.
 import { createLimiter, MemoryStore, RedisStore, TokenBucketError } from '@tokenbucket/core';
+import { rateLimit as expressRateLimit } from '@tokenbucket/express';
+import tokenBucket, { tokenBucket as namedPlugin } from '@tokenbucket/fastify';
+import { rateLimit as koaRateLimit } from '@tokenbucket/koa';
 
 const store = new MemoryStore();
 const limiter = createLimiter({ store, capacity: 2, refillPerSecond: 1 });
@@ -10,4 +13,7 @@ console.log(JSON.stringify({
   allowed: decisions.map((d) => d.allowed),
   redisStore: typeof RedisStore,
   error: new TokenBucketError('INVALID_OPTION', 'x') instanceof Error,
+  express: typeof expressRateLimit({ capacity: 1, refillPerSecond: 1 }),
+  fastify: typeof tokenBucket === 'function' && tokenBucket === namedPlugin,
+  koa: typeof koaRateLimit({ capacity: 1, refillPerSecond: 1 }),
 }));

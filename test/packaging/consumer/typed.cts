@@ -5,3 +5,8 @@ const limiter: core.Limiter = core.createLimiter({ policies: [{ name: 'a', capac
 export const remaining: Promise<number> = limiter.take('key').then((d) => d.remaining);
 // @ts-expect-error: take's options have no `weight`
 void limiter.take('key', { weight: 2 });
+
+import express = require('@tokenbucket/express');
+import fastify = require('@tokenbucket/fastify');
+export const handler = express.rateLimit({ capacity: 1, refillPerSecond: 1 });
+export const plugin = fastify.tokenBucket;

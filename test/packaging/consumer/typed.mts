@@ -6,3 +6,9 @@ const decision: Promise<Decision> = createLimiter(options).take('key', { cost: 2
 export const allowed: Promise<boolean> = decision.then((d) => d.allowed);
 // @ts-expect-error: capacity is a number
 export const wrong: LimiterOptions = { capacity: '10', refillPerSecond: 2 };
+
+import { rateLimit } from '@tokenbucket/express';
+import tokenBucket from '@tokenbucket/fastify';
+import { rateLimit as koaRateLimit } from '@tokenbucket/koa';
+export const handlers = [rateLimit({ capacity: 1, refillPerSecond: 1 }), koaRateLimit({ capacity: 1, refillPerSecond: 1 })];
+export const plugin = tokenBucket;

@@ -1,0 +1,112 @@
+// Fastify plugin: per-route `config.rateLimit` read in onRoute, and `fastify.rateLimit(opts)`.
+import {
+  createHttpLimiter,
+  invalidOption,
+  type Decision,
+  type HttpLimiterOptions,
+} from '@tokenbucket/core';
+import type {
+  FastifyInstance,
+  FastifyPluginCallback,
+  FastifyReply,
+  FastifyRequest,
+  onRequestHookHandler,
+  RouteOptions,
+} from 'fastify';
+import fp from 'fastify-plugin';
+
+export interface RateLimitOptions extends HttpLimiterOptions<FastifyRequest> {
+  /**
+   * Answers a request denied by a policy, instead of the default 429 (or 413)
+   * `application/problem+json` response. The rate-limit headers are already set.
+   */
+  onLimited?: (request: FastifyRequest, reply: FastifyReply, decision: Decision) => void | Promise<void>;
+}
+
+export interface TokenBucketPluginOptions extends RateLimitOptions {
+  /**
+   * Limit every route registered after the plugin with these options, unless its
+   * `config.rateLimit` is `false`. When false, only routes with a `config.rateLimit` object (or
+   * a `fastify.rateLimit(...)` hook) are limited.
+   * @default false
+   */
+  global?: boolean;
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** This route's rate-limit options, merged over the plugin's; `false` opts out. */
+    rateLimit?: RateLimitOptions | false;
+  }
+  interface FastifyInstance {
+    /** An onRequest hook that limits with these options merged over the plugin's. */
+    rateLimit(options?: RateLimitOptions): onRequestHookHandler;
+  }
+}
+
+const POLICY_FIELDS = ['name', 'capacity', 'refillPerSecond', 'policies'] as const;
+
+/** Route options over plugin defaults; a route that sets any policy field replaces all of them. */
+function merge(defaults: RateLimitOptions, route: RateLimitOptions): RateLimitOptions {
+  if (typeof route !== 'object' || route === null) {
+    invalidOption('config.rateLimit', route, 'an options object, or false to opt out');
+  }
+  const merged: Record<string, unknown> = { ...defaults };
+  if (POLICY_FIELDS.some((field) => route[field] !== undefined)) {
+    for (const field of POLICY_FIELDS) delete merged[field];
+  }
+  return Object.assign(merged, route) as RateLimitOptions;
+}
+
+const methodOf = (method: string): string => (method === 'HEAD' ? 'GET' : method);
+
+/**
+ * The onRequest hook for one set of options. `route` is the route's identity when known at
+ * registration; otherwise it is read from the request.
+ */
+function limitHook(options: RateLimitOptions, route?: string): onRequestHookHandler {
+  const limiter = createHttpLimiter<FastifyRequest>(options);
+  const onLimited = options.onLimited;
+  if (onLimited !== undefined && typeof onLimited !== 'function') invalidOption('onLimited', onLimited, 'a function');
+
+  return async function tokenBucketOnRequest(request: FastifyRequest, reply: FastifyReply) {
+    const outcome = await limiter.check(request, {
+      route: route ?? `${methodOf(request.method)} ${request.routeOptions.url ?? request.url}`,
+      headers: request.headers,
+      ip: request.ip,
+    });
+    if (reply.sent) return reply;
+    for (const [name, value] of outcome.headers) reply.header(name, value);
+    if (outcome.action === 'pass') return;
+    if (outcome.action === 'limited' && onLimited !== undefined) {
+      await onLimited(request, reply, outcome.decision);
+      return reply;
+    }
+    return reply.code(outcome.status).type('application/problem+json').send(JSON.stringify(outcome.body));
+  };
+}
+
+const plugin: FastifyPluginCallback<TokenBucketPluginOptions> = (fastify: FastifyInstance, options, done) => {
+  const { global = false, ...defaults } = options;
+  if (typeof global !== 'boolean') invalidOption('global', global, 'true or false');
+
+  fastify.decorate('rateLimit', (routeOptions: RateLimitOptions = {} as RateLimitOptions) =>
+    limitHook(merge(defaults as RateLimitOptions, routeOptions)),
+  );
+
+  fastify.addHook('onRoute', (route: RouteOptions) => {
+    const config = (route.config as { rateLimit?: RateLimitOptions | false } | undefined)?.rateLimit;
+    if (config === false || (config === undefined && !global)) return;
+    const methods = (Array.isArray(route.method) ? route.method : [route.method]).map(methodOf);
+    const hook = limitHook(merge(defaults as RateLimitOptions, config ?? {}), `${[...new Set(methods)].join(',')} ${route.url}`);
+    const existing = route.onRequest;
+    route.onRequest = existing === undefined ? [hook] : [...(Array.isArray(existing) ? existing : [existing]), hook];
+  });
+  done();
+};
+
+/** The plugin: `await app.register(tokenBucket, { store, ...defaults })`. */
+export const tokenBucket = fp(plugin, { fastify: '5.x', name: '@tokenbucket/fastify' });
+export default tokenBucket;
+
+export type { Decision } from '@tokenbucket/core';

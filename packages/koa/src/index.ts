@@ -1,0 +1,43 @@
+// Koa middleware: reads the context, asks the core engine, writes headers and the status.
+import { createHttpLimiter, invalidOption, type Decision, type HttpLimiterOptions } from '@tokenbucket/core';
+import type { Context, Middleware } from 'koa';
+
+export interface RateLimitOptions extends HttpLimiterOptions<Context> {
+  /**
+   * Answers a request denied by a policy, instead of the default 429 (or 413)
+   * `application/problem+json` response. The rate-limit headers are already set.
+   */
+  onLimited?: (ctx: Context, decision: Decision) => void | Promise<void>;
+}
+
+/**
+ * Rate-limiting middleware, for a route of @koa/router (`router.get('/x', rateLimit(...),
+ * handler)`) or the whole app. Errors (from a `key` or `cost` function) propagate like any
+ * middleware error, to Koa's error handling. Throws a TokenBucketError for bad options.
+ */
+export function rateLimit(options: RateLimitOptions): Middleware {
+  const limiter = createHttpLimiter<Context>(options);
+  const onLimited = options.onLimited;
+  if (onLimited !== undefined && typeof onLimited !== 'function') invalidOption('onLimited', onLimited, 'a function');
+
+  return async (ctx, next) => {
+    const outcome = await limiter.check(ctx, { route: routeOf(ctx), headers: ctx.headers, ip: ctx.ip });
+    if (ctx.headerSent) return;
+    for (const [name, value] of outcome.headers) ctx.set(name, value);
+    if (outcome.action === 'pass') return next();
+    if (outcome.action === 'limited' && onLimited !== undefined) return onLimited(ctx, outcome.decision);
+    ctx.status = outcome.status;
+    ctx.type = 'application/problem+json';
+    ctx.body = JSON.stringify(outcome.body);
+  };
+}
+
+/** `GET /items/:id` for a @koa/router route; `USE /` for app-level middleware. */
+function routeOf(ctx: Context): string {
+  const pattern = (ctx as Context & { _matchedRoute?: unknown })._matchedRoute;
+  if (pattern === undefined) return 'USE /';
+  const method = ctx.method === 'HEAD' ? 'GET' : ctx.method;
+  return `${method} ${String(pattern)}`;
+}
+
+export type { Decision } from '@tokenbucket/core';

@@ -1,0 +1,96 @@
+// What only Fastify has: global mode, `config.rateLimit: false`, `fastify.rateLimit(opts)`,
+// plugin defaults merged under route options.
+import Fastify, { type FastifyInstance } from 'fastify';
+import { RedisStore } from '@tokenbucket/core';
+import tokenBucket, { tokenBucket as named } from '@tokenbucket/fastify';
+import { randomPrefix, RedisPool } from '../support/redis';
+
+const pool = new RedisPool();
+const prefix = randomPrefix('fastify-plugin');
+const apps: FastifyInstance[] = [];
+const urls = new WeakMap<FastifyInstance, string>();
+afterEach(async () => {
+  await Promise.all(apps.splice(0).map((a) => a.close()));
+});
+afterAll(() => pool.closeAll([prefix]));
+
+async function build(register: (app: FastifyInstance) => Promise<void> | void) {
+  const app = Fastify();
+  apps.push(app);
+  await register(app);
+  urls.set(app, await app.listen({ port: 0, host: '127.0.0.1' }));
+  return app;
+}
+const hit = async (app: FastifyInstance, url: string, key = 'k', method: 'GET' | 'HEAD' = 'GET') => {
+  const r = await fetch(urls.get(app)! + url, { method, headers: { 'x-api-key': key } });
+  await r.arrayBuffer();
+  return {
+    status: r.status,
+    ratelimit: r.headers.get('ratelimit') ?? undefined,
+    policy: r.headers.get('ratelimit-policy') ?? undefined,
+    legacyLimit: r.headers.get('x-ratelimit-limit') ?? undefined,
+  };
+};
+
+test('the default export and the named export are the same plugin', () => {
+  expect(named).toBe(tokenBucket);
+});
+
+test('global: every route is limited with the plugin defaults; config.rateLimit false opts out', async () => {
+  const store = new RedisStore({ client: pool.client(), prefix });
+  const app = await build(async (a) => {
+    await a.register(tokenBucket, { store, global: true, capacity: 2, refillPerSecond: 1 / 3600 });
+    a.get('/g1', async () => ({ ok: true }));
+    a.get('/g2', async () => ({ ok: true }));
+    a.get('/health', { config: { rateLimit: false } }, async () => ({ ok: true }));
+  });
+  expect((await Promise.all([1, 2, 3].map(() => hit(app, '/g1')))).map((r) => r.status).sort()).toEqual([200, 200, 429]);
+  expect((await hit(app, '/g2')).policy).toBe('"GET /g2";q=2;w=7200');
+  const health = await hit(app, '/health');
+  expect(health.status).toBe(200);
+  expect(health.ratelimit).toBeUndefined();
+});
+
+test('not global (the default): only routes with config.rateLimit are limited; route options override defaults', async () => {
+  const store = new RedisStore({ client: pool.client(), prefix });
+  const app = await build(async (a) => {
+    await a.register(tokenBucket, { store, legacyHeaders: true, capacity: 50, refillPerSecond: 1 });
+    a.get('/plain', async () => ({ ok: true }));
+    a.get('/limited', { config: { rateLimit: { capacity: 1, refillPerSecond: 1 / 3600 } } }, async () => ({ ok: true }));
+  });
+  expect((await hit(app, '/plain')).ratelimit).toBeUndefined();
+  const first = await hit(app, '/limited');
+  expect(first.policy).toBe('"GET /limited";q=1;w=3600');
+  expect(first.legacyLimit).toBe('1'); // legacyHeaders from the plugin defaults
+  expect((await hit(app, '/limited')).status).toBe(429);
+});
+
+test('HEAD shares the GET route\'s bucket', async () => {
+  const store = new RedisStore({ client: pool.client(), prefix });
+  const app = await build(async (a) => {
+    await a.register(tokenBucket, { store });
+    a.get('/both', { config: { rateLimit: { capacity: 2, refillPerSecond: 1 / 3600 } } }, async () => ({ ok: true }));
+  });
+  expect((await hit(app, '/both', 'k', 'HEAD')).status).toBe(200);
+  expect((await hit(app, '/both')).ratelimit).toBe('"GET /both";r=0;t=7200');
+});
+
+test('fastify.rateLimit(opts) gives an onRequest hook for any route', async () => {
+  const store = new RedisStore({ client: pool.client(), prefix });
+  const app = await build(async (a) => {
+    await a.register(tokenBucket, { store });
+    a.get('/x/:id', { onRequest: a.rateLimit({ capacity: 1, refillPerSecond: 1 / 3600 }) }, async () => ({ ok: true }));
+  });
+  expect((await hit(app, '/x/1')).policy).toBe('"GET /x/:id";q=1;w=3600');
+  expect((await hit(app, '/x/2')).status).toBe(429);
+});
+
+test('bad route options fail at registration, naming the option', async () => {
+  const app = Fastify();
+  apps.push(app);
+  await app.register(tokenBucket);
+  expect(() => app.get('/bad', { config: { rateLimit: { capacity: -1, refillPerSecond: 1 } } }, async () => ({}))).toThrow(
+    /`capacity` must be an integer >= 1.*got -1/,
+  );
+  expect(() => app.get('/bad2', { config: { rateLimit: 'yes' as never } }, async () => ({}))).toThrow(/`config.rateLimit` must be an options object/);
+});

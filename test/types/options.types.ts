@@ -1,0 +1,39 @@
+// Compile-time checks (run by `pnpm typecheck`): the adapters' options are typed, so a wrong
+// option is a compile error. Nothing here runs.
+import Fastify, { type FastifyContextConfig } from 'fastify';
+import express from 'express';
+import Koa from 'koa';
+import { createLimiter } from '@tokenbucket/core';
+import { rateLimit as expressRateLimit } from '@tokenbucket/express';
+import tokenBucket from '@tokenbucket/fastify';
+import { rateLimit as koaRateLimit } from '@tokenbucket/koa';
+
+export async function typeChecks(): Promise<void> {
+  const app = express();
+  app.get('/ok', expressRateLimit({ capacity: 10, refillPerSecond: 2, key: (req) => req.get('x-tenant') }));
+  // @ts-expect-error: capacity is a number
+  expressRateLimit({ capacity: '10', refillPerSecond: 2 });
+  // @ts-expect-error: onMissingKey is 'ip' | 'reject' | 'skip'
+  expressRateLimit({ capacity: 10, refillPerSecond: 2, onMissingKey: 'ignore' });
+  // @ts-expect-error: an unknown option
+  expressRateLimit({ capacity: 10, refillPerSecond: 2, windowMs: 1000 });
+
+  const koa = new Koa();
+  koa.use(koaRateLimit({ capacity: 5, refillPerSecond: 1, onLimited: (ctx, decision) => void (ctx.body = decision.remaining) }));
+  // @ts-expect-error: onStoreError is 'fallback' | 'allow' | 'deny'
+  koaRateLimit({ capacity: 5, refillPerSecond: 1, onStoreError: 'retry' });
+
+  const fastify = Fastify();
+  await fastify.register(tokenBucket, { global: false });
+  fastify.get('/a', { config: { rateLimit: { capacity: 10, refillPerSecond: 2 } } }, async () => 'a');
+  fastify.get('/b', { config: { rateLimit: false } }, async () => 'b');
+  fastify.get('/c', { onRequest: fastify.rateLimit({ capacity: 5, refillPerSecond: 1 }) }, async () => 'c');
+  // @ts-expect-error: config.rateLimit takes options or false
+  const config: FastifyContextConfig = { rateLimit: true };
+  void config;
+  // @ts-expect-error: cost is a number or a function returning one
+  fastify.get('/e', { config: { rateLimit: { capacity: 1, refillPerSecond: 1, cost: 'high' } } }, async () => 'e');
+
+  // @ts-expect-error: refillPerSecond is required with capacity... as a number
+  createLimiter({ capacity: 1, refillPerSecond: '1' });
+}
