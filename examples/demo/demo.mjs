@@ -1,72 +1,73 @@
-// The demo: one API key bursts through a bucket of 5 (refill 2/s), gets denied with the wait,
-// waits, and is admitted again. Uses Redis when REDIS_URL is set or 127.0.0.1:6379 answers.
-import { createLimiter, MemoryStore, RedisStore } from '@tokenbucket/core';
-import { Redis } from 'ioredis';
+// The demo: starts the Express example app, then sends it bursts from two API keys and prints,
+// for each request, the status, the RateLimit headers and Retry-After.
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
 
+const server = fileURLToPath(new URL('../express/server.mjs', import.meta.url));
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const run = randomBytes(3).toString('hex'); // fresh callers each run, even on a shared Redis
+const keys = { alice: `demo-alice-${run}`, bob: `demo-bob-${run}` };
 
-/** Connects to REDIS_URL, else tries the default local port; resolves to a client or undefined. */
-async function connectRedis() {
-  const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-  const client = new Redis(url, {
-    lazyConnect: true,
-    connectTimeout: 500,
-    maxRetriesPerRequest: 1,
-    retryStrategy: () => null,
+/** Starts the example on a free port and resolves to its base URL once it listens. */
+function startApp() {
+  const child = spawn(process.execPath, [server], { env: { ...process.env, PORT: '0' }, stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (chunk) => {
+      out += chunk;
+      const store = /^Store: (.*)$/m.exec(out);
+      const url = /listening on (http:\/\/\S+)/.exec(out);
+      if (store && url) resolve({ child, url: url[1], store: store[1] });
+    });
+    child.once('exit', (code) => reject(new Error(`the example app exited (${code}) before listening:\n${out}`)));
   });
-  client.on('error', () => {}); // reported below, once
-  try {
-    await client.connect();
-    await client.ping();
-    return { client, url };
-  } catch (err) {
-    client.disconnect();
-    if (process.env.REDIS_URL) console.log(`REDIS_URL=${url} did not answer (${err.message}).`);
-    return undefined;
-  }
 }
 
-const redis = await connectRedis();
-const store = redis ? new RedisStore({ client: redis.client, prefix: 'tb-demo:' }) : new MemoryStore();
-console.log(
-  redis
-    ? `Store: RedisStore on ${redis.url} (time from Redis, shared by every process on it)`
-    : 'Store: MemoryStore (no Redis answered at REDIS_URL or 127.0.0.1:6379; limits are per process)',
-);
+const { child, url, store } = await startApp();
+const started = performance.now();
+console.log(`Started examples/express/server.mjs at ${url}`);
+console.log(`Store: ${store}\n`);
+console.log('GET /search allows a burst of 5 per API key, then 1 request a second.\n');
 
-const limiter = createLimiter({ store, name: 'demo', capacity: 5, refillPerSecond: 2 });
-const apiKey = 'demo-api-key';
-await limiter.reset(apiKey);
-console.log('Policy "demo": capacity 5, refill 2 tokens/s, for API key "demo-api-key"\n');
-
-const start = performance.now();
-const show = (label, d) => {
-  const t = ((performance.now() - start) / 1000).toFixed(2).padStart(5);
-  const verdict = d.allowed ? 'allowed' : 'DENIED ';
-  const wait = d.allowed ? '' : Number.isFinite(d.retryAfterMs) ? `  retry in ${d.retryAfterMs} ms` : '  never (cost above capacity)';
-  console.log(`t=${t}s  ${label.padEnd(16)} ${verdict}  remaining ${d.remaining}/${d.limit}  full in ${d.resetMs} ms${wait}`);
-};
-
-console.log('A burst of 7 requests at once:');
-let last;
-for (let i = 1; i <= 7; i++) {
-  last = await limiter.take(apiKey);
-  show(`request ${i}`, last);
+async function request(who, method, path) {
+  const res = await fetch(url + path, { method, headers: who ? { 'x-api-key': keys[who] } : {} });
+  await res.arrayBuffer();
+  const t = ((performance.now() - started) / 1000).toFixed(1).padStart(4);
+  const show = (name) => res.headers.get(name) ?? '-';
+  console.log(
+    `${t}s  ${(who ?? '(none)').padEnd(6)} ${method} ${path.padEnd(10)} ${res.status}  ` +
+      `RateLimit: ${show('ratelimit').padEnd(28)} Retry-After: ${show('retry-after')}`,
+  );
+  return res;
 }
 
-console.log(`\nWaiting the ${last.retryAfterMs} ms the denial asked for:`);
-await sleep(last.retryAfterMs);
-show('request 8', await limiter.take(apiKey));
-show('request 9', await limiter.take(apiKey));
+try {
+  console.log('alice sends 7 requests at once, bob sends 2:');
+  const burst = await Promise.all([
+    ...Array.from({ length: 7 }, () => request('alice', 'GET', '/search')),
+    request('bob', 'GET', '/search'),
+    request('bob', 'GET', '/search'),
+  ]);
+  const wait = Math.max(...burst.map((r) => Number(r.headers.get('retry-after') ?? 0)));
 
-console.log('\nA heavy request (cost 3) while the bucket is low, then after 1.5 s of refill:');
-show('cost 3', await limiter.take(apiKey, { cost: 3 }));
-await sleep(1500);
-show('cost 3', await limiter.take(apiKey, { cost: 3 }));
+  console.log(`\nalice waits the ${wait} s that Retry-After asked for, then tries again:`);
+  await sleep(wait * 1000);
+  await request('alice', 'GET', '/search');
+  await request('alice', 'GET', '/search');
 
-console.log('\nA request that costs more than the bucket holds can never succeed:');
-show('cost 6', await limiter.take(apiKey, { cost: 6 }));
+  console.log('\nThree seconds later the bucket has refilled by three tokens:');
+  await sleep(3000);
+  await request('alice', 'GET', '/search');
 
-await limiter.reset(apiKey);
-if (redis) await redis.client.quit();
-else store.close();
+  console.log('\n/items and /items/:id share one quota named "catalog"; /health is not limited:');
+  await request('bob', 'GET', '/items');
+  await request('bob', 'GET', '/items/42');
+  await request(undefined, 'GET', '/health');
+
+  console.log('\nPOST /reports checks two policies at once (a burst of 2 and 50 a day):');
+  for (let i = 0; i < 3; i++) await request('bob', 'POST', '/reports');
+  console.log(`\nPolicy header on that route: ${(await fetch(url + '/reports', { method: 'POST', headers: { 'x-api-key': keys.alice } })).headers.get('ratelimit-policy')}`);
+} finally {
+  child.kill('SIGTERM');
+}
