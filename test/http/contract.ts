@@ -112,21 +112,21 @@ export function runHttpContract(harness: AdapterHarness): void {
     });
 
     test('after the burst: 429, problem+json, Retry-After the ceiling of the true wait', async () => {
-      const { app, path } = await single({ capacity: 3, refillPerSecond: 0.4 }); // a token per 2.5 s
+      const { app, path } = await single({ capacity: 3, refillPerSecond: 0.1 }); // a token per 10 s
       expect(await statuses(app, path, key('k'), 3)).toEqual([200, 200, 200]);
       const r = await send(app, path, key('k'));
       expect(r.status).toBe(429);
       expect(r.headers.get('content-type')).toMatch(/^application\/problem\+json/);
-      expect(r.headers.get('retry-after')).toBe('3');
-      expect(r.headers.get('ratelimit')).toBe(`"GET ${path}";r=0;t=8`);
+      expect(r.headers.get('retry-after')).toBe('10');
+      expect(r.headers.get('ratelimit')).toBe(`"GET ${path}";r=0;t=30`);
       expect(r.body).toEqual({
         type: 'about:blank',
         title: 'Too Many Requests',
         status: 429,
-        detail: `Rate limit "GET ${path}" exceeded. Retry in 3 seconds.`,
+        detail: `Rate limit "GET ${path}" exceeded. Retry in 10 seconds.`,
         policy: `GET ${path}`,
         limit: 3,
-        retryAfter: 3,
+        retryAfter: 10,
       });
     });
 
@@ -290,6 +290,26 @@ export function runHttpContract(harness: AdapterHarness): void {
       expect(await send(rejects.app, rejects.path, key('k'))).toMatchObject({ status: 500, body: { message: 'cost lookup failed' } });
     });
 
+    test('a skip function that throws reaches the framework error handler too', async () => {
+      const { app, path } = await single({ capacity: 5, refillPerSecond: 1, skip: () => { throw new Error('skip failed'); } });
+      expect(await send(app, path, key('k'))).toMatchObject({ status: 500, body: { handledBy: 'framework', message: 'skip failed' } });
+    });
+
+    test('a hook that throws or rejects never breaks the request: a warning is emitted', async () => {
+      const warn = jest.spyOn(process, 'emitWarning').mockImplementation(() => {});
+      try {
+        const rejects = await single({ capacity: 5, refillPerSecond: 1, onDecision: async () => { throw new Error('metrics backend down'); } });
+        const throws = await single({ capacity: 5, refillPerSecond: 1, onDecision: () => { throw new Error('logger broke'); } });
+        expect((await send(rejects.app, rejects.path, key('k'))).status).toBe(200);
+        expect((await send(throws.app, throws.path, key('k'))).status).toBe(200);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        const messages = warn.mock.calls.map((call) => String(call[0]));
+        expect(messages).toEqual(expect.arrayContaining([expect.stringMatching(/metrics backend down/), expect.stringMatching(/logger broke/)]));
+      } finally {
+        warn.mockRestore();
+      }
+    });
+
     test('skip(req) lets a request through without limiting it', async () => {
       const { app, path } = await single({ capacity: 1, refillPerSecond: SLOW, skip: (req) => harness.header(req, 'x-internal') === 'yes' });
       expect(await statuses(app, path, { ...key('k'), 'x-internal': 'yes' }, 3)).toEqual([200, 200, 200]);
@@ -326,13 +346,13 @@ export function runHttpContract(harness: AdapterHarness): void {
       const tag = randomBytes(3).toString('hex');
       const { app, path } = await single({
         policies: [
-          { name: `burst-${tag}`, capacity: 3, refillPerSecond: 1 },
+          { name: `burst-${tag}`, capacity: 3, refillPerSecond: 0.1 },
           { name: `daily-${tag}`, capacity: 4, refillPerSecond: 4 / 86400 },
         ],
       });
       const first = await send(app, path, key('k'));
-      expect(first.headers.get('ratelimit-policy')).toBe(`"burst-${tag}";q=3;w=3, "daily-${tag}";q=4;w=86400`);
-      expect(first.headers.get('ratelimit')).toBe(`"burst-${tag}";r=2;t=1, "daily-${tag}";r=3;t=21600`);
+      expect(first.headers.get('ratelimit-policy')).toBe(`"burst-${tag}";q=3;w=30, "daily-${tag}";q=4;w=86400`);
+      expect(first.headers.get('ratelimit')).toBe(`"burst-${tag}";r=2;t=10, "daily-${tag}";r=3;t=21600`);
       expect(await statuses(app, path, key('k'), 4)).toEqual([200, 200, 429, 429]);
     });
 
@@ -412,6 +432,18 @@ export function runHttpContract(harness: AdapterHarness): void {
         expect(r.headers.get('content-type')).toMatch(/^application\/problem\+json/);
         expect(r.body).toMatchObject({ status: 503, title: 'Service Unavailable' });
       });
+    });
+
+    test('dryRun never blocks, not even when the store fails under onStoreError deny', async () => {
+      const port = await freePort();
+      const down = new Redis({ host: '127.0.0.1', port, lazyConnect: true, enableOfflineQueue: false, retryStrategy: () => null, maxRetriesPerRequest: 0 });
+      down.on('error', () => {});
+      try {
+        const { app, path } = await single({ store: new RedisStore({ client: down, prefix }), capacity: 1, refillPerSecond: SLOW, onStoreError: 'deny', dryRun: true });
+        expect((await send(app, path, key('k'))).status).toBe(200);
+      } finally {
+        if (down.status !== 'end') down.disconnect();
+      }
     });
 
     test('bad options fail when the app is built, naming the option', async () => {

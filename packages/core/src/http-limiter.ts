@@ -68,7 +68,8 @@ export interface HttpLimiterOptions<Req> {
   /** Return true to let a request through without limiting it or sending headers. */
   skip?: (req: Req) => MaybePromise<boolean>;
   /**
-   * Compute decisions, send headers and call hooks, but never block a request.
+   * Compute decisions, send headers and call hooks, but never block a request (not even with
+   * `onStoreError: 'deny'` while the store fails).
    * @default false
    */
   dryRun?: boolean;
@@ -83,10 +84,13 @@ export interface HttpLimiterOptions<Req> {
    * @default false
    */
   legacyHeaders?: boolean;
-  /** Called with every decision, for metrics and logs. Never given the raw key. */
-  onDecision?: (event: DecisionEvent, req: Req) => void;
-  /** Called when the store fails, with what the limiter did about it. */
-  onError?: (event: StoreErrorEvent, req: Req) => void;
+  /**
+   * Called with every decision, for metrics and logs. Never given the raw key. Not awaited; if
+   * it throws or its promise rejects, the request goes on and a warning is emitted.
+   */
+  onDecision?: (event: DecisionEvent, req: Req) => unknown;
+  /** Called when the store fails, with what the limiter did about it. Not awaited, like onDecision. */
+  onError?: (event: StoreErrorEvent, req: Req) => unknown;
 }
 
 /** What `onDecision` receives. */
@@ -253,7 +257,7 @@ class Engine<Req> implements HttpLimiter<Req> {
       decision = await limiters.main.take(callerKey, { cost });
     } catch (error) {
       this.report(() => this.onError?.({ route: info.route, error, action: this.onStoreError }, req));
-      if (this.onStoreError === 'allow') return PASS;
+      if (this.onStoreError === 'allow' || (this.onStoreError === 'deny' && this.dryRun)) return PASS;
       if (this.onStoreError === 'deny') {
         const retryAfter = STORE_DOWN_RETRY_AFTER_SECONDS;
         return { action: 'reject', status: 503, headers: [['Retry-After', String(retryAfter)]], body: storeUnavailableProblem(retryAfter) };
@@ -299,14 +303,21 @@ class Engine<Req> implements HttpLimiter<Req> {
     return { main: createLimiter({ store: this.store, policies: nameForRoute(list, route) }), fallback: undefined };
   }
 
-  /** Runs a user hook; a hook that throws must not break the request. */
-  private report(call: () => void): void {
+  /** Runs a user hook; a hook that throws or rejects must not break the request. */
+  private report(call: () => unknown): void {
     try {
-      call();
+      const result = call();
+      if (typeof (result as Promise<unknown> | undefined)?.then === 'function') {
+        (result as Promise<unknown>).then(undefined, hookFailed);
+      }
     } catch (err) {
-      process.emitWarning(`tokenbucket: a hook threw: ${err instanceof Error ? err.message : String(err)}`, 'TokenBucketWarning');
+      hookFailed(err);
     }
   }
+}
+
+function hookFailed(err: unknown): void {
+  process.emitWarning(`tokenbucket: a hook threw: ${err instanceof Error ? err.message : String(err)}`, 'TokenBucketWarning');
 }
 
 let sharedFallback: MemoryStore | undefined;

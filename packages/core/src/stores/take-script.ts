@@ -11,7 +11,8 @@
  * A bucket is the string "<tokens> <microseconds>": its level when last debited and the Redis
  * time of that debit. A missing bucket is full. Time is Redis's own (TIME), never the app's.
  * The take is allowed only if every bucket holds the cost after refill; then each is debited and
- * written with PX = ms until it is full again, so idle buckets expire. A denied take writes
+ * written with PX = ms until it is full again (capped near 31,000 years, and sent as an integer
+ * string: a large Lua number would reach Redis in exponent form), so idle buckets expire. A denied take writes
  * nothing. Replies with each bucket's level after refill and before any debit, as strings
  * ("%.17g" round-trips a double; a number reply would be truncated to an integer).
  */
@@ -42,8 +43,8 @@ for i = 1, #KEYS do
     local cap = tonumber(ARGV[2 * i])
     local left = levels[i] - cost
     local ttl = math.ceil((cap - left) * 1000 / tonumber(ARGV[2 * i + 1]))
-    if ttl < 1 then ttl = 1 end
-    redis.call('SET', KEYS[i], string.format('%.17g %.17g', left, now), 'PX', ttl)
+    if ttl < 1 then ttl = 1 elseif ttl > 1e15 then ttl = 1e15 end
+    redis.call('SET', KEYS[i], string.format('%.17g %.17g', left, now), 'PX', string.format('%d', ttl))
   end
   reply[i] = string.format('%.17g', levels[i])
 end
