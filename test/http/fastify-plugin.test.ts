@@ -75,6 +75,30 @@ test('HEAD shares the GET route\'s bucket', async () => {
   expect((await hit(app, '/both')).ratelimit).toBe('"GET /both";r=0;t=7200');
 });
 
+test('a route with several methods has a bucket per method, as in the other adapters', async () => {
+  const store = new RedisStore({ client: pool.client(), prefix });
+  const app = await build(async (a) => {
+    await a.register(tokenBucket, { store });
+    a.route({ method: ['GET', 'POST'], url: '/m', config: { rateLimit: { capacity: 1, refillPerSecond: 1 / 3600 } }, handler: async () => ({ ok: true }) });
+  });
+  expect((await hit(app, '/m')).policy).toBe('"GET /m";q=1;w=3600');
+  const post = await fetch(urls.get(app)! + '/m', { method: 'POST', headers: { 'x-api-key': 'k' } });
+  expect(post.status).toBe(200);
+  expect(post.headers.get('ratelimit-policy')).toBe('"POST /m";q=1;w=3600');
+  expect((await hit(app, '/m')).status).toBe(429);
+});
+
+test('an app-wide hook names requests that match no route "(no route)", never by their URL', async () => {
+  const store = new RedisStore({ client: pool.client(), prefix });
+  const app = await build(async (a) => {
+    await a.register(tokenBucket, { store });
+    a.addHook('onRequest', a.rateLimit({ capacity: 2, refillPerSecond: 1 / 3600 }));
+  });
+  expect((await hit(app, '/nope?a=1')).policy).toBe('"GET (no route)";q=2;w=7200');
+  expect((await hit(app, '/nope?a=2')).status).toBe(404);
+  expect((await hit(app, '/other')).status).toBe(429);
+});
+
 test('fastify.rateLimit(opts) gives an onRequest hook for any route', async () => {
   const store = new RedisStore({ client: pool.client(), prefix });
   const app = await build(async (a) => {

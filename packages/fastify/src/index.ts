@@ -61,17 +61,19 @@ function merge(defaults: RateLimitOptions, route: RateLimitOptions): RateLimitOp
 const methodOf = (method: string): string => (method === 'HEAD' ? 'GET' : method);
 
 /**
- * The onRequest hook for one set of options. `route` is the route's identity when known at
- * registration; otherwise it is read from the request.
+ * The onRequest hook for one set of options. `url` is the route's pattern when known at
+ * registration; otherwise it is read from the request. Each method of a route has its own
+ * bucket (HEAD shares GET's), as in the other adapters.
  */
-function limitHook(options: RateLimitOptions, route?: string): onRequestHookHandler {
+function limitHook(options: RateLimitOptions, url?: string): onRequestHookHandler {
   const limiter = createHttpLimiter<FastifyRequest>(options);
   const onLimited = options.onLimited;
   if (onLimited !== undefined && typeof onLimited !== 'function') invalidOption('onLimited', onLimited, 'a function');
 
   return async function tokenBucketOnRequest(request: FastifyRequest, reply: FastifyReply) {
     const outcome = await limiter.check(request, {
-      route: route ?? `${methodOf(request.method)} ${request.routeOptions.url ?? request.url}`,
+      // A request that matched no route (a 404) has no pattern: never name a bucket by its URL.
+      route: `${methodOf(request.method)} ${url ?? request.routeOptions.url ?? '(no route)'}`,
       headers: request.headers,
       ip: request.ip,
     });
@@ -97,8 +99,7 @@ const plugin: FastifyPluginCallback<TokenBucketPluginOptions> = (fastify: Fastif
   fastify.addHook('onRoute', (route: RouteOptions) => {
     const config = (route.config as { rateLimit?: RateLimitOptions | false } | undefined)?.rateLimit;
     if (config === false || (config === undefined && !global)) return;
-    const methods = (Array.isArray(route.method) ? route.method : [route.method]).map(methodOf);
-    const hook = limitHook(merge(defaults as RateLimitOptions, config ?? {}), `${[...new Set(methods)].join(',')} ${route.url}`);
+    const hook = limitHook(merge(defaults as RateLimitOptions, config ?? {}), route.url);
     const existing = route.onRequest;
     route.onRequest = existing === undefined ? [hook] : [...(Array.isArray(existing) ? existing : [existing]), hook];
   });

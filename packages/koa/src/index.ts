@@ -20,8 +20,8 @@ export function rateLimit(options: RateLimitOptions): Middleware {
   const onLimited = options.onLimited;
   if (onLimited !== undefined && typeof onLimited !== 'function') invalidOption('onLimited', onLimited, 'a function');
 
-  return async (ctx, next) => {
-    const outcome = await limiter.check(ctx, { route: routeOf(ctx), headers: ctx.headers, ip: ctx.ip });
+  const middleware: Middleware = async (ctx, next) => {
+    const outcome = await limiter.check(ctx, { route: routeOf(ctx, middleware), headers: ctx.headers, ip: ctx.ip });
     if (ctx.headerSent) return;
     for (const [name, value] of outcome.headers) ctx.set(name, value);
     if (outcome.action === 'pass') return next();
@@ -30,14 +30,27 @@ export function rateLimit(options: RateLimitOptions): Middleware {
     ctx.type = 'application/problem+json';
     ctx.body = JSON.stringify(outcome.body);
   };
+  return middleware;
 }
 
-/** `GET /items/:id` for a @koa/router route; `USE /` for app-level middleware. */
-function routeOf(ctx: Context): string {
-  const pattern = (ctx as Context & { _matchedRoute?: unknown })._matchedRoute;
-  if (pattern === undefined) return 'USE /';
-  const method = ctx.method === 'HEAD' ? 'GET' : ctx.method;
-  return `${method} ${String(pattern)}`;
+/** The parts of a @koa/router layer that name it. */
+interface Layer {
+  path?: unknown;
+  methods?: unknown[];
+  stack?: unknown[];
+}
+
+/**
+ * `GET /items/:id` on a @koa/router route; `USE /api` on `router.use('/api', ...)`, one bucket
+ * for every route and method under it; `USE /` as app-level middleware. Always the pattern the
+ * router was given (prefixes of nested routers included), never the concrete URL.
+ */
+function routeOf(ctx: Context, middleware: Middleware): string {
+  const matched = (ctx as Context & { matched?: Layer[] }).matched;
+  const layer = matched?.find((l) => Array.isArray(l.stack) && l.stack.includes(middleware));
+  if (layer === undefined || typeof layer.path !== 'string') return 'USE /';
+  if (!Array.isArray(layer.methods) || layer.methods.length === 0) return `USE ${layer.path}`;
+  return `${ctx.method === 'HEAD' ? 'GET' : ctx.method} ${layer.path}`;
 }
 
 export type { Decision } from '@tokenbucket/core';
