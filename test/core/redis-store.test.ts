@@ -143,3 +143,48 @@ describe('RedisStore on a real Redis', () => {
     expect(() => new RedisStore(undefined as never)).toThrow(/`options` must be an object/);
   });
 });
+
+describe('RedisStore time budget and circuit breaker', () => {
+  test('a take the server does not answer within timeoutMs fails with STORE_TIMEOUT, on time', async () => {
+    const client = pool.client();
+    const store = new RedisStore({ client, prefix, timeoutMs: 100 });
+    const l = createLimiter({ store, name: 'budget', capacity: 3, refillPerSecond: 1 });
+    await l.take('budget-caller');
+    // A client whose every command waits behind a blocking one on the same connection.
+    const blocked = pool.client();
+    const slowStore = new RedisStore({ client: blocked, prefix, timeoutMs: 100 });
+    const slow = createLimiter({ store: slowStore, name: 'budget', capacity: 3, refillPerSecond: 1 });
+    await blocked.ping();
+    const blocking = blocked.blpop(`${prefix}never-pushed`, 1).catch(() => undefined);
+    const start = performance.now();
+    await expect(slow.take('budget-caller')).rejects.toMatchObject({ code: 'STORE_TIMEOUT' });
+    expect(performance.now() - start).toBeLessThan(100 + 400);
+    await blocking;
+  });
+
+  test('while the client is reconnecting nothing is sent (no offline-queue replay), and the circuit opens', async () => {
+    const client = pool.client({ maxRetriesPerRequest: 20 });
+    const store = new RedisStore({ client, prefix, breaker: { failureThreshold: 2, cooldownMs: 60_000 } });
+    const statuses: string[] = [];
+    store.subscribe((e) => statuses.push(e.status));
+    const l = createLimiter({ store, name: 'offline', capacity: 3, refillPerSecond: 1 });
+    await l.take('offline-caller');
+    const connId = await client.client('ID');
+    await pool.client().client('KILL', 'ID', String(connId)); // the server drops the connection
+    await new Promise((resolve) => client.once('reconnecting', resolve));
+    await expect(l.take('offline-caller')).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
+    await expect(l.take('offline-caller')).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
+    await expect(l.take('offline-caller')).rejects.toMatchObject({ code: 'STORE_CIRCUIT_OPEN' });
+    expect(statuses).toEqual(['down']);
+    await new Promise((resolve) => client.once('ready', resolve));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    // Only the first take ever reached Redis: 2 tokens left, nothing replayed.
+    const [key] = await pool.keys(`${prefix}offline:*`);
+    expect(Number((await pool.client().get(key!))!.split(' ')[0])).toBe(2);
+  });
+
+  test('invalid time budget and breaker options name the option', () => {
+    expect(() => new RedisStore({ client: pool.client(), timeoutMs: 0 })).toThrow(/`timeoutMs` must be a finite number of milliseconds > 0; got 0/);
+    expect(() => new RedisStore({ client: pool.client(), breaker: { cooldownMs: NaN } })).toThrow(/`breaker.cooldownMs`.*got NaN/);
+  });
+});

@@ -5,7 +5,10 @@ export type TokenBucketErrorCode =
   | 'INVALID_OPTION'
   | 'INVALID_COST'
   | 'INVALID_KEY'
-  | 'STORE_REPLY';
+  | 'STORE_REPLY'
+  | 'STORE_TIMEOUT'
+  | 'STORE_UNAVAILABLE'
+  | 'STORE_CIRCUIT_OPEN';
 
 /** Every error tokenbucket throws on purpose is a TokenBucketError. */
 export class TokenBucketError extends Error {

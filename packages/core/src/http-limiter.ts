@@ -13,6 +13,7 @@ import {
 } from './http.js';
 import { createLimiter, defaultMemoryStore, type Limiter } from './limiter.js';
 import { parseCost, parsePolicies, parsePolicy, type PolicyOptions } from './options.js';
+import type { StoreStatusEvent } from './breaker.js';
 import type { Store } from './store.js';
 import { MemoryStore } from './stores/memory.js';
 
@@ -89,8 +90,19 @@ export interface HttpLimiterOptions<Req> {
    * it throws or its promise rejects, the request goes on and a warning is emitted.
    */
   onDecision?: (event: DecisionEvent, req: Req) => unknown;
-  /** Called when the store fails, with what the limiter did about it. Not awaited, like onDecision. */
+  /**
+   * Called when a call to the store fails (an error or a time-out), with what the limiter did
+   * about it. Not while the store's circuit is open: then `onStoreStatus` has said it is down
+   * and requests are answered by `onStoreError` without calling it. Not awaited.
+   */
   onError?: (event: StoreErrorEvent, req: Req) => unknown;
+  /**
+   * Called once per change of the store's availability, not per request: `'down'` when the
+   * store's circuit opens (from then on `onStoreError` answers, e.g. the local fallback), `'up'`
+   * when it closes again. Given the same function, several limiters on one store report each
+   * change once. Not awaited.
+   */
+  onStoreStatus?: (event: StoreStatusEvent) => unknown;
 }
 
 /** What `onDecision` receives. */
@@ -197,6 +209,8 @@ class Engine<Req> implements HttpLimiter<Req> {
     this.skip = optionalFunction(o, 'skip');
     this.onDecision = optionalFunction(o, 'onDecision');
     this.onError = optionalFunction(o, 'onError');
+    const onStoreStatus = optionalFunction(o, 'onStoreStatus');
+    if (onStoreStatus !== undefined) subscribeOnce(this.store, onStoreStatus, (call) => this.report(call));
     this.onMissingKey = oneOf(o, 'onMissingKey', MISSING_KEYS, 'ip');
     this.onStoreError = oneOf(o, 'onStoreError', STORE_ERRORS, 'fallback');
     this.dryRun = flag(o, 'dryRun');
@@ -256,7 +270,9 @@ class Engine<Req> implements HttpLimiter<Req> {
     try {
       decision = await limiters.main.take(callerKey, { cost });
     } catch (error) {
-      this.report(() => this.onError?.({ route: info.route, error, action: this.onStoreError }, req));
+      if ((error as { code?: unknown } | null)?.code !== 'STORE_CIRCUIT_OPEN') {
+        this.report(() => this.onError?.({ route: info.route, error, action: this.onStoreError }, req));
+      }
       if (this.onStoreError === 'allow' || (this.onStoreError === 'deny' && this.dryRun)) return PASS;
       if (this.onStoreError === 'deny') {
         const retryAfter = STORE_DOWN_RETRY_AFTER_SECONDS;
@@ -318,6 +334,18 @@ class Engine<Req> implements HttpLimiter<Req> {
 
 function hookFailed(err: unknown): void {
   process.emitWarning(`tokenbucket: a hook threw: ${err instanceof Error ? err.message : String(err)}`, 'TokenBucketWarning');
+}
+
+/** Each store's status hooks, so a hook given to many limiters hears each change once. */
+const statusHooks = new WeakMap<Store, Set<(event: StoreStatusEvent) => unknown>>();
+
+function subscribeOnce(store: Store, hook: (event: StoreStatusEvent) => unknown, report: (call: () => unknown) => void): void {
+  if (typeof store.subscribe !== 'function') return; // a store that cannot fail has no status
+  let hooks = statusHooks.get(store);
+  if (hooks === undefined) statusHooks.set(store, (hooks = new Set()));
+  if (hooks.has(hook)) return;
+  hooks.add(hook);
+  store.subscribe((event) => report(() => hook(event)));
 }
 
 let sharedFallback: MemoryStore | undefined;

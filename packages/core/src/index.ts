@@ -29,3 +29,5 @@ export type {
   StoreErrorEvent,
 } from './http-limiter.js';
 export { missingKeyProblem, storeUnavailableProblem } from './http.js';
+export { CircuitBreaker } from './breaker.js';
+export type { BreakerOptions, StoreStatusEvent } from './breaker.js';

@@ -1,4 +1,5 @@
 // The contract between the limiter and a bucket store, and the bucket key layout they share.
+import type { StoreStatusEvent } from './breaker.js';
 import type { Policy } from './options.js';
 
 /**
@@ -15,6 +16,11 @@ export interface Store {
   take(callerId: string, policies: readonly Policy[], cost: number): Promise<number[]>;
   /** Forgets the caller's buckets for these policies: the next take finds them full. */
   reset(callerId: string, policies: readonly Policy[]): Promise<void>;
+  /**
+   * For stores that can fail: calls `listener` once on each change of availability (the store
+   * went down and is being bypassed; it came back). Returns the function that unsubscribes.
+   */
+  subscribe?(listener: (event: StoreStatusEvent) => void): () => void;
 }
 
 /** `<prefix><policy name>:{<caller id>}`: the hash tag keeps one caller's buckets in one Cluster slot. */

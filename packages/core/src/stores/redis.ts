@@ -1,5 +1,6 @@
 // Bucket store on Redis (standalone or Cluster): one Lua script call per take, Redis's clock.
 import type { Cluster, Redis } from 'ioredis';
+import { CircuitBreaker, type BreakerOptions, type StoreStatusEvent } from '../breaker.js';
 import { invalidOption, TokenBucketError } from '../errors.js';
 import type { Policy } from '../options.js';
 import { bucketKey, type Store } from '../store.js';
@@ -17,6 +18,20 @@ export interface RedisStoreOptions {
    * @default 'tb:'
    */
   prefix?: string;
+  /**
+   * Time budget of one call, in ms. A take that Redis has not answered by then fails with
+   * STORE_TIMEOUT (and the limiter answers by `onStoreError`), whatever the client's own
+   * retry and offline-queue settings. The command itself may still reach Redis later.
+   * @default 200
+   */
+  timeoutMs?: number;
+  /**
+   * The circuit breaker: after `failureThreshold` consecutive failures, takes fail at once
+   * (STORE_CIRCUIT_OPEN) for `cooldownMs`, then one probe goes through; the store returns to
+   * Redis by itself when a probe succeeds.
+   * @default { failureThreshold: 3, cooldownMs: 1000 }
+   */
+  breaker?: BreakerOptions;
 }
 
 /** The script's command name; versioned so an upgraded script never runs under an old name. */
@@ -34,20 +49,30 @@ type ClientWithTake = (Redis | Cluster) & {
  */
 export class RedisStore implements Store {
   readonly prefix: string;
+  readonly timeoutMs: number;
   private readonly client: ClientWithTake;
+  private readonly breaker: CircuitBreaker;
 
   constructor(options: RedisStoreOptions) {
     if (typeof options !== 'object' || options === null) {
       invalidOption('options', options, 'an object { client, prefix }');
     }
-    const { client, prefix = 'tb:' } = options;
+    const { client, prefix = 'tb:', timeoutMs = 200, breaker } = options;
     if (typeof client !== 'object' || client === null || typeof (client as Redis).defineCommand !== 'function') {
       invalidOption('client', client, 'an ioredis Redis or Cluster client');
     }
     if (typeof prefix !== 'string' || /[{}]/.test(prefix) || prefix.length > 256) {
       invalidOption('prefix', prefix, 'a string of at most 256 characters without { or }');
     }
+    if (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs <= 0) {
+      invalidOption('timeoutMs', timeoutMs, 'a finite number of milliseconds > 0');
+    }
+    if (breaker !== undefined && (typeof breaker !== 'object' || breaker === null)) {
+      invalidOption('breaker', breaker, 'an object { failureThreshold, cooldownMs }');
+    }
     this.prefix = prefix;
+    this.timeoutMs = timeoutMs;
+    this.breaker = new CircuitBreaker(breaker);
     this.client = client as ClientWithTake;
     if (typeof this.client[COMMAND] !== 'function') {
       client.defineCommand(COMMAND, { lua: TAKE_SCRIPT });
@@ -64,13 +89,60 @@ export class RedisStore implements Store {
       args[n + 2 + 2 * i] = p.refillPerSecond;
     }
     args[n] = cost;
-    const reply = await this.client[COMMAND](n, ...args);
-    return parseLevels(reply, n);
+    return parseLevels(await this.guard(() => this.client[COMMAND](n, ...args)), n);
   }
 
   async reset(callerId: string, policies: readonly Policy[]): Promise<void> {
-    await this.client.del(...policies.map((p) => bucketKey(this.prefix, p.name, callerId)));
+    await this.guard(() => this.client.del(...policies.map((p) => bucketKey(this.prefix, p.name, callerId))));
   }
+
+  /** Calls `listener` once each time the circuit opens (`'down'`) or closes (`'up'`). */
+  subscribe(listener: (event: StoreStatusEvent) => void): () => void {
+    return this.breaker.subscribe(listener);
+  }
+
+  /**
+   * Runs one call within the circuit breaker and the time budget. While the client is not
+   * connected (ioredis reconnecting, or ended) the call is not sent at all: the offline queue
+   * would replay it, and debit tokens, long after this request was answered.
+   */
+  private async guard<T>(call: () => Promise<T>): Promise<T> {
+    if (!this.breaker.allow()) {
+      throw new TokenBucketError('STORE_CIRCUIT_OPEN', 'Redis is being bypassed after repeated failures (circuit open).');
+    }
+    let result: T;
+    try {
+      const status = this.client.status;
+      if (status === 'reconnecting' || status === 'end' || status === 'close' || status === 'disconnecting') {
+        throw new TokenBucketError('STORE_UNAVAILABLE', `the Redis client is not connected (status "${status}").`);
+      }
+      result = await withTimeout(call(), this.timeoutMs);
+    } catch (err) {
+      this.breaker.failure(err);
+      throw err;
+    }
+    this.breaker.success();
+    return result;
+  }
+}
+
+/** Rejects with STORE_TIMEOUT when `promise` has not settled within `ms`. */
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      reject(new TokenBucketError('STORE_TIMEOUT', `Redis did not answer within ${ms} ms (timeoutMs).`));
+    }, ms);
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        reject(err);
+      },
+    );
+  });
 }
 
 function parseLevels(reply: unknown, n: number): number[] {
