@@ -251,7 +251,7 @@ class Engine<Req> implements HttpLimiter<Req> {
   async check(req: Req, info: RequestInfo): Promise<HttpOutcome> {
     if (this.skip !== undefined && (await this.skip(req)) === true) return PASS;
 
-    let key = this.keyFn === undefined ? apiKeyFromHeaders(info.headers) : checkKey(await this.keyFn(req));
+    const key = this.keyFn === undefined ? apiKeyFromHeaders(info.headers) : checkKey(await this.keyFn(req));
     let keySource: 'key' | 'ip' = 'key';
     if (key === undefined) {
       if (this.onMissingKey === 'skip') return PASS;
@@ -263,7 +263,6 @@ class Engine<Req> implements HttpLimiter<Req> {
     const limiters = await this.limitersFor(key, req, info.route);
     const cost = this.costFn === undefined ? (this.staticCost ?? 1) : parseCost(await this.costFn(req));
     const callerKey = key === undefined ? `ip:${info.ip ?? 'unknown'}` : `key:${key}`;
-    key = undefined; // the raw key goes no further than the limiter
 
     let decision: Decision;
     let source: 'store' | 'fallback' = 'store';
