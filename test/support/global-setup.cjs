@@ -9,7 +9,7 @@ async function withClient(url, what, fn) {
     await client.connect();
     return await fn(client);
   } catch (err) {
-    throw new Error(`${what} at ${url} does not answer (${err.message}); the tests need a real Redis server.`);
+    throw new Error(`${what} at ${url} failed: ${String(err.message).replace(/\.$/, "")}. The tests need a real Redis server there.`);
   } finally {
     client.disconnect();
   }
@@ -23,7 +23,7 @@ async function checkStandalone() {
         '(scripts/test.sh starts one), or set REDIS_URL=redis://127.0.0.1:<port>.',
     );
   }
-  await withClient(url, 'REDIS_URL', (c) => c.ping());
+  await withClient(url, 'PING to REDIS_URL', (c) => c.ping());
 }
 
 async function checkCluster() {
@@ -38,7 +38,7 @@ async function checkCluster() {
     throw new Error(`REDIS_CLUSTER_NODES=${nodes} is not a list of host:port. ${help}`);
   }
   for (const addr of addrs) {
-    const info = await withClient(`redis://${addr}`, 'REDIS_CLUSTER_NODES node', (c) => c.cluster('INFO'));
+    const info = await withClient(`redis://${addr}`, 'CLUSTER INFO on REDIS_CLUSTER_NODES node', (c) => c.cluster('INFO'));
     const field = (name) => new RegExp(`^${name}:(\\S+)`, 'm').exec(info)?.[1];
     if (field('cluster_state') !== 'ok' || field('cluster_slots_ok') !== '16384' || Number(field('cluster_size')) < 3) {
       throw new Error(
