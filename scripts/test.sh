@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The README's test command (`npm test`): installs pnpm and the dependencies, builds the packages,
-# starts a throwaway Redis unless REDIS_URL is given, type-checks, and runs every test.
+# starts a throwaway Redis unless REDIS_URL is given and a throwaway 3-master Redis Cluster unless
+# REDIS_CLUSTER_NODES is given, type-checks, runs every test, and stops the servers it started.
 # Extra arguments go to jest, e.g. `npm test -- test/core/http.test.ts`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,6 +13,10 @@ pnpm build
 if [ -z "${REDIS_URL:-}" ]; then
   ensure_redis_server
   start_redis
+fi
+if [ -z "${REDIS_CLUSTER_NODES:-}" ]; then
+  ensure_redis_server
+  start_redis_cluster
 fi
 pnpm typecheck
 mkdir -p .tmp

@@ -1,0 +1,213 @@
+'use strict';
+// Multi-process load on ONE caller key, for the concurrency property test and the naive-vs-atomic
+// script. Plain Node (no ts-jest): the parent side is `runHammer(options)`; the same file, forked
+// with `--worker`, is the worker. Each worker has its own ioredis client (a Redis or a Cluster)
+// and keeps `inFlight` takes running at once until its time or its count is up.
+//
+// Designs:
+// - 'atomic': our limiter, createLimiter({ store: new RedisStore({ client }) }) from the built
+//   packages/core (dist), one Lua script per take on Redis's clock.
+// - 'naive': GET the bucket, refill and debit in JS on the app's clock, SET it back: no
+//   atomicity, the way a first snippet would do it.
+//
+// Elapsed time is measured on Redis's clock: each worker reads TIME (on the node that holds the
+// key) right before its first take and right after its last; the run spans the earliest start
+// to the latest end, so `capacity + refillPerSecond * elapsed` is an upper bound on what any
+// correct limiter may admit.
+const { fork } = require('node:child_process');
+const { existsSync } = require('node:fs');
+const path = require('node:path');
+
+const CORE_DIST = path.join(__dirname, '..', '..', 'packages', 'core', 'dist', 'cjs', 'index.js');
+
+/** The built @tokenbucket/core; throws a clear error when it has not been built. */
+function loadCore() {
+  if (!existsSync(CORE_DIST)) {
+    throw new Error(`${CORE_DIST} is missing: build the packages first (\`pnpm build\`; \`pnpm test\` does it).`);
+  }
+  return require(CORE_DIST);
+}
+
+function makeClient(target) {
+  const { Cluster, Redis } = require('ioredis');
+  if (target.clusterNodes) return new Cluster(target.clusterNodes, { redisOptions: { maxRetriesPerRequest: 1 } });
+  if (target.url) return new Redis(target.url, { maxRetriesPerRequest: 1 });
+  throw new Error(`target must be { url } or { clusterNodes }; got ${JSON.stringify(target)}`);
+}
+
+/** The Redis key the design keeps the bucket under. */
+function bucketKeyFor(config) {
+  const core = loadCore();
+  if (config.design === 'atomic') return core.bucketKey(config.prefix, config.policy.name, core.hashCallerKey(config.key));
+  return `${config.prefix}naive:${config.policy.name}:{${core.hashCallerKey(config.key)}}`;
+}
+
+/** Redis's clock, in microseconds, read on the node that holds `key`. */
+async function redisTimeUs(client, key) {
+  const [s, us] = await client.eval("return redis.call('TIME')", 1, key);
+  return Number(s) * 1e6 + Number(us);
+}
+
+/**
+ * Runs the load and resolves to { design, processes, takes, admitted, denied, errors, firstError,
+ * elapsedS, bound, capacity, refillPerSecond }.
+ */
+async function runHammer(options) {
+  const config = {
+    design: 'atomic',
+    processes: 4,
+    inFlight: 50,
+    durationMs: 2500,
+    pauseMs: [0, 0],
+    maxTakesPerProcess: 5000,
+    timeoutMs: 20000,
+    cleanup: true,
+    ...options,
+  };
+  for (const name of ['target', 'prefix', 'key', 'policy']) {
+    if (!config[name]) throw new Error(`runHammer: \`${name}\` is required`);
+  }
+  loadCore(); // fail here, loudly, before forking workers that would fail one by one
+  const key = bucketKeyFor(config);
+  const children = [];
+  const results = [];
+  let timer;
+  try {
+    await new Promise((resolve, reject) => {
+      let ready = 0;
+      let settled = false;
+      const fail = (err) => {
+        if (!settled) {
+          settled = true;
+          reject(err);
+        }
+      };
+      timer = setTimeout(() => fail(new Error(`hammer: no result within ${config.timeoutMs} ms`)), config.timeoutMs);
+      for (let i = 0; i < config.processes; i++) {
+        const child = fork(__filename, ['--worker'], { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+        children.push(child);
+        child.on('message', (msg) => {
+          if (msg.type === 'ready' && ++ready === config.processes) {
+            for (const c of children) c.send({ type: 'go' });
+          } else if (msg.type === 'result') {
+            results.push(msg);
+            if (results.length === config.processes && !settled) {
+              settled = true;
+              resolve();
+            }
+          } else if (msg.type === 'error') {
+            fail(new Error(`hammer worker ${i}: ${msg.message}`));
+          }
+        });
+        child.on('error', fail);
+        child.on('close', (code, signal) => {
+          if (!results.some((r) => r.index === i)) fail(new Error(`hammer worker ${i} exited (code ${code}, signal ${signal}) before its result`));
+        });
+        child.send({ type: 'config', config: { ...config, index: i } });
+      }
+    });
+  } finally {
+    clearTimeout(timer);
+    for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  }
+  if (config.cleanup) {
+    const client = makeClient(config.target);
+    try {
+      await client.del(key);
+    } finally {
+      client.disconnect();
+    }
+  }
+  const sum = (field) => results.reduce((n, r) => n + r[field], 0);
+  const elapsedS = (Math.max(...results.map((r) => r.endUs)) - Math.min(...results.map((r) => r.startUs))) / 1e6;
+  const { capacity, refillPerSecond } = config.policy;
+  return {
+    design: config.design,
+    processes: config.processes,
+    takes: sum('takes'),
+    admitted: sum('admitted'),
+    denied: sum('denied'),
+    errors: sum('errors'),
+    firstError: results.find((r) => r.firstError)?.firstError,
+    elapsedS,
+    capacity,
+    refillPerSecond,
+    bound: capacity + refillPerSecond * elapsedS,
+  };
+}
+
+// ---- worker side ----
+
+function naiveTaker(client, key, policy) {
+  return async function naiveTake() {
+    const raw = await client.get(key);
+    const now = Date.now() / 1000;
+    let tokens = policy.capacity;
+    if (raw) {
+      const state = JSON.parse(raw);
+      tokens = Math.min(policy.capacity, state.tokens + (now - state.ts) * policy.refillPerSecond);
+    }
+    if (tokens < 1) return false;
+    await client.set(key, JSON.stringify({ tokens: tokens - 1, ts: now }));
+    return true;
+  };
+}
+
+async function worker() {
+  const config = await new Promise((resolve) => process.once('message', (msg) => resolve(msg.config)));
+  const client = makeClient(config.target);
+  const key = bucketKeyFor(config);
+  let take;
+  if (config.design === 'atomic') {
+    const { createLimiter, RedisStore } = loadCore();
+    const limiter = createLimiter({ store: new RedisStore({ client, prefix: config.prefix }), ...config.policy });
+    await limiter.take(config.key, { cost: 0 }); // connects and loads the script; cost 0 writes nothing
+    take = async () => (await limiter.take(config.key)).allowed;
+  } else if (config.design === 'naive') {
+    await client.get(key); // connects
+    take = naiveTaker(client, key, config.policy);
+  } else {
+    throw new Error(`unknown design ${JSON.stringify(config.design)}`);
+  }
+  await redisTimeUs(client, key);
+  await new Promise((resolve) => {
+    process.once('message', resolve); // go
+    process.send({ type: 'ready' });
+  });
+
+  const out = { type: 'result', index: config.index, takes: 0, admitted: 0, denied: 0, errors: 0, firstError: undefined };
+  const [pauseMin, pauseMax] = config.pauseMs;
+  const startUs = await redisTimeUs(client, key);
+  const deadline = Date.now() + config.durationMs;
+  const slot = async () => {
+    while (Date.now() < deadline && out.takes < config.maxTakesPerProcess) {
+      out.takes++;
+      try {
+        if (await take()) out.admitted++;
+        else out.denied++;
+      } catch (err) {
+        out.errors++;
+        out.firstError ??= String(err && err.stack ? err.stack : err);
+      }
+      // Pause, but never past the deadline: time spent idle after the last take would stretch
+      // the measured elapsed time (and the bound) with no takes in it.
+      const pause = Math.min(pauseMin + Math.random() * (pauseMax - pauseMin), deadline - Date.now());
+      if (pause > 0) await new Promise((r) => setTimeout(r, pause));
+    }
+  };
+  await Promise.all(Array.from({ length: config.inFlight }, slot));
+  const endUs = await redisTimeUs(client, key);
+  await client.quit().catch(() => client.disconnect());
+  process.send({ ...out, startUs, endUs }, () => process.exit(0));
+}
+
+if (require.main === module && process.argv[2] === '--worker') {
+  worker().catch((err) => {
+    const message = String(err && err.stack ? err.stack : err);
+    process.stderr.write(`hammer worker: ${message}\n`);
+    if (process.send) process.send({ type: 'error', message }, () => process.exit(1));
+    else process.exit(1);
+  });
+}
+
+module.exports = { runHammer, loadCore, CORE_DIST };

@@ -1,0 +1,49 @@
+// Types for hammer.cjs (plain Node, so the workers run without ts-jest).
+export interface HammerTarget {
+  url?: string;
+  clusterNodes?: { host: string; port: number }[];
+}
+
+export interface HammerOptions {
+  /** 'atomic': our RedisStore; 'naive': GET, compute in JS on the app clock, SET. */
+  design?: 'atomic' | 'naive';
+  target: HammerTarget;
+  prefix: string;
+  /** The one caller key every worker hammers. */
+  key: string;
+  policy: { name: string; capacity: number; refillPerSecond: number };
+  /** Child processes, each with its own client. @default 4 */
+  processes?: number;
+  /** Takes each process keeps running at once. @default 50 */
+  inFlight?: number;
+  /** How long each process keeps taking (by its own clock; elapsed is measured on Redis's). @default 2500 */
+  durationMs?: number;
+  /** Random pause after each take, [min, max] ms. @default [0, 0] */
+  pauseMs?: [number, number];
+  /** @default 5000 */
+  maxTakesPerProcess?: number;
+  /** @default 20000 */
+  timeoutMs?: number;
+  /** Delete the bucket key afterwards. @default true */
+  cleanup?: boolean;
+}
+
+export interface HammerResult {
+  design: 'atomic' | 'naive';
+  processes: number;
+  takes: number;
+  admitted: number;
+  denied: number;
+  errors: number;
+  firstError?: string;
+  /** From the first worker's TIME before its first take to the last worker's TIME after its last take. */
+  elapsedS: number;
+  capacity: number;
+  refillPerSecond: number;
+  /** capacity + refillPerSecond * elapsedS */
+  bound: number;
+}
+
+export function runHammer(options: HammerOptions): Promise<HammerResult>;
+export function loadCore(): unknown;
+export const CORE_DIST: string;

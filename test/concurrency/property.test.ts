@@ -1,0 +1,61 @@
+// The concurrency property, on the standalone Redis and on the Cluster: several processes, each
+// with its own client, hammer ONE caller key with many concurrent takes while the bucket refills.
+// The total admitted never exceeds capacity + refillPerSecond * elapsed (elapsed on Redis's
+// clock) and is not far below it either: no over-admission, no under-admission.
+import { existsSync } from 'node:fs';
+import { clusterNodes } from '../support/cluster';
+import { randomPrefix, redisUrl } from '../support/redis';
+import { CORE_DIST, runHammer, type HammerResult, type HammerTarget } from './hammer.cjs';
+
+const policy = { name: 'property', capacity: 50, refillPerSecond: 100 };
+const EPSILON = 1e-6; // float slack on the bound; admitted is a whole number
+
+beforeAll(() => {
+  if (!existsSync(CORE_DIST)) throw new Error(`${CORE_DIST} is missing: the workers run the built core; run \`pnpm build\` first.`);
+});
+
+const targets: [string, () => HammerTarget][] = [
+  ['standalone Redis', () => ({ url: redisUrl() })],
+  ['Redis Cluster', () => ({ clusterNodes: clusterNodes() })],
+];
+
+describe.each(targets)('4 processes x 50 takes in flight on one key, %s', (label, target) => {
+  let result: HammerResult;
+
+  beforeAll(async () => {
+    result = await runHammer({
+      design: 'atomic',
+      target: target(),
+      prefix: randomPrefix('property'),
+      key: `hot-caller-${label}`,
+      policy,
+      processes: 4,
+      inFlight: 50,
+      durationMs: 2500,
+      pauseMs: [50, 150], // a few thousand takes in all, always far more than the refill
+      maxTakesPerProcess: 3000,
+    });
+    const { takes, admitted, bound, elapsedS } = result;
+    process.stdout.write(
+      `[concurrency] ${label}: ${takes} takes, admitted ${admitted} of bound ${bound.toFixed(2)} ` +
+        `(${((100 * admitted) / bound).toFixed(1)}%) over ${elapsedS.toFixed(3)} s of Redis time\n`,
+    );
+  }, 25_000);
+
+  test('every take answered, and the run was long enough for the refill to matter', () => {
+    expect(result.firstError).toBeUndefined();
+    expect(result.errors).toBe(0);
+    expect(result.takes).toBe(result.admitted + result.denied);
+    expect(result.takes).toBeGreaterThan(1000);
+    expect(result.denied).toBeGreaterThan(result.admitted); // demand far above supply
+    expect(policy.refillPerSecond * result.elapsedS).toBeGreaterThan(2 * policy.capacity);
+  });
+
+  test('admitted <= capacity + refillPerSecond * elapsed (no over-admission)', () => {
+    expect(result.admitted).toBeLessThanOrEqual(result.bound + EPSILON);
+  });
+
+  test('admitted >= 95% of that bound (no under-admission)', () => {
+    expect(result.admitted).toBeGreaterThanOrEqual(0.95 * result.bound);
+  });
+});

@@ -1,0 +1,115 @@
+// Test helpers for the real Redis Cluster at REDIS_CLUSTER_NODES: ioredis Cluster clients, a
+// direct client per master (to see where keys really live), and cleanup of keys on every master.
+import Redis, { Cluster, type ClusterOptions } from 'ioredis';
+
+export interface NodeAddress {
+  host: string;
+  port: number;
+}
+
+/** The cluster's seed nodes, from REDIS_CLUSTER_NODES=127.0.0.1:p1,127.0.0.1:p2,127.0.0.1:p3. */
+export function clusterNodes(): NodeAddress[] {
+  const env = process.env.REDIS_CLUSTER_NODES;
+  if (!env) {
+    throw new Error('REDIS_CLUSTER_NODES is not set: run the tests with `pnpm test`, which starts a Redis Cluster.');
+  }
+  return env.split(',').map((addr) => {
+    const m = /^\s*([^:\s]+):(\d+)\s*$/.exec(addr);
+    if (!m) throw new Error(`REDIS_CLUSTER_NODES: "${addr}" is not host:port`);
+    return { host: m[1]!, port: Number(m[2]) };
+  });
+}
+
+export interface Master {
+  /** host:port */
+  address: string;
+  /** A plain (non-cluster) client connected to this master only. */
+  client: Redis;
+  /** The slot ranges this master serves, inclusive. */
+  slots: [number, number][];
+}
+
+/** Opens Cluster clients and per-master clients; `closeAll` deletes keys under prefixes and closes them. */
+export class ClusterPool {
+  private readonly clusters: Cluster[] = [];
+  private readonly direct: Redis[] = [];
+  private mastersCache?: Promise<Master[]>;
+
+  cluster(options: ClusterOptions = {}): Cluster {
+    const cluster = new Cluster(clusterNodes(), {
+      ...options,
+      redisOptions: { maxRetriesPerRequest: 1, ...options.redisOptions },
+    });
+    this.clusters.push(cluster);
+    return cluster;
+  }
+
+  /** A plain client to one node (for SCAN, SCRIPT FLUSH, CLUSTER commands on that node alone). */
+  nodeClient(address: string): Redis {
+    const [host, port] = address.split(':');
+    const client = new Redis({ host, port: Number(port), maxRetriesPerRequest: 1 });
+    this.direct.push(client);
+    return client;
+  }
+
+  /** Every master of the cluster, as its own CLUSTER SLOTS reports them. */
+  masters(): Promise<Master[]> {
+    this.mastersCache ??= (async () => {
+      const seed = clusterNodes()[0]!;
+      const slots = await this.nodeClient(`${seed.host}:${seed.port}`).cluster('SLOTS');
+      const byAddress = new Map<string, [number, number][]>();
+      for (const [start, end, primary] of slots) {
+        if (!primary) throw new Error(`CLUSTER SLOTS: slots ${start}-${end} have no master`);
+        const address = `${primary[0]}:${primary[1]}`;
+        byAddress.set(address, [...(byAddress.get(address) ?? []), [start, end]]);
+      }
+      return [...byAddress].map(([address, ranges]) => ({ address, client: this.nodeClient(address), slots: ranges }));
+    })();
+    return this.mastersCache;
+  }
+
+  /** Keys matching `pattern` on each master, found with that master's own SCAN. */
+  async keysPerMaster(pattern: string): Promise<Map<string, string[]>> {
+    const out = new Map<string, string[]>();
+    for (const master of await this.masters()) out.set(master.address, await scanAll(master.client, pattern));
+    return out;
+  }
+
+  async closeAll(deletePrefixes: string[] = []): Promise<void> {
+    if (deletePrefixes.length > 0) {
+      for (const master of await this.masters()) {
+        for (const prefix of deletePrefixes) {
+          const keys = await scanAll(master.client, `${prefix}*`);
+          // One key per DEL: keys in different slots cannot share a command, even on one node.
+          if (keys.length > 0) await Promise.all(keys.map((k) => master.client.unlink(k)));
+        }
+      }
+    }
+    await Promise.all(
+      this.clusters.map(async (c) => {
+        if (c.status === 'ready') await c.quit().catch(() => c.disconnect());
+        else c.disconnect();
+      }),
+    );
+    await Promise.all(
+      this.direct.map(async (c) => {
+        if (c.status === 'ready') await c.quit().catch(() => c.disconnect());
+        else if (c.status !== 'end') c.disconnect();
+      }),
+    );
+    this.clusters.length = 0;
+    this.direct.length = 0;
+    this.mastersCache = undefined;
+  }
+}
+
+export async function scanAll(client: Redis, pattern: string): Promise<string[]> {
+  const found: string[] = [];
+  let cursor = '0';
+  do {
+    const [next, batch] = await client.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+    found.push(...batch);
+    cursor = next;
+  } while (cursor !== '0');
+  return found;
+}
