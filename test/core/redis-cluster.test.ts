@@ -64,20 +64,12 @@ describe('RedisStore on a real Redis Cluster', () => {
     expect(owner?.address).toBe(holders[0]![0]);
   });
 
-  // KNOWN BUG, RedisStore with enableAutoPipelining on a Cluster: concurrent takes of callers whose
-  // buckets sit on different masters are all rejected with "All keys in the pipeline should belong
-  // to the same slots allocation group". The store's script command is defined without
-  // `numberOfKeys`, so its first argument is the key count; ioredis's auto-pipelining groups
-  // commands by the slot of the first argument (the slot of "1" or "2", not of the keys), puts
-  // every take of a tick into one pipeline, and Pipeline.exec refuses it because the real keys are
-  // served by different masters. Fix in RedisStore: define one command per key count with
-  // `numberOfKeys` (e.g. `tokenbucketTakeV1x${n}`), so the first argument is the first key.
-  // These cases are marked `test.failing` until that fix lands; then jest reports them, and the
-  // marks go.
-  const spreadCase = (enableAutoPipelining: boolean) => (enableAutoPipelining ? test.failing : test);
-
+  // Regression: with the count of keys as the script's first argument, ioredis's
+  // auto-pipelining grouped takes by the slot of that number and refused every pipeline whose
+  // keys lived on several masters ("All keys in the pipeline should belong to the same slots
+  // allocation group"). RedisStore now defines its command with `numberOfKeys`.
   for (const enableAutoPipelining of [false, true]) {
-    spreadCase(enableAutoPipelining)(
+    test(
       `callers spread over every master: concurrent takes are right wherever the buckets land (enableAutoPipelining: ${enableAutoPipelining})`,
       async () => {
         const cluster = pool.cluster({ enableAutoPipelining });

@@ -34,13 +34,17 @@ export interface RedisStoreOptions {
   breaker?: BreakerOptions;
 }
 
-/** The script's command name; versioned so an upgraded script never runs under an old name. */
-const COMMAND = 'tokenbucketTakeV1';
+/**
+ * The script's command name for takes of `n` policies; versioned so an upgraded script never
+ * runs under an old name. One command per key count, defined with `numberOfKeys`, so ioredis
+ * knows which arguments are keys: with the count as a first argument instead, auto-pipelining
+ * on a Cluster groups commands by the slot of that number and refuses pipelines whose keys live
+ * on several masters.
+ */
+const commandName = (n: number): string => `tokenbucketTakeV1k${n}`;
 
 /** The client as this store uses it: typed here, without augmenting ioredis's own types. */
-type ClientWithTake = (Redis | Cluster) & {
-  [COMMAND](numKeys: number, ...keysAndArgs: (string | number)[]): Promise<unknown>;
-};
+type ClientWithTake = (Redis | Cluster) & Record<string, (...keysAndArgs: (string | number)[]) => Promise<unknown>>;
 
 /**
  * Buckets in Redis, shared by every process that uses the same server and prefix. The script
@@ -52,6 +56,8 @@ export class RedisStore implements Store {
   readonly timeoutMs: number;
   private readonly client: ClientWithTake;
   private readonly breaker: CircuitBreaker;
+  /** The take command's name per policy count, defined on the client on first use. */
+  private readonly commands: string[] = [];
 
   constructor(options: RedisStoreOptions) {
     if (typeof options !== 'object' || options === null) {
@@ -74,9 +80,6 @@ export class RedisStore implements Store {
     this.timeoutMs = timeoutMs;
     this.breaker = new CircuitBreaker(breaker);
     this.client = client as ClientWithTake;
-    if (typeof this.client[COMMAND] !== 'function') {
-      client.defineCommand(COMMAND, { lua: TAKE_SCRIPT });
-    }
   }
 
   async take(callerId: string, policies: readonly Policy[], cost: number): Promise<number[]> {
@@ -89,11 +92,19 @@ export class RedisStore implements Store {
       args[n + 2 + 2 * i] = p.refillPerSecond;
     }
     args[n] = cost;
-    return parseLevels(await this.guard(() => this.client[COMMAND](n, ...args)), n);
+    const command = this.commands[n] ?? this.defineTake(n);
+    return parseLevels(await this.guard(() => this.client[command]!(...args)), n);
   }
 
   async reset(callerId: string, policies: readonly Policy[]): Promise<void> {
     await this.guard(() => this.client.del(...policies.map((p) => bucketKey(this.prefix, p.name, callerId))));
+  }
+
+  private defineTake(n: number): string {
+    const name = commandName(n);
+    if (typeof this.client[name] !== 'function') this.client.defineCommand(name, { lua: TAKE_SCRIPT, numberOfKeys: n });
+    this.commands[n] = name;
+    return name;
   }
 
   /** Calls `listener` once each time the circuit opens (`'down'`) or closes (`'up'`). */
