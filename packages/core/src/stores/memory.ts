@@ -7,9 +7,10 @@ import { bucketKey, type Store } from '../store.js';
 
 export interface MemoryStoreOptions {
   /**
-   * Most buckets held at once. When a new bucket would pass it, the least recently debited
-   * bucket is dropped (its caller starts full again), so keep it above the number of callers
-   * active within one refill window.
+   * Most buckets held at once. When a new bucket would pass it, one bucket is dropped (its caller
+   * starts full again): of the oldest few, the one closest to full. Denied callers hold empty
+   * buckets, so a flood of new keys cannot evict them and hand them a fresh bucket. Keep it
+   * above the number of callers active within one refill window.
    * @default 100000
    */
   maxKeys?: number;
@@ -41,8 +42,8 @@ export class MemoryStore implements Store {
   readonly maxKeys: number;
   readonly sweepIntervalMs: number;
   private readonly clock: () => number;
-  // Insertion order is write order (a write re-inserts), so the first entry is the least
-  // recently debited bucket.
+  // A write re-inserts, and eviction moves the buckets it spares to the end: the first entries
+  // are the ones written, or last looked at by eviction, longest ago.
   private readonly buckets = new Map<string, Bucket>();
   private readonly timer: NodeJS.Timeout;
 
@@ -101,10 +102,37 @@ export class MemoryStore implements Store {
   private write(key: string, p: Policy, tokens: number, now: number): void {
     this.buckets.delete(key);
     if (tokens >= p.capacity) return;
-    if (this.buckets.size >= this.maxKeys) {
-      const oldest = this.buckets.keys().next();
-      if (!oldest.done) this.buckets.delete(oldest.value);
+    const bucket = { tokens, at: now, fullAt: now + ((p.capacity - tokens) * 1000) / p.refillPerSecond };
+    if (this.buckets.size >= this.maxKeys) this.evict(bucket.fullAt);
+    this.buckets.set(key, bucket);
+  }
+
+  /**
+   * Makes room for a bucket that will be full at `fullAt`. Looks at the first EVICTION_SAMPLE
+   * buckets, and on up to EVICTION_SCAN_LIMIT while all it has seen are emptier than the new
+   * one; drops the closest to full (smallest `fullAt`) and moves the others to the end.
+   *
+   * Dropping the least recently written bucket instead would drop exactly the denied callers (a
+   * denial writes nothing, so they drift to the front) and refill them. Moving the survivors on
+   * matters too: each eviction then looks at the next few buckets, like a clock hand, so a block
+   * of denied callers at the front is passed over once, not evicted one by one.
+   */
+  private evict(incomingFullAt: number): void {
+    const seen: [string, Bucket][] = [];
+    let victim = 0;
+    for (const entry of this.buckets) {
+      seen.push(entry);
+      if (entry[1].fullAt < seen[victim]![1].fullAt) victim = seen.length - 1;
+      if (seen.length >= EVICTION_SAMPLE && (seen[victim]![1].fullAt <= incomingFullAt || seen.length >= EVICTION_SCAN_LIMIT)) break;
     }
-    this.buckets.set(key, { tokens, at: now, fullAt: now + ((p.capacity - tokens) * 1000) / p.refillPerSecond });
+    seen.forEach(([key, bucket], i) => {
+      this.buckets.delete(key);
+      if (i !== victim) this.buckets.set(key, bucket);
+    });
   }
 }
+
+/** Buckets one eviction compares at least. */
+const EVICTION_SAMPLE = 16;
+/** Buckets one eviction looks at, at most: memory stays at maxKeys and each take is O(1). */
+const EVICTION_SCAN_LIMIT = 64;
