@@ -11,6 +11,7 @@ import {
   type ProblemDetails,
   type RequestHeaders,
 } from './http.js';
+import { ipCallerKey, parseIpv6Subnet, type Ipv6Subnet } from './ip.js';
 import { createLimiter, defaultMemoryStore, type Limiter } from './limiter.js';
 import { parseCost, parsePolicies, parsePolicy, type PolicyOptions } from './options.js';
 import type { Store } from './store.js';
@@ -59,6 +60,14 @@ export interface HttpLimiterOptions<Req> {
    * @default 'ip'
    */
   onMissingKey?: OnMissingKey;
+  /**
+   * How the `'ip'` fallback groups IPv6 clients: by their network of this prefix length (an
+   * integer from 32 to 128), since one client usually owns a whole /64 or more and could change
+   * address with every request; `false` limits each IPv6 address on its own. IPv4-mapped IPv6
+   * addresses (`::ffff:1.2.3.4`) always count as the IPv4 address.
+   * @default 56
+   */
+  ipv6Subnet?: Ipv6Subnet;
   /**
    * Tokens a request costs: a number >= 0, or a function of the request. A static cost above a
    * policy's capacity is an error at creation; a computed one answers 413 (no wait would help).
@@ -180,6 +189,7 @@ class Engine<Req> implements HttpLimiter<Req> {
   private readonly byPolicies = new WeakMap<readonly PolicyOptions[], Map<string, Limiters>>();
   private readonly keyFn: HttpLimiterOptions<Req>['key'];
   private readonly onMissingKey: OnMissingKey;
+  private readonly ipv6Subnet: Ipv6Subnet;
   private readonly staticCost: number | undefined;
   private readonly costFn: ((req: Req) => MaybePromise<number>) | undefined;
   private readonly skip: HttpLimiterOptions<Req>['skip'];
@@ -198,6 +208,7 @@ class Engine<Req> implements HttpLimiter<Req> {
     this.onDecision = optionalFunction(o, 'onDecision');
     this.onError = optionalFunction(o, 'onError');
     this.onMissingKey = oneOf(o, 'onMissingKey', MISSING_KEYS, 'ip');
+    this.ipv6Subnet = parseIpv6Subnet(o.ipv6Subnet);
     this.onStoreError = oneOf(o, 'onStoreError', STORE_ERRORS, 'fallback');
     this.dryRun = flag(o, 'dryRun');
     this.headerOptions = { legacyHeaders: flag(o, 'legacyHeaders') };
@@ -248,7 +259,7 @@ class Engine<Req> implements HttpLimiter<Req> {
     }
     const limiters = await this.limitersFor(key, req, info.route);
     const cost = this.costFn === undefined ? (this.staticCost ?? 1) : parseCost(await this.costFn(req));
-    const callerKey = key === undefined ? `ip:${info.ip ?? 'unknown'}` : `key:${key}`;
+    const callerKey = key === undefined ? `ip:${info.ip === undefined ? 'unknown' : ipCallerKey(info.ip, this.ipv6Subnet)}` : `key:${key}`;
     key = undefined; // the raw key goes no further than the limiter
 
     let decision: Decision;

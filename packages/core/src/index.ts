@@ -13,6 +13,8 @@ export { RedisStore } from './stores/redis.js';
 export type { RedisStoreOptions } from './stores/redis.js';
 export { TAKE_SCRIPT } from './stores/take-script.js';
 export { hashCallerKey } from './hash.js';
+export { ipCallerKey } from './ip.js';
+export type { Ipv6Subnet } from './ip.js';
 export { invalidOption, TokenBucketError } from './errors.js';
 export type { TokenBucketErrorCode } from './errors.js';
 export { apiKeyFromHeaders, problemDetails, rateLimitHeaders, retryAfterSeconds } from './http.js';
