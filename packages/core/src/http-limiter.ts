@@ -128,6 +128,7 @@ export interface StoreErrorEvent {
 export interface RequestInfo {
   /** The route's identity: method and route pattern (never the concrete URL). */
   route: string;
+  /** The request's headers; pass `keyHeaders(nodeRequest)`, which keeps a repeated header's lines apart. */
   headers: RequestHeaders;
   /** The client IP per the framework's trust-proxy setting. */
   ip: string | undefined;
