@@ -2,9 +2,10 @@
 import type { AddressInfo } from 'node:net';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { rateLimit, type RateLimitOptions } from '@tokenbucket/express';
-import { runHttpContract, type AppSpec } from './contract';
+import { runBadInputContract } from './bad-input';
+import { runHttpContract, type AdapterHarness, type AppSpec } from './contract';
 
-runHttpContract({
+const harness: AdapterHarness = {
   name: 'express',
   async start(spec: AppSpec) {
     const app = express();
@@ -29,4 +30,7 @@ runHttpContract({
   onLimited: (status) => (_req: Request, res: Response, decision: { policy: string }) => {
     res.status(status).json({ custom: true, policy: decision.policy });
   },
-});
+};
+
+runHttpContract(harness);
+runBadInputContract(harness);

@@ -1,9 +1,10 @@
 // Fastify runs the HTTP contract: this file only builds the harness (per-route config.rateLimit).
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import tokenBucket, { type RateLimitOptions } from '@tokenbucket/fastify';
-import { runHttpContract, type AppSpec } from './contract';
+import { runBadInputContract } from './bad-input';
+import { runHttpContract, type AdapterHarness, type AppSpec } from './contract';
 
-runHttpContract({
+const harness: AdapterHarness = {
   name: 'fastify',
   async start(spec: AppSpec) {
     const app = Fastify({ trustProxy: spec.trustProxy === true });
@@ -34,4 +35,7 @@ runHttpContract({
   onLimited: (status) => async (_request: FastifyRequest, reply: FastifyReply, decision: { policy: string }) => {
     await reply.code(status).send({ custom: true, policy: decision.policy });
   },
-});
+};
+
+runHttpContract(harness);
+runBadInputContract(harness);

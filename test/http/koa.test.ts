@@ -3,9 +3,10 @@ import type { AddressInfo } from 'node:net';
 import Router from '@koa/router';
 import Koa, { type Context } from 'koa';
 import { rateLimit, type RateLimitOptions } from '@tokenbucket/koa';
-import { runHttpContract, type AppSpec } from './contract';
+import { runBadInputContract } from './bad-input';
+import { runHttpContract, type AdapterHarness, type AppSpec } from './contract';
 
-runHttpContract({
+const harness: AdapterHarness = {
   name: 'koa',
   async start(spec: AppSpec) {
     const app = new Koa({ proxy: spec.trustProxy === true });
@@ -37,4 +38,7 @@ runHttpContract({
     ctx.status = status;
     ctx.body = { custom: true, policy: decision.policy };
   },
-});
+};
+
+runHttpContract(harness);
+runBadInputContract(harness);
