@@ -42,9 +42,10 @@ export class MemoryStore implements Store {
   readonly maxKeys: number;
   readonly sweepIntervalMs: number;
   private readonly clock: () => number;
-  // A write re-inserts, and eviction moves the buckets it spares to the end: the first entries
-  // are the ones written, or last looked at by eviction, longest ago.
+  // A write re-inserts: Map order is write order.
   private readonly buckets = new Map<string, Bucket>();
+  /** Where eviction looks next; restarted from the first bucket when it runs out. */
+  private hand: IterableIterator<[string, Bucket]> | undefined;
   private readonly timer: NodeJS.Timeout;
 
   constructor(options: MemoryStoreOptions = {}) {
@@ -97,6 +98,7 @@ export class MemoryStore implements Store {
   close(): void {
     clearInterval(this.timer);
     this.buckets.clear();
+    this.hand = undefined;
   }
 
   private write(key: string, p: Policy, tokens: number, now: number): void {
@@ -108,31 +110,37 @@ export class MemoryStore implements Store {
   }
 
   /**
-   * Makes room for a bucket that will be full at `fullAt`. Looks at the first EVICTION_SAMPLE
-   * buckets, and on up to EVICTION_SCAN_LIMIT while all it has seen are emptier than the new
-   * one; drops the closest to full (smallest `fullAt`) and moves the others to the end.
+   * Makes room for a bucket that will be full at `incomingFullAt`: looks at the next
+   * EVICTION_SAMPLE buckets under the eviction hand, and on up to EVICTION_SCAN_LIMIT while all it
+   * has seen are emptier than the new one, and drops the one closest to full (smallest `fullAt`).
    *
    * Dropping the least recently written bucket instead would drop exactly the denied callers (a
-   * denial writes nothing, so they drift to the front) and refill them. Moving the survivors on
-   * matters too: each eviction then looks at the next few buckets, like a clock hand, so a block
-   * of denied callers at the front is passed over once, not evicted one by one.
+   * denial writes nothing, so they drift to the front) and refill them. The hand is a Map
+   * iterator kept between evictions, a clock hand over the buckets: each eviction looks at the
+   * next few, so a block of denied callers is passed over, not evicted one by one, and no
+   * eviction rescans the front of the Map (where V8 leaves deleted entries until it rehashes).
    */
   private evict(incomingFullAt: number): void {
-    const seen: [string, Bucket][] = [];
-    let victim = 0;
-    for (const entry of this.buckets) {
-      seen.push(entry);
-      if (entry[1].fullAt < seen[victim]![1].fullAt) victim = seen.length - 1;
-      if (seen.length >= EVICTION_SAMPLE && (seen[victim]![1].fullAt <= incomingFullAt || seen.length >= EVICTION_SCAN_LIMIT)) break;
+    const sample = Math.min(EVICTION_SAMPLE, this.buckets.size);
+    const limit = Math.min(EVICTION_SCAN_LIMIT, this.buckets.size);
+    let victim: string | undefined;
+    let victimFullAt = Infinity;
+    for (let looked = 0; looked < limit; looked++) {
+      let next = this.hand?.next();
+      if (next === undefined || next.done === true) {
+        this.hand = this.buckets.entries();
+        next = this.hand.next();
+        if (next.done === true) return;
+      }
+      const [key, bucket] = next.value;
+      if (bucket.fullAt < victimFullAt) [victim, victimFullAt] = [key, bucket.fullAt];
+      if (looked + 1 >= sample && victimFullAt <= incomingFullAt) break;
     }
-    seen.forEach(([key, bucket], i) => {
-      this.buckets.delete(key);
-      if (i !== victim) this.buckets.set(key, bucket);
-    });
+    if (victim !== undefined) this.buckets.delete(victim);
   }
 }
 
 /** Buckets one eviction compares at least. */
 const EVICTION_SAMPLE = 16;
-/** Buckets one eviction looks at, at most: memory stays at maxKeys and each take is O(1). */
+/** Buckets one eviction looks at, at most: memory stays at maxKeys and a take stays O(1). */
 const EVICTION_SCAN_LIMIT = 64;
