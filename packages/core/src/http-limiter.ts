@@ -157,6 +157,8 @@ export type HttpOutcome =
 /** Retry-After, in seconds, of a 503 answered because the store failed. */
 export const STORE_DOWN_RETRY_AFTER_SECONDS = 1;
 
+/** Route names whose limiters one engine keeps (per policies list); more are built per request. */
+const MAX_CACHED_ROUTES = 10_000;
 const NO_HEADERS: readonly [string, string][] = Object.freeze([]);
 const PASS: HttpOutcome = Object.freeze({ action: 'pass', headers: NO_HEADERS });
 const MISSING_KEYS: readonly OnMissingKey[] = ['ip', 'reject', 'skip'];
@@ -306,7 +308,9 @@ class Engine<Req> implements HttpLimiter<Req> {
     let limiters = cache.get(route);
     if (limiters === undefined) {
       limiters = this.limiters(list, route);
-      cache.set(route, limiters);
+      // Routes are named by pattern, but a router that only knows the concrete URL (Express 4
+      // under a mount with parameters) names one per URL: stop caching rather than grow.
+      if (cache.size < MAX_CACHED_ROUTES) cache.set(route, limiters);
     }
     return limiters;
   }
