@@ -2,6 +2,7 @@
 import {
   apiKeyFromHeaders,
   buildDecision,
+  keyHeaders,
   parsePolicies,
   problemDetails,
   rateLimitHeaders,
@@ -20,9 +21,25 @@ describe('apiKeyFromHeaders', () => {
     ['Basic auth is not a key', { authorization: 'Basic dXNlcjpwYXNz' }, undefined],
     ['two tokens is not a token', { authorization: 'Bearer a b' }, undefined],
     ['nothing', {}, undefined],
-    ['an array takes the first value', { 'x-api-key': ['first', 'second'] }, 'first'],
+    ['one line as an array (headersDistinct)', { 'x-api-key': ['key-1'] }, 'key-1'],
+    ['X-API-Key given twice is no key', { 'x-api-key': ['first', 'second'] }, undefined],
+    ['X-API-Key given twice, same value: still no key', { 'x-api-key': ['k', 'k'] }, undefined],
+    ['X-API-Key given twice does not fall through to Bearer', { 'x-api-key': ['a', 'b'], authorization: ['Bearer tok'] }, undefined],
+    ['an empty X-API-Key line falls through to Bearer', { 'x-api-key': [''], authorization: ['Bearer tok'] }, 'tok'],
+    ['Authorization given twice is no key', { authorization: ['Bearer a', 'Bearer b'] }, undefined],
+    ['X-API-Key wins over a repeated Authorization', { 'x-api-key': ['k'], authorization: ['Bearer a', 'Bearer b'] }, 'k'],
+    ['Bearer alone', { authorization: 'Bearer' }, undefined],
   ])('%s', (_label, headers, expected) => {
     expect(apiKeyFromHeaders(headers)).toBe(expected);
+  });
+});
+
+describe('keyHeaders', () => {
+  test("Node's headersDistinct when there is one, else headers", () => {
+    const distinct = { 'x-api-key': ['a', 'b'] };
+    expect(keyHeaders({ headers: { 'x-api-key': 'a, b' }, headersDistinct: distinct })).toBe(distinct);
+    const headers = { 'x-api-key': 'a' };
+    expect(keyHeaders({ headers })).toBe(headers);
   });
 });
 

@@ -56,19 +56,42 @@ describe('MemoryStore on a controlled clock', () => {
     store.close();
   });
 
-  test('maxKeys bounds memory: the least recently debited bucket goes first', async () => {
+  test('maxKeys bounds memory: the bucket closest to full goes first', async () => {
     const clock = manualClock();
     const store = new MemoryStore({ clock: clock.now, maxKeys: 3 });
     const l = createLimiter({ store, capacity: 5, refillPerSecond: 0.001 });
-    for (const k of ['a', 'b', 'c']) await l.take(k);
-    await l.take('a'); // a is now the most recent
-    await l.take('d'); // evicts b
+    await l.take('a', { cost: 3 });
+    await l.take('b');
+    await l.take('c', { cost: 2 });
+    await l.take('d'); // evicts b: one token short, the closest to full
     expect(store.size).toBe(3);
-    expect((await l.take('a', { cost: 0 })).remaining).toBe(3);
+    expect((await l.take('a', { cost: 0 })).remaining).toBe(2);
     expect((await l.take('b', { cost: 0 })).remaining).toBe(5);
-    expect((await l.take('c', { cost: 0 })).remaining).toBe(4);
+    expect((await l.take('c', { cost: 0 })).remaining).toBe(3);
+    expect((await l.take('d', { cost: 0 })).remaining).toBe(4);
     for (let i = 0; i < 10_000; i++) await l.take(`flood-${i}`);
     expect(store.size).toBe(3);
+    store.close();
+  });
+
+  test.each([
+    [4, 1],
+    [100, 40], // more denied callers than one eviction samples, all at the front of the store
+  ])('maxKeys %i: a flood of fresh keys cannot evict %i denied callers and refill them', async (maxKeys, victims) => {
+    const clock = manualClock();
+    const store = new MemoryStore({ clock: clock.now, maxKeys });
+    const l = createLimiter({ store, capacity: 3, refillPerSecond: 1 / 3600 });
+    const denied = Array.from({ length: victims }, (_, i) => `victim-${i}`);
+    for (const k of denied) {
+      await l.take(k, { cost: 3 });
+      expect((await l.take(k)).allowed).toBe(false);
+    }
+    for (let i = 0; i < 5000; i++) {
+      clock.advance(1);
+      await l.take(`flood-${i}`);
+    }
+    expect(store.size).toBe(maxKeys);
+    for (const k of denied) expect(await l.take(k)).toMatchObject({ allowed: false, remaining: 0 });
     store.close();
   });
 

@@ -230,6 +230,21 @@ export function runHttpContract(harness: AdapterHarness): void {
       expect((await send(untrusted.app, untrusted.path, { 'x-forwarded-for': '203.0.113.2' })).status).toBe(429);
     });
 
+    test('IPv6 clients are limited by /56: one network shares a bucket, another has its own', async () => {
+      const { app, path } = await single({ capacity: 1, refillPerSecond: SLOW }, { trustProxy: true });
+      const from = (ip: string) => send(app, path, { 'x-forwarded-for': ip });
+      expect((await from('2001:db8:abcd:1200::1')).status).toBe(200);
+      expect((await from('2001:db8:abcd:12ff:ffff:ffff:ffff:ffff')).status).toBe(429); // same /56
+      expect((await from('2001:DB8:ABCD:1234:0:0:0:9')).status).toBe(429); // same /56, spelt otherwise
+      expect((await from('2001:db8:abcd:1300::1')).status).toBe(200); // the next /56
+      expect((await from('::ffff:198.51.100.4')).status).toBe(200); // IPv4-mapped: the IPv4 address
+      expect((await from('198.51.100.4')).status).toBe(429);
+      const perAddress = await single({ capacity: 1, refillPerSecond: SLOW, ipv6Subnet: false }, { trustProxy: true });
+      expect((await send(perAddress.app, perAddress.path, { 'x-forwarded-for': '2001:db8::1' })).status).toBe(200);
+      expect((await send(perAddress.app, perAddress.path, { 'x-forwarded-for': '2001:db8::2' })).status).toBe(200);
+      expect((await send(perAddress.app, perAddress.path, { 'x-forwarded-for': '2001:db8:0:0::1' })).status).toBe(429);
+    });
+
     test('a custom key function identifies the caller', async () => {
       const { app, path } = await single({ capacity: 1, refillPerSecond: SLOW, key: (req) => harness.header(req, 'x-tenant') });
       expect((await send(app, path, { 'x-tenant': 't1', 'x-api-key': 'a' })).status).toBe(200);
@@ -453,6 +468,7 @@ export function runHttpContract(harness: AdapterHarness): void {
       );
       await expect(single({ capacity: 1, refillPerSecond: 1, onStoreError: 'retry' as never })).rejects.toThrow(/`onStoreError`/);
       await expect(single({ capacity: 1, refillPerSecond: 1, key: 'x-api-key' as never })).rejects.toThrow(/`key` must be a function/);
+      await expect(single({ capacity: 1, refillPerSecond: 1, ipv6Subnet: 16 })).rejects.toThrow(/`ipv6Subnet` must be an integer prefix length from 32 to 128.*got 16/);
     });
   });
 }

@@ -2,6 +2,7 @@
 import type { AddressInfo } from 'node:net';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { rateLimit, type RateLimitOptions } from '@tokenbucket/express';
+import { runBadInputContract } from './bad-input';
 import { runHttpContract, type AdapterHarness, type AppSpec } from './contract';
 import { runFaultContract } from './faults';
 
@@ -33,4 +34,5 @@ const harness: AdapterHarness = {
 };
 
 runHttpContract(harness);
+runBadInputContract(harness);
 runFaultContract(harness);

@@ -1,6 +1,7 @@
 // Fastify runs the HTTP contract: this file only builds the harness (per-route config.rateLimit).
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import tokenBucket, { type RateLimitOptions } from '@tokenbucket/fastify';
+import { runBadInputContract } from './bad-input';
 import { runHttpContract, type AdapterHarness, type AppSpec } from './contract';
 import { runFaultContract } from './faults';
 
@@ -38,4 +39,5 @@ const harness: AdapterHarness = {
 };
 
 runHttpContract(harness);
+runBadInputContract(harness);
 runFaultContract(harness);

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import Router from '@koa/router';
 import Koa, { type Context } from 'koa';
 import { rateLimit, type RateLimitOptions } from '@tokenbucket/koa';
+import { runBadInputContract } from './bad-input';
 import { runHttpContract, type AdapterHarness, type AppSpec } from './contract';
 import { runFaultContract } from './faults';
 
@@ -41,4 +42,5 @@ const harness: AdapterHarness = {
 };
 
 runHttpContract(harness);
+runBadInputContract(harness);
 runFaultContract(harness);

@@ -11,6 +11,7 @@ import {
   type ProblemDetails,
   type RequestHeaders,
 } from './http.js';
+import { ipCallerKey, parseIpv6Subnet, type Ipv6Subnet } from './ip.js';
 import { createLimiter, defaultMemoryStore, type Limiter } from './limiter.js';
 import { parseCost, parsePolicies, parsePolicy, type PolicyOptions } from './options.js';
 import type { StoreStatusEvent } from './breaker.js';
@@ -60,6 +61,14 @@ export interface HttpLimiterOptions<Req> {
    * @default 'ip'
    */
   onMissingKey?: OnMissingKey;
+  /**
+   * How the `'ip'` fallback groups IPv6 clients: by their network of this prefix length (an
+   * integer from 32 to 128), since one client usually owns a whole /64 or more and could change
+   * address with every request; `false` limits each IPv6 address on its own. IPv4-mapped IPv6
+   * addresses (`::ffff:1.2.3.4`) always count as the IPv4 address.
+   * @default 56
+   */
+  ipv6Subnet?: Ipv6Subnet;
   /**
    * Tokens a request costs: a number >= 0, or a function of the request. A static cost above a
    * policy's capacity is an error at creation; a computed one answers 413 (no wait would help).
@@ -131,6 +140,7 @@ export interface StoreErrorEvent {
 export interface RequestInfo {
   /** The route's identity: method and route pattern (never the concrete URL). */
   route: string;
+  /** The request's headers; pass `keyHeaders(nodeRequest)`, which keeps a repeated header's lines apart. */
   headers: RequestHeaders;
   /** The client IP per the framework's trust-proxy setting. */
   ip: string | undefined;
@@ -159,6 +169,8 @@ export type HttpOutcome =
 /** Retry-After, in seconds, of a 503 answered because the store failed. */
 export const STORE_DOWN_RETRY_AFTER_SECONDS = 1;
 
+/** Route names whose limiters one engine keeps (per policies list); more are built per request. */
+const MAX_CACHED_ROUTES = 10_000;
 const NO_HEADERS: readonly [string, string][] = Object.freeze([]);
 const PASS: HttpOutcome = Object.freeze({ action: 'pass', headers: NO_HEADERS });
 const MISSING_KEYS: readonly OnMissingKey[] = ['ip', 'reject', 'skip'];
@@ -192,6 +204,7 @@ class Engine<Req> implements HttpLimiter<Req> {
   private readonly byPolicies = new WeakMap<readonly PolicyOptions[], Map<string, Limiters>>();
   private readonly keyFn: HttpLimiterOptions<Req>['key'];
   private readonly onMissingKey: OnMissingKey;
+  private readonly ipv6Subnet: Ipv6Subnet;
   private readonly staticCost: number | undefined;
   private readonly costFn: ((req: Req) => MaybePromise<number>) | undefined;
   private readonly skip: HttpLimiterOptions<Req>['skip'];
@@ -212,6 +225,7 @@ class Engine<Req> implements HttpLimiter<Req> {
     const onStoreStatus = optionalFunction(o, 'onStoreStatus');
     if (onStoreStatus !== undefined) subscribeOnce(this.store, onStoreStatus, (call) => this.report(call));
     this.onMissingKey = oneOf(o, 'onMissingKey', MISSING_KEYS, 'ip');
+    this.ipv6Subnet = parseIpv6Subnet(o.ipv6Subnet);
     this.onStoreError = oneOf(o, 'onStoreError', STORE_ERRORS, 'fallback');
     this.dryRun = flag(o, 'dryRun');
     this.headerOptions = { legacyHeaders: flag(o, 'legacyHeaders') };
@@ -262,7 +276,7 @@ class Engine<Req> implements HttpLimiter<Req> {
     }
     const limiters = await this.limitersFor(key, req, info.route);
     const cost = this.costFn === undefined ? (this.staticCost ?? 1) : parseCost(await this.costFn(req));
-    const callerKey = key === undefined ? `ip:${info.ip ?? 'unknown'}` : `key:${key}`;
+    const callerKey = key === undefined ? `ip:${info.ip === undefined ? 'unknown' : ipCallerKey(info.ip, this.ipv6Subnet)}` : `key:${key}`;
 
     let decision: Decision;
     let source: 'store' | 'fallback' = 'store';
@@ -309,7 +323,9 @@ class Engine<Req> implements HttpLimiter<Req> {
     let limiters = cache.get(route);
     if (limiters === undefined) {
       limiters = this.limiters(list, route);
-      cache.set(route, limiters);
+      // Routes are named by pattern, but a router that only knows the concrete URL (Express 4
+      // under a mount with parameters) names one per URL: stop caching rather than grow.
+      if (cache.size < MAX_CACHED_ROUTES) cache.set(route, limiters);
     }
     return limiters;
   }

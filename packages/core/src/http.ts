@@ -2,25 +2,47 @@
 // and the problem+json body of a denied request. No framework types here.
 import type { Decision } from './decision.js';
 
-/** Request headers as Node parses them: lower-case names. */
+/** Request headers as Node parses them: lower-case names; an array for a repeated header. */
 export type RequestHeaders = Readonly<Record<string, string | readonly string[] | undefined>>;
 
+/** The part of Node's `IncomingMessage` that `keyHeaders` reads. */
+export interface NodeRequestHeaders {
+  readonly headers: RequestHeaders;
+  readonly headersDistinct?: RequestHeaders;
+}
+
+/**
+ * The headers an adapter passes in `RequestInfo.headers`, from the framework's underlying Node
+ * request: `headersDistinct`, which keeps every line of a repeated header apart. `headers` would
+ * hide a repeat: Node joins repeated `X-API-Key` lines with ", " and keeps only the first
+ * `Authorization`. Falls back to `headers` for request objects without it (light-my-request).
+ */
+export function keyHeaders(req: NodeRequestHeaders): RequestHeaders {
+  return req.headersDistinct ?? req.headers;
+}
+
 const BEARER = /^Bearer[ \t]+([^\s,]+)[ \t]*$/i;
+const AMBIGUOUS = Symbol('ambiguous');
 
 /**
  * The caller's API key from request headers: the `X-API-Key` header, else the token of
  * `Authorization: Bearer <token>`. Surrounding whitespace is ignored; an empty value counts as
- * absent. Returns undefined when neither gives a key.
+ * absent. Returns undefined when neither gives a key, and when the header that would give it is
+ * repeated (an array of several values): two keys in one request are ambiguous, and picking one
+ * would let a client choose which bucket pays.
  */
 export function apiKeyFromHeaders(headers: RequestHeaders): string | undefined {
-  const apiKey = firstValue(headers['x-api-key'])?.trim();
-  if (apiKey) return apiKey;
-  const auth = firstValue(headers.authorization);
-  return auth === undefined ? undefined : BEARER.exec(auth.trim())?.[1];
+  const apiKey = singleValue(headers['x-api-key']);
+  if (apiKey === AMBIGUOUS) return undefined;
+  const trimmed = apiKey?.trim();
+  if (trimmed) return trimmed;
+  const auth = singleValue(headers.authorization);
+  return auth === undefined || auth === AMBIGUOUS ? undefined : BEARER.exec(auth.trim())?.[1];
 }
 
-function firstValue(value: string | readonly string[] | undefined): string | undefined {
-  return typeof value === 'string' ? value : value?.[0];
+function singleValue(value: string | readonly string[] | undefined): string | undefined | typeof AMBIGUOUS {
+  if (typeof value === 'string' || value === undefined) return value;
+  return value.length > 1 ? AMBIGUOUS : value[0];
 }
 
 /** Options for rateLimitHeaders. */

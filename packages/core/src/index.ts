@@ -13,10 +13,12 @@ export { RedisStore } from './stores/redis.js';
 export type { RedisStoreOptions } from './stores/redis.js';
 export { TAKE_SCRIPT } from './stores/take-script.js';
 export { hashCallerKey } from './hash.js';
+export { ipCallerKey } from './ip.js';
+export type { Ipv6Subnet } from './ip.js';
 export { invalidOption, TokenBucketError } from './errors.js';
 export type { TokenBucketErrorCode } from './errors.js';
-export { apiKeyFromHeaders, problemDetails, rateLimitHeaders, retryAfterSeconds } from './http.js';
-export type { HeaderOptions, ProblemDetails, RequestHeaders } from './http.js';
+export { apiKeyFromHeaders, keyHeaders, problemDetails, rateLimitHeaders, retryAfterSeconds } from './http.js';
+export type { HeaderOptions, NodeRequestHeaders, ProblemDetails, RequestHeaders } from './http.js';
 export { createHttpLimiter, memoizePolicies, routePolicyName, STORE_DOWN_RETRY_AFTER_SECONDS } from './http-limiter.js';
 export type {
   DecisionEvent,

@@ -1,5 +1,5 @@
 // Express middleware: reads the request, asks the core engine, writes headers and the status.
-import { createHttpLimiter, invalidOption, type Decision, type HttpLimiterOptions } from '@tokenbucket/core';
+import { createHttpLimiter, invalidOption, keyHeaders, type Decision, type HttpLimiterOptions } from '@tokenbucket/core';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 
 export interface RateLimitOptions extends HttpLimiterOptions<Request> {
@@ -28,7 +28,7 @@ export function rateLimit(options: RateLimitOptions): RequestHandler {
     } else {
       route = `${req.method === 'HEAD' ? 'GET' : req.method} ${routePattern(req)}`;
     }
-    const outcome = await limiter.check(req, { route, headers: req.headers, ip: req.ip });
+    const outcome = await limiter.check(req, { route, headers: keyHeaders(req), ip: req.ip });
     if (res.headersSent) return;
     for (const [name, value] of outcome.headers) res.setHeader(name, value);
     if (outcome.action === 'pass') return next();

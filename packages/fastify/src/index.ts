@@ -2,6 +2,7 @@
 import {
   createHttpLimiter,
   invalidOption,
+  keyHeaders,
   type Decision,
   type HttpLimiterOptions,
 } from '@tokenbucket/core';
@@ -74,7 +75,7 @@ function limitHook(options: RateLimitOptions, url?: string): onRequestHookHandle
     const outcome = await limiter.check(request, {
       // A request that matched no route (a 404) has no pattern: never name a bucket by its URL.
       route: `${methodOf(request.method)} ${url ?? request.routeOptions.url ?? '(no route)'}`,
-      headers: request.headers,
+      headers: keyHeaders(request.raw),
       ip: request.ip,
     });
     if (reply.sent) return reply;

@@ -1,5 +1,5 @@
 // Koa middleware: reads the context, asks the core engine, writes headers and the status.
-import { createHttpLimiter, invalidOption, type Decision, type HttpLimiterOptions } from '@tokenbucket/core';
+import { createHttpLimiter, invalidOption, keyHeaders, type Decision, type HttpLimiterOptions } from '@tokenbucket/core';
 import type { Context, Middleware } from 'koa';
 
 export interface RateLimitOptions extends HttpLimiterOptions<Context> {
@@ -21,7 +21,7 @@ export function rateLimit(options: RateLimitOptions): Middleware {
   if (onLimited !== undefined && typeof onLimited !== 'function') invalidOption('onLimited', onLimited, 'a function');
 
   const middleware: Middleware = async (ctx, next) => {
-    const outcome = await limiter.check(ctx, { route: routeOf(ctx, middleware), headers: ctx.headers, ip: ctx.ip });
+    const outcome = await limiter.check(ctx, { route: routeOf(ctx, middleware), headers: keyHeaders(ctx.req), ip: ctx.ip });
     if (ctx.headerSent) return;
     for (const [name, value] of outcome.headers) ctx.set(name, value);
     if (outcome.action === 'pass') return next();

@@ -7,9 +7,10 @@ import { bucketKey, type Store } from '../store.js';
 
 export interface MemoryStoreOptions {
   /**
-   * Most buckets held at once. When a new bucket would pass it, the least recently debited
-   * bucket is dropped (its caller starts full again), so keep it above the number of callers
-   * active within one refill window.
+   * Most buckets held at once. When a new bucket would pass it, one bucket is dropped (its caller
+   * starts full again): of the oldest few, the one closest to full. Denied callers hold empty
+   * buckets, so a flood of new keys cannot evict them and hand them a fresh bucket. Keep it
+   * above the number of callers active within one refill window.
    * @default 100000
    */
   maxKeys?: number;
@@ -41,9 +42,10 @@ export class MemoryStore implements Store {
   readonly maxKeys: number;
   readonly sweepIntervalMs: number;
   private readonly clock: () => number;
-  // Insertion order is write order (a write re-inserts), so the first entry is the least
-  // recently debited bucket.
+  // A write re-inserts: Map order is write order.
   private readonly buckets = new Map<string, Bucket>();
+  /** Where eviction looks next; restarted from the first bucket when it runs out. */
+  private hand: IterableIterator<[string, Bucket]> | undefined;
   private readonly timer: NodeJS.Timeout;
 
   constructor(options: MemoryStoreOptions = {}) {
@@ -96,15 +98,49 @@ export class MemoryStore implements Store {
   close(): void {
     clearInterval(this.timer);
     this.buckets.clear();
+    this.hand = undefined;
   }
 
   private write(key: string, p: Policy, tokens: number, now: number): void {
     this.buckets.delete(key);
     if (tokens >= p.capacity) return;
-    if (this.buckets.size >= this.maxKeys) {
-      const oldest = this.buckets.keys().next();
-      if (!oldest.done) this.buckets.delete(oldest.value);
+    const bucket = { tokens, at: now, fullAt: now + ((p.capacity - tokens) * 1000) / p.refillPerSecond };
+    if (this.buckets.size >= this.maxKeys) this.evict(bucket.fullAt);
+    this.buckets.set(key, bucket);
+  }
+
+  /**
+   * Makes room for a bucket that will be full at `incomingFullAt`: looks at the next
+   * EVICTION_SAMPLE buckets under the eviction hand, and on up to EVICTION_SCAN_LIMIT while all it
+   * has seen are emptier than the new one, and drops the one closest to full (smallest `fullAt`).
+   *
+   * Dropping the least recently written bucket instead would drop exactly the denied callers (a
+   * denial writes nothing, so they drift to the front) and refill them. The hand is a Map
+   * iterator kept between evictions, a clock hand over the buckets: each eviction looks at the
+   * next few, so a block of denied callers is passed over, not evicted one by one, and no
+   * eviction rescans the front of the Map (where V8 leaves deleted entries until it rehashes).
+   */
+  private evict(incomingFullAt: number): void {
+    const sample = Math.min(EVICTION_SAMPLE, this.buckets.size);
+    const limit = Math.min(EVICTION_SCAN_LIMIT, this.buckets.size);
+    let victim: string | undefined;
+    let victimFullAt = Infinity;
+    for (let looked = 0; looked < limit; looked++) {
+      let next = this.hand?.next();
+      if (next === undefined || next.done === true) {
+        this.hand = this.buckets.entries();
+        next = this.hand.next();
+        if (next.done === true) return;
+      }
+      const [key, bucket] = next.value;
+      if (bucket.fullAt < victimFullAt) [victim, victimFullAt] = [key, bucket.fullAt];
+      if (looked + 1 >= sample && victimFullAt <= incomingFullAt) break;
     }
-    this.buckets.set(key, { tokens, at: now, fullAt: now + ((p.capacity - tokens) * 1000) / p.refillPerSecond });
+    if (victim !== undefined) this.buckets.delete(victim);
   }
 }
+
+/** Buckets one eviction compares at least. */
+const EVICTION_SAMPLE = 16;
+/** Buckets one eviction looks at, at most: memory stays at maxKeys and a take stays O(1). */
+const EVICTION_SCAN_LIMIT = 64;
