@@ -189,3 +189,70 @@ describe('RedisStore time budget and circuit breaker', () => {
     expect(() => new RedisStore({ client: pool.client(), breaker: { cooldownMs: NaN } })).toThrow(/`breaker.cooldownMs`.*got NaN/);
   });
 });
+
+describe('RedisStore denial cache', () => {
+  async function countCalls(pattern: string, run: () => Promise<void>): Promise<number> {
+    const monitor = await pool.client().monitor();
+    let calls = 0;
+    monitor.on('monitor', (_time: string, args: string[], source: string) => {
+      if (source !== 'lua' && args.some((a) => a.includes(pattern))) calls++;
+    });
+    await run();
+    await new Promise((r) => setTimeout(r, 100));
+    monitor.disconnect();
+    return calls;
+  }
+
+  test('a denied caller hammering: one Redis call, the rest answered here with the same decision', async () => {
+    const l = createLimiter({ store: new RedisStore({ client: pool.client(), prefix }), name: 'dc-hammer', capacity: 2, refillPerSecond: 1 / 3600 });
+    await l.take('dc-caller', { cost: 2 });
+    const decisions: Decision[] = [];
+    const calls = await countCalls(`${prefix}dc-hammer`, async () => {
+      for (let i = 0; i < 50; i++) decisions.push(await l.take('dc-caller'));
+    });
+    expect(calls).toBe(1);
+    expect(decisions.every((d) => !d.allowed && d.remaining === 0 && d.limit === 2)).toBe(true);
+    expect(decisions[49]!.retryAfterMs).toBeGreaterThan(3_590_000);
+    expect(decisions[49]!.retryAfterMs).toBeLessThanOrEqual(decisions[0]!.retryAfterMs);
+    // A cheaper take the remembered levels cannot rule out still asks Redis: cost 0 reads.
+    expect((await l.take('dc-caller', { cost: 0 })).allowed).toBe(true);
+  });
+
+  test('the remembered denial ends as soon as the refill could cover the cost', async () => {
+    const l = createLimiter({ store: new RedisStore({ client: pool.client(), prefix }), name: 'dc-refill', capacity: 1, refillPerSecond: 10 });
+    await l.take('dc-r');
+    const denied = await l.take('dc-r');
+    expect(denied.allowed).toBe(false);
+    await new Promise((r) => setTimeout(r, denied.retryAfterMs + 5));
+    expect((await l.take('dc-r')).allowed).toBe(true);
+  });
+
+  test('reset forgets the denial; denialCache false asks Redis every time', async () => {
+    const store = new RedisStore({ client: pool.client(), prefix });
+    const l = createLimiter({ store, name: 'dc-reset', capacity: 1, refillPerSecond: 1 / 3600 });
+    await l.take('dc-x');
+    expect((await l.take('dc-x')).allowed).toBe(false);
+    await l.reset('dc-x');
+    expect((await l.take('dc-x')).allowed).toBe(true);
+
+    const uncached = createLimiter({ store: new RedisStore({ client: pool.client(), prefix, denialCache: false }), name: 'dc-off', capacity: 1, refillPerSecond: 1 / 3600 });
+    await uncached.take('dc-y');
+    const calls = await countCalls(`${prefix}dc-off`, async () => {
+      for (let i = 0; i < 5; i++) await uncached.take('dc-y');
+    });
+    expect(calls).toBe(5);
+    expect(() => new RedisStore({ client: pool.client(), denialCache: { maxKeys: 0 } })).toThrow(/`denialCache.maxKeys` must be an integer >= 1.*got 0/);
+  });
+
+  test('another process debiting the bucket cannot make a remembered denial wrong', async () => {
+    // Two stores (two processes' worth of state) on one bucket: the one that remembers a denial
+    // only ever denies what Redis would deny, because others can only take tokens away.
+    const a = createLimiter({ store: new RedisStore({ client: pool.client(), prefix }), name: 'dc-two', capacity: 3, refillPerSecond: 1 / 3600 });
+    const b = createLimiter({ store: new RedisStore({ client: pool.client(), prefix }), name: 'dc-two', capacity: 3, refillPerSecond: 1 / 3600 });
+    await a.take('dc-z', { cost: 2 });
+    expect((await a.take('dc-z', { cost: 2 })).allowed).toBe(false); // remembered by a: 1 left
+    expect((await b.take('dc-z')).allowed).toBe(true); // b takes the last one
+    expect((await a.take('dc-z', { cost: 2 })).allowed).toBe(false);
+    expect((await a.take('dc-z')).allowed).toBe(false); // not ruled out locally: asks Redis, 0 left
+  });
+});

@@ -4,6 +4,8 @@ import { CircuitBreaker, type BreakerOptions, type StoreStatusEvent } from '../b
 import { invalidOption, TokenBucketError } from '../errors.js';
 import type { Policy } from '../options.js';
 import { bucketKey, type Store } from '../store.js';
+import { canTake } from '../decision.js';
+import { DenialCache } from './denial-cache.js';
 import { TAKE_SCRIPT } from './take-script.js';
 
 export interface RedisStoreOptions {
@@ -32,6 +34,15 @@ export interface RedisStoreOptions {
    * @default { failureThreshold: 3, cooldownMs: 1000 }
    */
   breaker?: BreakerOptions;
+  /**
+   * Remember denials in this process and answer a denied caller's repeat takes without Redis
+   * while they are certain to be denied (a bucket only refills with time: until its levels could
+   * cover the cost, no take can succeed). The reported levels are the most the buckets can hold
+   * by then. A reset in another process is only seen once the remembered denial runs out;
+   * `limiter.reset()` in this process forgets it at once. `false` turns it off.
+   * @default { maxKeys: 10000 }
+   */
+  denialCache?: { maxKeys?: number } | false;
 }
 
 /**
@@ -58,12 +69,13 @@ export class RedisStore implements Store {
   private readonly breaker: CircuitBreaker;
   /** The take command's name per policy count, defined on the client on first use. */
   private readonly commands: string[] = [];
+  private readonly denials: DenialCache | undefined;
 
   constructor(options: RedisStoreOptions) {
     if (typeof options !== 'object' || options === null) {
       invalidOption('options', options, 'an object { client, prefix }');
     }
-    const { client, prefix = 'tb:', timeoutMs = 200, breaker } = options;
+    const { client, prefix = 'tb:', timeoutMs = 200, breaker, denialCache = {} } = options;
     if (typeof client !== 'object' || client === null || typeof (client as Redis).defineCommand !== 'function') {
       invalidOption('client', client, 'an ioredis Redis or Cluster client');
     }
@@ -76,6 +88,13 @@ export class RedisStore implements Store {
     if (breaker !== undefined && (typeof breaker !== 'object' || breaker === null)) {
       invalidOption('breaker', breaker, 'an object { failureThreshold, cooldownMs }');
     }
+    if (denialCache !== false) {
+      const maxKeys = (denialCache as { maxKeys?: unknown } | null)?.maxKeys ?? 10_000;
+      if (!Number.isSafeInteger(maxKeys) || (maxKeys as number) < 1) {
+        invalidOption('denialCache.maxKeys', maxKeys, 'an integer >= 1 (or denialCache: false)');
+      }
+      this.denials = new DenialCache(maxKeys as number);
+    }
     this.prefix = prefix;
     this.timeoutMs = timeoutMs;
     this.breaker = new CircuitBreaker(breaker);
@@ -83,6 +102,8 @@ export class RedisStore implements Store {
   }
 
   async take(callerId: string, policies: readonly Policy[], cost: number): Promise<number[]> {
+    const denied = this.denials?.check(callerId, policies, cost);
+    if (denied !== undefined) return denied;
     const n = policies.length;
     const args: (string | number)[] = new Array(1 + 3 * n);
     for (let i = 0; i < n; i++) {
@@ -93,10 +114,14 @@ export class RedisStore implements Store {
     }
     args[n] = cost;
     const command = this.commands[n] ?? this.defineTake(n);
-    return parseLevels(await this.guard(() => this.client[command]!(...args)), n);
+    const sentAt = performance.now();
+    const levels = parseLevels(await this.guard(() => this.client[command]!(...args)), n);
+    if (this.denials !== undefined && !canTake(levels, cost)) this.denials.remember(callerId, policies, levels, sentAt);
+    return levels;
   }
 
   async reset(callerId: string, policies: readonly Policy[]): Promise<void> {
+    this.denials?.forget(callerId, policies);
     await this.guard(() => this.client.del(...policies.map((p) => bucketKey(this.prefix, p.name, callerId))));
   }
 
