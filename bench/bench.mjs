@@ -19,7 +19,7 @@ if (!redisUrl) throw new Error('BENCH_REDIS_URL is not set: run bench/run.sh (pn
 /** Quick mode checks the harness in under 2 minutes; the full mode gives the figures (under 15). */
 const CONFIG = quick
   ? { mode: 'quick', rounds: 1, httpSeconds: 0.75, httpWarmup: 0.25, rawRounds: 1, rawSeconds: 0.4, rawWarmup: 0.2, wideKeys: 10_000, statsRequests: 300 }
-  : { mode: 'full', rounds: 3, httpSeconds: 3, httpWarmup: 1, rawRounds: 3, rawSeconds: 2, rawWarmup: 0.5, wideKeys: 100_000, statsRequests: 2000 };
+  : { mode: 'full', rounds: 4, httpSeconds: 2, httpWarmup: 0.5, rawRounds: 3, rawSeconds: 1.5, rawWarmup: 0.3, wideKeys: 100_000, statsRequests: 2000 };
 Object.assign(CONFIG, { connections: 50, inFlight: 100, allowedKeys: 16, pipelining: ['off', 'on'] });
 const ALLOWED_KEYS = Array.from({ length: CONFIG.allowedKeys }, (_, i) => `user-${i}`);
 const HOT_KEY = 'hot';

@@ -20,7 +20,7 @@ export function chartSvg({ meta, http }) {
   }
   const bar = 11;
   const groupH = bar * CELLS.length + 14;
-  const left = 330;
+  const left = 380;
   const plotW = 520;
   const top = 70;
   const width = left + plotW + 40;

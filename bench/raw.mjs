@@ -3,9 +3,13 @@ import { createLimiter, RedisStore } from '@tokenbucket/core';
 import Redis from 'ioredis';
 import { RateLimiterRedis } from 'rate-limiter-flexible';
 
-/** Limits per path; for keys spread wide, a denied key is one that spent its only token. */
+/**
+ * Limits per path; for keys spread wide, a denied key is one that spent its only token. Our
+ * allowed buckets refill at a billion a day (`ourSeconds`), so a hot bucket stays live in Redis
+ * as the peers' counters do (see PATHS in apps.mjs).
+ */
 const LIMITS = {
-  allowed: { hot: { points: 1e9, seconds: 60 }, wide: { points: 1e9, seconds: 60 } },
+  allowed: { hot: { points: 1e9, seconds: 60, ourSeconds: 86_400 }, wide: { points: 1e9, seconds: 60, ourSeconds: 86_400 } },
   denied: { hot: { points: 10, seconds: 60 }, wide: { points: 1, seconds: 3600 } },
 };
 
@@ -20,13 +24,13 @@ function decider({ lib, pipelining, keys, path }) {
   const id = `${lib}|${pipelining}|${keys}|${path}`;
   let d = deciders.get(id);
   if (d) return d;
-  const { points, seconds } = LIMITS[path][keys];
+  const { points, seconds, ourSeconds = seconds } = LIMITS[path][keys];
   const redis = client(pipelining);
   if (lib === 'tokenbucket') {
     const limiter = createLimiter({
       store: new RedisStore({ client: redis, prefix: `raw-tb-${path}-${keys}:` }),
       capacity: points,
-      refillPerSecond: points / seconds,
+      refillPerSecond: points / ourSeconds,
     });
     d = { fn: (key) => limiter.take(key).then((decision) => decision.allowed), fresh: true };
   } else {
