@@ -15,6 +15,8 @@ const bad: [string, unknown, RegExp][] = [
   ['negative refillPerSecond', { capacity: 1, refillPerSecond: -1 }, /`refillPerSecond`.*got -1\./],
   ['Infinity refillPerSecond', { capacity: 1, refillPerSecond: Infinity }, /`refillPerSecond`.*got Infinity\./],
   ['missing refillPerSecond', { capacity: 1 }, /`refillPerSecond`.*got undefined\./],
+  ['refillPerSecond above a million', { capacity: 1, refillPerSecond: 2e6 }, /`refillPerSecond` must be at most 1000000.*got 2000000\./],
+  ['a bucket that would take centuries to fill', { capacity: 100, refillPerSecond: 1e-9 }, /`refillPerSecond` must be fast enough that an empty bucket of 100 fills within 1e9 seconds.*got 1e-9\./],
   ['empty policies', { policies: [] }, /`policies` must be a non-empty array.*got an array of 0\./],
   ['policies not an array', { policies: 'burst' }, /`policies` must be a non-empty array.*got "burst"\./],
   [

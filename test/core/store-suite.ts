@@ -226,12 +226,14 @@ export function runStoreSuite(label: string, makeHarness: () => StoreHarness): v
       }
     });
 
-    test('a refill so slow the bucket would take ages to fill still works (long expiry)', async () => {
-      const l = limiter({ capacity: 3, refillPerSecond: 1e-15 });
+    test('the slowest refill allowed (a bucket that fills in 30 years) works, with its long expiry', async () => {
+      const l = limiter({ capacity: 3, refillPerSecond: 3 / (30 * 365 * 86400) });
       const key = caller();
       expect((await l.take(key)).remaining).toBe(2);
       expect((await l.take(key, { cost: 2 })).remaining).toBe(0);
-      expect((await l.take(key)).allowed).toBe(false);
+      const denied = await l.take(key);
+      expect(denied.allowed).toBe(false);
+      expect(denied.retryAfterMs).toBeGreaterThan(9 * 365 * 86400 * 1000);
     });
 
     test('keys of any size and script are just keys', async () => {

@@ -18,7 +18,8 @@ export interface PolicyOptions {
    */
   capacity: number;
   /**
-   * Tokens added per second, continuously (a real number > 0). `1000 / 86400` is "1000 a day".
+   * Tokens added per second, continuously (a real number > 0, at most 1000000, and such that an
+   * empty bucket fills within 1e9 seconds). `1000 / 86400` is "1000 a day".
    */
   refillPerSecond: number;
 }
@@ -48,6 +49,9 @@ export interface Policy {
   readonly windowSeconds: number;
 }
 
+/** The longest time a bucket may take to fill, in microseconds (keeps Redis's arithmetic exact). */
+const MAX_FILL_MICROSECONDS = 1e15;
+
 const NAME_PATTERN = /^[\x20-\x7e]{1,128}$/;
 const NAME_FORBIDDEN = /["\\{}]/;
 
@@ -68,6 +72,16 @@ export function parsePolicy(input: unknown, path: string): Policy {
       `${path}refillPerSecond`,
       refillPerSecond,
       'a finite number > 0 (tokens added per second; 1000 / 86400 is 1000 a day)',
+    );
+  }
+  if (refillPerSecond > 1e6) {
+    invalidOption(`${path}refillPerSecond`, refillPerSecond, 'at most 1000000 (a token per microsecond)');
+  }
+  if (capacity * Math.ceil(1e6 / refillPerSecond) > MAX_FILL_MICROSECONDS) {
+    invalidOption(
+      `${path}refillPerSecond`,
+      refillPerSecond,
+      `fast enough that an empty bucket of ${capacity} fills within 1e9 seconds (about 31 years)`,
     );
   }
   return Object.freeze({

@@ -105,17 +105,18 @@ export class RedisStore implements Store {
     const denied = this.denials?.check(callerId, policies, cost);
     if (denied !== undefined) return denied;
     const n = policies.length;
-    const args: (string | number)[] = new Array(1 + 3 * n);
+    const args: (string | number)[] = new Array(3 * n);
     for (let i = 0; i < n; i++) {
       const p = policies[i]!;
+      const interval = tokenInterval(p);
       args[i] = bucketKey(this.prefix, p.name, callerId);
-      args[n + 1 + 2 * i] = p.capacity;
-      args[n + 2 + 2 * i] = p.refillPerSecond;
+      args[n + 2 * i] = p.capacity * interval;
+      args[n + 2 * i + 1] = cost === 0 ? 0 : Math.ceil(cost * interval);
     }
-    args[n] = cost;
     const command = this.commands[n] ?? this.defineTake(n);
     const sentAt = performance.now();
-    const levels = parseLevels(await this.guard(() => this.client[command]!(...args)), n);
+    const reply = await this.guard(() => this.client[command]!(...args));
+    const levels = levelsFrom(reply, policies);
     if (this.denials !== undefined && !canTake(levels, cost)) this.denials.remember(callerId, policies, levels, sentAt);
     return levels;
   }
@@ -181,10 +182,27 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   });
 }
 
-function parseLevels(reply: unknown, n: number): number[] {
-  if (Array.isArray(reply) && reply.length === n) {
-    const levels = reply.map(Number);
-    if (levels.every(Number.isFinite)) return levels;
+/**
+ * Microseconds one token takes to refill, rounded up to a whole microsecond so the script's
+ * arithmetic stays on integers: the effective rate is never above the policy's, and within
+ * 1 / interval of it (within a millionth for one token a second).
+ */
+function tokenInterval(p: Policy): number {
+  return Math.ceil(1e6 / p.refillPerSecond);
+}
+
+/** Each bucket's level from the script's reply: (tau - ahead) / interval, within [0, capacity]. */
+function levelsFrom(reply: unknown, policies: readonly Policy[]): number[] {
+  if (Array.isArray(reply) && reply.length === policies.length) {
+    const levels = new Array<number>(policies.length);
+    for (let i = 0; i < policies.length; i++) {
+      const p = policies[i]!;
+      const ahead = Number(reply[i]);
+      if (!Number.isFinite(ahead)) break;
+      const interval = tokenInterval(p);
+      levels[i] = Math.min(p.capacity, Math.max(0, (p.capacity * interval - ahead) / interval));
+      if (i === policies.length - 1) return levels;
+    }
   }
   throw new TokenBucketError('STORE_REPLY', `unexpected reply from the take script: ${JSON.stringify(reply)}`);
 }
