@@ -9,16 +9,27 @@ export type RequestHeaders = Readonly<Record<string, string | readonly string[] 
 export interface NodeRequestHeaders {
   readonly headers: RequestHeaders;
   readonly headersDistinct?: RequestHeaders;
+  readonly rawHeaders?: readonly string[];
 }
 
 /**
- * The headers an adapter passes in `RequestInfo.headers`, from the framework's underlying Node
- * request: `headersDistinct`, which keeps every line of a repeated header apart. `headers` would
- * hide a repeat: Node joins repeated `X-API-Key` lines with ", " and keeps only the first
- * `Authorization`. Falls back to `headers` for request objects without it (light-my-request).
+ * The headers an adapter passes in `RequestInfo.headers`: `X-API-Key` and `Authorization`, each
+ * line of a repeated one kept apart, read from the Node request's `rawHeaders` (or
+ * `headersDistinct`). `headers` would hide a repeat: Node joins repeated `X-API-Key` lines with
+ * ", " and keeps only the first `Authorization`. Only these two are read, so nothing is built for
+ * the request's other headers.
  */
 export function keyHeaders(req: NodeRequestHeaders): RequestHeaders {
-  return req.headersDistinct ?? req.headers;
+  const raw = req.rawHeaders;
+  if (raw === undefined) return req.headersDistinct ?? req.headers;
+  let apiKey: string[] | undefined;
+  let authorization: string[] | undefined;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.length === 9 && name.toLowerCase() === 'x-api-key') (apiKey ??= []).push(raw[i + 1]!);
+    else if (name.length === 13 && name.toLowerCase() === 'authorization') (authorization ??= []).push(raw[i + 1]!);
+  }
+  return { 'x-api-key': apiKey, authorization };
 }
 
 const BEARER = /^Bearer[ \t]+([^\s,]+)[ \t]*$/i;

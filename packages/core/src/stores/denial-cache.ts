@@ -43,8 +43,9 @@ export class DenialCache {
 
   remember(callerId: string, policies: readonly Policy[], levels: readonly number[], sentAt: number): void {
     const key = this.key(callerId, policies);
-    this.denials.delete(key);
-    if (this.denials.size >= this.maxKeys) this.denials.delete(this.denials.keys().next().value!);
+    // Start over when full: a cache miss only costs one call to the store, and evicting one
+    // entry at a time from a Map whose keys keep changing slows every eviction down.
+    if (this.denials.size >= this.maxKeys && !this.denials.has(key)) this.denials.clear();
     this.denials.set(key, { levels, sentAt });
   }
 

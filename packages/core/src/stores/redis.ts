@@ -39,8 +39,9 @@ export interface RedisStoreOptions {
    * while they are certain to be denied (a bucket only refills with time: until its levels could
    * cover the cost, no take can succeed). The reported levels are the most the buckets can hold
    * by then. A reset in another process is only seen once the remembered denial runs out;
-   * `limiter.reset()` in this process forgets it at once. `false` turns it off.
-   * @default { maxKeys: 10000 }
+   * `limiter.reset()` in this process forgets it at once. At `maxKeys` it starts over (about 150
+   * bytes a caller). `false` turns it off.
+   * @default { maxKeys: 100000 }
    */
   denialCache?: { maxKeys?: number } | false;
 }
@@ -89,7 +90,7 @@ export class RedisStore implements Store {
       invalidOption('breaker', breaker, 'an object { failureThreshold, cooldownMs }');
     }
     if (denialCache !== false) {
-      const maxKeys = (denialCache as { maxKeys?: unknown } | null)?.maxKeys ?? 10_000;
+      const maxKeys = (denialCache as { maxKeys?: unknown } | null)?.maxKeys ?? 100_000;
       if (!Number.isSafeInteger(maxKeys) || (maxKeys as number) < 1) {
         invalidOption('denialCache.maxKeys', maxKeys, 'an integer >= 1 (or denialCache: false)');
       }
@@ -166,20 +167,52 @@ export class RedisStore implements Store {
 /** Rejects with STORE_TIMEOUT when `promise` has not settled within `ms`. */
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      reject(new TokenBucketError('STORE_TIMEOUT', `Redis did not answer within ${ms} ms (timeoutMs).`));
-    }, ms);
+    const call: Pending = { deadline: performance.now() + ms, ms, reject };
+    pending.add(call);
+    if (sweeper === undefined) startSweeper(ms);
     promise.then(
       (value) => {
-        clearTimeout(timer);
+        pending.delete(call);
         resolve(value);
       },
       (err: unknown) => {
-        clearTimeout(timer);
+        pending.delete(call);
         reject(err);
       },
     );
   });
+}
+
+/**
+ * Calls in flight with their deadlines. One shared timer checks them, instead of a timer per
+ * call (a timer costs more than the call's own bookkeeping on the hot path): a call that runs
+ * out is rejected between `timeoutMs` and `timeoutMs` + one tick of the sweeper.
+ */
+interface Pending {
+  deadline: number;
+  ms: number;
+  reject: (err: Error) => void;
+}
+const pending = new Set<Pending>();
+let sweeper: NodeJS.Timeout | undefined;
+
+function startSweeper(ms: number): void {
+  const tick = Math.max(5, Math.min(50, Math.floor(ms / 10)));
+  sweeper = setInterval(() => {
+    if (pending.size === 0) {
+      clearInterval(sweeper);
+      sweeper = undefined;
+      return;
+    }
+    const now = performance.now();
+    for (const call of pending) {
+      if (call.deadline <= now) {
+        pending.delete(call);
+        call.reject(new TokenBucketError('STORE_TIMEOUT', `Redis did not answer within ${call.ms} ms (timeoutMs).`));
+      }
+    }
+  }, tick);
+  sweeper.unref();
 }
 
 /**
