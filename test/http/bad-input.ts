@@ -3,9 +3,8 @@
 // over a plain TCP socket, byte for byte, since fetch refuses non-ASCII and joins repeated headers.
 import { randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
-import { RedisStore } from '@tokenbucket/core';
-import { randomPrefix, RedisPool } from '../support/redis';
 import type { AdapterHarness, AppSpec, LimitOptions, RunningApp } from './contract';
+import { suiteApps } from './suite-apps';
 
 interface RawReply {
   status: number;
@@ -83,24 +82,11 @@ const remaining = (r: RawReply): number | undefined => {
 
 export function runBadInputContract(harness: AdapterHarness): void {
   describe(`bad input: ${harness.name}`, () => {
-    const pool = new RedisPool();
-    const prefix = randomPrefix(`bad-${harness.name}`);
-    const apps: RunningApp[] = [];
-    let store: RedisStore;
-
-    beforeAll(() => {
-      store = new RedisStore({ client: pool.client(), prefix });
-    });
-    afterEach(async () => {
-      await Promise.all(apps.splice(0).map((a) => a.close()));
-    });
-    afterAll(() => pool.closeAll([prefix]));
+    const suite = suiteApps(harness, `bad-${harness.name}`);
 
     /** One limited route on its own path, so buckets never leak between tests. */
     const single = async (limit: LimitOptions, extra: Partial<AppSpec> = {}) => {
-      const path = `/b${randomBytes(3).toString('hex')}`;
-      const app = await harness.start({ routes: [{ method: 'GET', path, limit: { store, ...limit } }], ...extra });
-      apps.push(app);
+      const { app, path } = await suite.single(limit, extra, `/b${randomBytes(3).toString('hex')}`);
       return { app, path, get: (...lines: HeaderLine[]) => rawGet(app, path, lines) };
     };
 
@@ -160,7 +146,7 @@ export function runBadInputContract(harness: AdapterHarness): void {
       expect((await get(`X-API-Key: ${long}`)).status).toBe(200);
       expect((await get(`Authorization: Bearer ${long}`)).status).toBe(429);
       expect((await get(`X-API-Key: ${long.slice(0, -1)}`)).status).toBe(200);
-      const keys = await pool.keys(`${prefix}*`);
+      const keys = await suite.pool.keys(`${suite.prefix}*`);
       expect(keys.length).toBeGreaterThan(0);
       for (const k of keys) {
         expect(k).toMatch(/:\{[A-Za-z0-9_-]{22}\}$/);

@@ -10,7 +10,8 @@ import {
   type PolicyOptions,
   type StoreErrorEvent,
 } from '@tokenbucket/core';
-import { randomPrefix, RedisPool } from '../support/redis';
+import { freePort } from '../support/net';
+import { suiteApps } from './suite-apps';
 
 /** Adapter options as the suite writes them; the harness hands them to its `rateLimit`. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -60,27 +61,8 @@ const SLOW = 1 / 3600;
 
 export function runHttpContract(harness: AdapterHarness): void {
   describe(`HTTP contract: ${harness.name}`, () => {
-    const pool = new RedisPool();
-    const prefix = randomPrefix(`http-${harness.name}`);
-    const apps: RunningApp[] = [];
-    let store: RedisStore;
-
-    beforeAll(() => {
-      store = new RedisStore({ client: pool.client(), prefix });
-    });
-    afterEach(async () => {
-      await Promise.all(apps.splice(0).map((a) => a.close()));
-    });
-    afterAll(() => pool.closeAll([prefix]));
-
-    const start = async (spec: AppSpec): Promise<RunningApp> => {
-      const app = await harness.start(spec);
-      apps.push(app);
-      return app;
-    };
-    /** One limited route; each test gets its own path so buckets never leak between tests. */
-    const single = (limit: LimitOptions, extra: Partial<AppSpec> = {}, path = `/r${randomBytes(3).toString('hex')}`) =>
-      start({ routes: [{ method: 'GET', path, limit: { store, ...limit } }], ...extra }).then((app) => ({ app, path }));
+    const suite = suiteApps(harness, `http-${harness.name}`);
+    const { pool, prefix, start, single } = suite;
 
     const send = async (app: RunningApp, path: string, headers: Record<string, string> = {}, method = 'GET'): Promise<Reply> => {
       const res = await fetch(app.url + path, { method, headers });
@@ -134,7 +116,7 @@ export function runHttpContract(harness: AdapterHarness): void {
       const app = await start({
         routes: [
           { method: 'GET', path: '/free', limit: undefined },
-          { method: 'GET', path: '/limited', limit: { store, name: `free-${prefix}`, capacity: 1, refillPerSecond: SLOW } },
+          { method: 'GET', path: '/limited', limit: { store: suite.store, name: `free-${prefix}`, capacity: 1, refillPerSecond: SLOW } },
         ],
       });
       const r = await send(app, '/free', key('k'));
@@ -146,7 +128,7 @@ export function runHttpContract(harness: AdapterHarness): void {
 
     test('route patterns, not URLs: /items/1 and /items/2 share the route\'s bucket', async () => {
       const base = `/i${randomBytes(3).toString('hex')}`;
-      const app = await start({ routes: [{ method: 'GET', path: `${base}/:id`, limit: { store, capacity: 2, refillPerSecond: SLOW } }] });
+      const app = await start({ routes: [{ method: 'GET', path: `${base}/:id`, limit: { store: suite.store, capacity: 2, refillPerSecond: SLOW } }] });
       expect((await send(app, `${base}/1`, key('k'))).status).toBe(200);
       const second = await send(app, `${base}/2`, key('k'));
       expect(second.headers.get('ratelimit')).toBe(`"GET ${base}/:id";r=0;t=7200`);
@@ -158,10 +140,10 @@ export function runHttpContract(harness: AdapterHarness): void {
       const shared = `shared-${tag}`;
       const app = await start({
         routes: [
-          { method: 'GET', path: `/a${tag}`, limit: { store, capacity: 2, refillPerSecond: SLOW } },
-          { method: 'GET', path: `/b${tag}`, limit: { store, capacity: 2, refillPerSecond: SLOW } },
-          { method: 'GET', path: `/c${tag}`, limit: { store, name: shared, capacity: 2, refillPerSecond: SLOW } },
-          { method: 'POST', path: `/d${tag}`, limit: { store, name: shared, capacity: 2, refillPerSecond: SLOW } },
+          { method: 'GET', path: `/a${tag}`, limit: { store: suite.store, capacity: 2, refillPerSecond: SLOW } },
+          { method: 'GET', path: `/b${tag}`, limit: { store: suite.store, capacity: 2, refillPerSecond: SLOW } },
+          { method: 'GET', path: `/c${tag}`, limit: { store: suite.store, name: shared, capacity: 2, refillPerSecond: SLOW } },
+          { method: 'POST', path: `/d${tag}`, limit: { store: suite.store, name: shared, capacity: 2, refillPerSecond: SLOW } },
         ],
       });
       expect(await statuses(app, `/a${tag}`, key('k'), 3)).toEqual([200, 200, 429]);
@@ -469,16 +451,6 @@ export function runHttpContract(harness: AdapterHarness): void {
       await expect(single({ capacity: 1, refillPerSecond: 1, onStoreError: 'retry' as never })).rejects.toThrow(/`onStoreError`/);
       await expect(single({ capacity: 1, refillPerSecond: 1, key: 'x-api-key' as never })).rejects.toThrow(/`key` must be a function/);
       await expect(single({ capacity: 1, refillPerSecond: 1, ipv6Subnet: 16 })).rejects.toThrow(/`ipv6Subnet` must be an integer prefix length from 32 to 128.*got 16/);
-    });
-  });
-}
-
-async function freePort(): Promise<number> {
-  const { createServer } = await import('node:net');
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
     });
   });
 }

@@ -1,9 +1,9 @@
 // Express: buckets are named by route pattern, mounts included, never by the concrete URL.
-import type { AddressInfo } from 'node:net';
-import express, { type Express } from 'express';
+import express from 'express';
 import { RedisStore } from '@tokenbucket/core';
 import { rateLimit } from '@tokenbucket/express';
 import { randomPrefix, RedisPool } from '../support/redis';
+import { serve } from '../support/serve';
 
 const pool = new RedisPool();
 const prefix = randomPrefix('express-routes');
@@ -13,17 +13,6 @@ beforeAll(() => {
 });
 afterAll(() => pool.closeAll([prefix]));
 
-async function serve(app: Express, run: (get: (path: string, method?: string) => Promise<Response>) => Promise<void>) {
-  const server = app.listen(0, '127.0.0.1');
-  await new Promise((resolve) => server.once('listening', resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  try {
-    await run((path, method = 'GET') => fetch(url + path, { method, headers: { 'x-api-key': 'k' } }));
-  } finally {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-  }
-}
 const ok = (_req: unknown, res: express.Response) => void res.json({ ok: true });
 
 test('app.use("/api", rateLimit(...)) gives every route and method under /api one bucket', async () => {
@@ -32,7 +21,7 @@ test('app.use("/api", rateLimit(...)) gives every route and method under /api on
   app.get('/api/a', ok);
   app.post('/api/b/:id', ok);
   app.get('/other', ok);
-  await serve(app, async (get) => {
+  await serve(() => app.listen(0, '127.0.0.1'), async (get) => {
     const a = await get('/api/a');
     expect(a.headers.get('ratelimit-policy')).toBe('"USE /api";q=2;w=7200');
     expect((await get('/api/b/7', 'POST')).status).toBe(200);
@@ -48,7 +37,7 @@ test('a route in a router mounted on a parameterized path is one bucket: /users/
   const posts = express.Router();
   posts.get('/posts', rateLimit({ store, capacity: 2, refillPerSecond: 1 / 3600 }), ok);
   app.use('/users/:id', posts);
-  await serve(app, async (get) => {
+  await serve(() => app.listen(0, '127.0.0.1'), async (get) => {
     const first = await get('/users/1/posts');
     expect(first.headers.get('ratelimit-policy')).toBe('"GET /users/:id/posts";q=2;w=7200');
     expect((await get('/users/2/posts')).status).toBe(200);
@@ -62,7 +51,7 @@ test('a limiter mounted inside a router under a parameterized path is named by t
   org.use(rateLimit({ store, capacity: 1, refillPerSecond: 1 / 3600 }));
   org.get('/projects', ok);
   app.use('/orgs/:org', org);
-  await serve(app, async (get) => {
+  await serve(() => app.listen(0, '127.0.0.1'), async (get) => {
     expect((await get('/orgs/a/projects')).headers.get('ratelimit-policy')).toBe('"USE /orgs/:org";q=1;w=3600');
     expect((await get('/orgs/b/projects')).status).toBe(429);
   });

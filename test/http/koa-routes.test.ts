@@ -1,10 +1,10 @@
 // Koa: buckets are named by the router's patterns, nested prefixes included, never the URL.
-import type { AddressInfo } from 'node:net';
 import Router from '@koa/router';
 import Koa, { type Context } from 'koa';
 import { RedisStore } from '@tokenbucket/core';
 import { rateLimit } from '@tokenbucket/koa';
 import { randomPrefix, RedisPool } from '../support/redis';
+import { serve } from '../support/serve';
 
 const pool = new RedisPool();
 const prefix = randomPrefix('koa-routes');
@@ -14,17 +14,6 @@ beforeAll(() => {
 });
 afterAll(() => pool.closeAll([prefix]));
 
-async function serve(app: Koa, run: (get: (path: string, method?: string) => Promise<Response>) => Promise<void>) {
-  const server = app.listen(0, '127.0.0.1');
-  await new Promise((resolve) => server.once('listening', resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  try {
-    await run((path, method = 'GET') => fetch(url + path, { method, headers: { 'x-api-key': 'k' } }));
-  } finally {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-  }
-}
 const ok = (ctx: Context) => {
   ctx.body = { ok: true };
 };
@@ -36,7 +25,7 @@ test('router.use("/api", rateLimit(...)) gives every route and method under /api
   router.get('/api/a', ok);
   router.post('/api/b/:id', ok);
   app.use(router.routes());
-  await serve(app, async (get) => {
+  await serve(() => app.listen(0, '127.0.0.1'), async (get) => {
     expect((await get('/api/a')).headers.get('ratelimit-policy')).toBe('"USE /api";q=2;w=7200');
     expect((await get('/api/b/1', 'POST')).status).toBe(200);
     expect((await get('/api/a')).status).toBe(429);
@@ -50,7 +39,7 @@ test('a route of a nested router under a parameterized prefix is one bucket', as
   const users = new Router();
   users.use('/users/:id', posts.routes());
   app.use(users.routes());
-  await serve(app, async (get) => {
+  await serve(() => app.listen(0, '127.0.0.1'), async (get) => {
     expect((await get('/users/1/posts')).headers.get('ratelimit-policy')).toBe('"GET /users/:id/posts";q=2;w=7200');
     expect((await get('/users/2/posts')).status).toBe(200);
     expect((await get('/users/3/posts')).status).toBe(429);
@@ -61,7 +50,7 @@ test('app-level middleware is one bucket for the whole app', async () => {
   const app = new Koa();
   app.use(rateLimit({ store, capacity: 1, refillPerSecond: 1 / 3600 }));
   app.use(ok);
-  await serve(app, async (get) => {
+  await serve(() => app.listen(0, '127.0.0.1'), async (get) => {
     expect((await get('/anything')).headers.get('ratelimit-policy')).toBe('"USE /";q=1;w=3600');
     expect((await get('/else', 'POST')).status).toBe(429);
   });
