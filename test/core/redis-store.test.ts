@@ -256,3 +256,65 @@ describe('RedisStore denial cache', () => {
     expect((await a.take('dc-z')).allowed).toBe(false); // not ruled out locally: asks Redis, 0 left
   });
 });
+
+describe('RedisStore batching', () => {
+  async function scriptCalls(pattern: string, run: () => Promise<void>): Promise<string[][]> {
+    const monitor = await pool.client().monitor();
+    const calls: string[][] = [];
+    monitor.on('monitor', (_time: string, args: string[], source: string) => {
+      if (source !== 'lua' && args.some((a) => a.includes(pattern))) calls.push(args);
+    });
+    await run();
+    await new Promise((r) => setTimeout(r, 100));
+    monitor.disconnect();
+    return calls;
+  }
+
+  test('the takes of one tick go in one script call, each all-or-nothing and in order', async () => {
+    const store = new RedisStore({ client: pool.client(), prefix });
+    const one = createLimiter({ store, name: 'batch-one', capacity: 2, refillPerSecond: 1 / 3600 });
+    const two = createLimiter({
+      store,
+      policies: [
+        { name: 'batch-a', capacity: 5, refillPerSecond: 1 / 3600 },
+        { name: 'batch-b', capacity: 1, refillPerSecond: 1 / 3600 },
+      ],
+    });
+    let results: Decision[] = [];
+    const calls = await scriptCalls(`${prefix}batch-`, async () => {
+      results = await Promise.all([
+        one.take('x'),
+        one.take('x'),
+        one.take('x'), // the third take of x in the same call sees the first two
+        two.take('y'),
+        two.take('y'), // denied by batch-b, so batch-a is not debited either
+        one.take('z', { cost: 3 }), // above capacity
+      ]);
+    });
+    expect(calls).toHaveLength(1);
+    expect(results.map((d) => d.allowed)).toEqual([true, true, false, true, false, false]);
+    expect(results.map((d) => d.remaining)).toEqual([1, 0, 0, 0, 0, 2]);
+    expect(results[4]!.policies.map((p) => p.remaining)).toEqual([4, 0]);
+    expect(results[5]!.retryAfterMs).toBe(Infinity);
+  });
+
+  test('batch: false sends each take on its own', async () => {
+    const l = createLimiter({ store: new RedisStore({ client: pool.client(), prefix, batch: false }), name: 'nobatch', capacity: 10, refillPerSecond: 1 });
+    const calls = await scriptCalls(`${prefix}nobatch`, async () => {
+      await Promise.all([l.take('a'), l.take('b'), l.take('c')]);
+    });
+    expect(calls).toHaveLength(3);
+    expect(() => new RedisStore({ client: pool.client(), batch: 'yes' as never })).toThrow(/`batch` must be true or false; got "yes"/);
+  });
+
+  test('more takes than one call may carry are split into several calls, none lost', async () => {
+    const l = createLimiter({ store: new RedisStore({ client: pool.client(), prefix }), name: 'bigbatch', capacity: 1000, refillPerSecond: 1 / 3600 });
+    let results: Decision[] = [];
+    const calls = await scriptCalls(`${prefix}bigbatch`, async () => {
+      results = await Promise.all(Array.from({ length: 600 }, (_, i) => l.take(`caller-${i % 300}`)));
+    });
+    expect(calls.length).toBeGreaterThanOrEqual(3); // at most 256 keys a call
+    expect(results.every((d) => d.allowed)).toBe(true);
+    expect(results.filter((d) => d.remaining === 998)).toHaveLength(300); // each caller's second take
+  });
+});

@@ -44,6 +44,14 @@ export interface RedisStoreOptions {
    * @default { maxKeys: 100000 }
    */
   denialCache?: { maxKeys?: number } | false;
+  /**
+   * Send the takes made in the same tick as one script call, each still all-or-nothing and
+   * atomic, in order. Fewer round trips and less per-call work for Redis and for Node, at the
+   * cost of waiting for the end of the current tick. Not on a Cluster, where one call must stay
+   * in one slot: there each take is its own call.
+   * @default true
+   */
+  batch?: boolean;
 }
 
 /**
@@ -53,7 +61,23 @@ export interface RedisStoreOptions {
  * on a Cluster groups commands by the slot of that number and refuses pipelines whose keys live
  * on several masters.
  */
-const commandName = (n: number): string => `tokenbucketTakeV1k${n}`;
+const commandName = (n: number): string => `tokenbucketTakeV2k${n}`;
+/** The same script with the key count as its first argument, for batches (never on a Cluster). */
+const BATCH_COMMAND = 'tokenbucketTakeV2';
+/** Most bucket keys in one batched call. */
+const MAX_BATCH_KEYS = 256;
+
+/** A take waiting in the batch of this tick. */
+interface Queued {
+  callerId: string;
+  policies: readonly Policy[];
+  cost: number;
+  keys: string[];
+  /** n, then tau and inc per policy. */
+  argv: number[];
+  resolve: (levels: number[]) => void;
+  reject: (err: unknown) => void;
+}
 
 /** The client as this store uses it: typed here, without augmenting ioredis's own types. */
 type ClientWithTake = (Redis | Cluster) & Record<string, (...keysAndArgs: (string | number)[]) => Promise<unknown>>;
@@ -71,12 +95,15 @@ export class RedisStore implements Store {
   /** The take command's name per policy count, defined on the client on first use. */
   private readonly commands: string[] = [];
   private readonly denials: DenialCache | undefined;
+  private readonly batching: boolean;
+  private queue: Queued[] = [];
+  private flushScheduled = false;
 
   constructor(options: RedisStoreOptions) {
     if (typeof options !== 'object' || options === null) {
       invalidOption('options', options, 'an object { client, prefix }');
     }
-    const { client, prefix = 'tb:', timeoutMs = 200, breaker, denialCache = {} } = options;
+    const { client, prefix = 'tb:', timeoutMs = 200, breaker, denialCache = {}, batch = true } = options;
     if (typeof client !== 'object' || client === null || typeof (client as Redis).defineCommand !== 'function') {
       invalidOption('client', client, 'an ioredis Redis or Cluster client');
     }
@@ -96,28 +123,91 @@ export class RedisStore implements Store {
       }
       this.denials = new DenialCache(maxKeys as number);
     }
+    if (typeof batch !== 'boolean') invalidOption('batch', batch, 'true or false');
     this.prefix = prefix;
     this.timeoutMs = timeoutMs;
     this.breaker = new CircuitBreaker(breaker);
     this.client = client as ClientWithTake;
+    this.batching = batch && (client as { isCluster?: boolean }).isCluster !== true;
+    if (this.batching && typeof this.client[BATCH_COMMAND] !== 'function') {
+      this.client.defineCommand(BATCH_COMMAND, { lua: TAKE_SCRIPT });
+    }
   }
 
   async take(callerId: string, policies: readonly Policy[], cost: number): Promise<number[]> {
     const denied = this.denials?.check(callerId, policies, cost);
     if (denied !== undefined) return denied;
     const n = policies.length;
-    const args: (string | number)[] = new Array(3 * n);
+    const keys = new Array<string>(n);
+    const argv = new Array<number>(1 + 2 * n);
+    argv[0] = n;
     for (let i = 0; i < n; i++) {
       const p = policies[i]!;
       const interval = tokenInterval(p);
-      args[i] = bucketKey(this.prefix, p.name, callerId);
-      args[n + 2 * i] = p.capacity * interval;
-      args[n + 2 * i + 1] = cost === 0 ? 0 : Math.ceil(cost * interval);
+      keys[i] = bucketKey(this.prefix, p.name, callerId);
+      argv[1 + 2 * i] = p.capacity * interval;
+      argv[2 + 2 * i] = cost === 0 ? 0 : Math.ceil(cost * interval);
+    }
+    if (this.batching) {
+      return new Promise<number[]>((resolve, reject) => {
+        this.queue.push({ callerId, policies, cost, keys, argv, resolve, reject });
+        if (!this.flushScheduled) {
+          this.flushScheduled = true;
+          setImmediate(() => this.flush());
+        }
+      });
     }
     const command = this.commands[n] ?? this.defineTake(n);
     const sentAt = performance.now();
-    const reply = await this.guard(() => this.client[command]!(...args));
-    const levels = levelsFrom(reply, policies);
+    const reply = await this.guard(() => this.client[command]!(...keys, 1, ...argv));
+    return this.levels(callerId, policies, cost, reply, 0, sentAt);
+  }
+
+  /** Sends the takes queued in this tick, as few calls as MAX_BATCH_KEYS allows. */
+  private flush(): void {
+    this.flushScheduled = false;
+    const queue = this.queue;
+    this.queue = [];
+    let start = 0;
+    while (start < queue.length) {
+      let end = start;
+      let keyCount = 0;
+      while (end < queue.length && (end === start || keyCount + queue[end]!.keys.length <= MAX_BATCH_KEYS)) {
+        keyCount += queue[end]!.keys.length;
+        end++;
+      }
+      this.send(queue.slice(start, end), keyCount);
+      start = end;
+    }
+  }
+
+  private send(batch: Queued[], keyCount: number): void {
+    const args: (string | number)[] = [keyCount];
+    for (const q of batch) for (const key of q.keys) args.push(key);
+    args.push(batch.length);
+    for (const q of batch) for (const v of q.argv) args.push(v);
+    const sentAt = performance.now();
+    this.guard(() => this.client[BATCH_COMMAND]!(...args)).then(
+      (reply) => {
+        let offset = 0;
+        for (const q of batch) {
+          try {
+            q.resolve(this.levels(q.callerId, q.policies, q.cost, reply, offset, sentAt));
+          } catch (err) {
+            q.reject(err);
+          }
+          offset += q.keys.length;
+        }
+      },
+      (err: unknown) => {
+        for (const q of batch) q.reject(err);
+      },
+    );
+  }
+
+  /** One take's levels from the reply (its buckets start at `offset`); remembers a denial. */
+  private levels(callerId: string, policies: readonly Policy[], cost: number, reply: unknown, offset: number, sentAt: number): number[] {
+    const levels = levelsFrom(reply, policies, offset);
     if (this.denials !== undefined && !canTake(levels, cost)) this.denials.remember(callerId, policies, levels, sentAt);
     return levels;
   }
@@ -224,18 +314,19 @@ function tokenInterval(p: Policy): number {
   return Math.ceil(1e6 / p.refillPerSecond);
 }
 
-/** Each bucket's level from the script's reply: (tau - ahead) / interval, within [0, capacity]. */
-function levelsFrom(reply: unknown, policies: readonly Policy[]): number[] {
-  if (Array.isArray(reply) && reply.length === policies.length) {
+/** A take's levels from the script's reply, from `offset` on: (tau - ahead) / interval, within [0, capacity]. */
+function levelsFrom(reply: unknown, policies: readonly Policy[], offset: number): number[] {
+  if (Array.isArray(reply) && reply.length >= offset + policies.length) {
     const levels = new Array<number>(policies.length);
+    let ok = true;
     for (let i = 0; i < policies.length; i++) {
       const p = policies[i]!;
-      const ahead = Number(reply[i]);
-      if (!Number.isFinite(ahead)) break;
+      const ahead = Number(reply[offset + i]);
+      if (!Number.isFinite(ahead)) ok = false;
       const interval = tokenInterval(p);
       levels[i] = Math.min(p.capacity, Math.max(0, (p.capacity * interval - ahead) / interval));
-      if (i === policies.length - 1) return levels;
     }
+    if (ok) return levels;
   }
   throw new TokenBucketError('STORE_REPLY', `unexpected reply from the take script: ${JSON.stringify(reply)}`);
 }
