@@ -33,7 +33,12 @@ export function rateLimit(options: RateLimitOptions): RequestHandler {
     for (const [name, value] of outcome.headers) res.setHeader(name, value);
     if (outcome.action === 'pass') return next();
     if (outcome.action === 'limited' && onLimited !== undefined) return onLimited(req, res, outcome.decision);
-    res.status(outcome.status).type('application/problem+json').send(JSON.stringify(outcome.body));
+    // Written directly: res.send would also hash the body for an ETag, which a 429 never needs.
+    const body = JSON.stringify(outcome.body);
+    res.statusCode = outcome.status;
+    res.setHeader('Content-Type', 'application/problem+json; charset=utf-8');
+    res.setHeader('Content-Length', Buffer.byteLength(body));
+    res.end(body);
   };
   const middleware: RequestHandler = (req, res, next) => {
     respond(req, res, next).catch(next);
