@@ -21,9 +21,10 @@ export interface RedisStoreOptions {
    */
   prefix?: string;
   /**
-   * Time budget of one call, in ms. A take that Redis has not answered by then fails with
-   * STORE_TIMEOUT (and the limiter answers by `onStoreError`), whatever the client's own
-   * retry and offline-queue settings. The command itself may still reach Redis later.
+   * Time budget of one call, in ms. A take that Redis has not answered by then (checked every
+   * tenth of the budget, 5 to 50 ms) fails with STORE_TIMEOUT (and the limiter answers by
+   * `onStoreError`), whatever the client's own retry and offline-queue settings. The command
+   * itself may still reach Redis later.
    * @default 200
    */
   timeoutMs?: number;
