@@ -13,7 +13,7 @@ import {
 } from './http.js';
 import { ipCallerKey, parseIpv6Subnet, type Ipv6Subnet } from './ip.js';
 import { createLimiter, defaultMemoryStore, type Limiter } from './limiter.js';
-import { parseCost, parsePolicies, parsePolicy, type PolicyOptions } from './options.js';
+import { parseCost, parsePolicies, type LimiterOptions, type PolicyOptions } from './options.js';
 import type { StoreStatusEvent } from './breaker.js';
 import type { Store } from './store.js';
 import { MemoryStore } from './stores/memory.js';
@@ -245,13 +245,16 @@ class Engine<Req> implements HttpLimiter<Req> {
     if (o.policies !== undefined && !Array.isArray(o.policies)) {
       invalidOption('policies', o.policies, 'a non-empty array of { name, capacity, refillPerSecond }, or a function returning one');
     }
+    // Validate now, as core does (inline or `policies`, not both), with a stand-in route name for
+    // unnamed policies: the real name is the route's, known per request.
+    const parsed = parsePolicies({
+      name: o.policies === undefined ? (o.name ?? 'route') : o.name,
+      capacity: o.capacity,
+      refillPerSecond: o.refillPerSecond,
+      policies: o.policies === undefined ? undefined : nameForRoute(o.policies, 'route'),
+    } as LimiterOptions);
     const list: readonly PolicyOptions[] =
       o.policies ?? [{ name: o.name, capacity: o.capacity, refillPerSecond: o.refillPerSecond } as PolicyOptions];
-    if (o.policies !== undefined && (o.name !== undefined || o.capacity !== undefined || o.refillPerSecond !== undefined)) {
-      parsePolicies(o as never); // throws the "either policies or inline" error
-    }
-    // Validate now, with a stand-in route name for unnamed policies.
-    const parsed = o.policies === undefined ? [parsePolicy(nameForRoute(list, 'route')[0], '')] : parsePolicies({ policies: nameForRoute(list, 'route') });
     if (this.staticCost !== undefined) {
       const smallest = parsed.reduce((min, p) => Math.min(min, p.capacity), Infinity);
       if (this.staticCost > smallest) {
@@ -274,7 +277,8 @@ class Engine<Req> implements HttpLimiter<Req> {
       }
       keySource = 'ip';
     }
-    const limiters = await this.limitersFor(key, req, info.route);
+    const found = this.limitersFor(key, req, info.route);
+    const limiters = found instanceof Promise ? await found : found;
     const cost = this.costFn === undefined ? (this.staticCost ?? 1) : parseCost(await this.costFn(req));
     const callerKey = key === undefined ? `ip:${info.ip === undefined ? 'unknown' : ipCallerKey(info.ip, this.ipv6Subnet)}` : `key:${key}`;
 
@@ -300,17 +304,22 @@ class Engine<Req> implements HttpLimiter<Req> {
       const event: DecisionEvent = { route: info.route, callerId: hashCallerKey(callerKey), keySource, decision, source, dryRun: this.dryRun };
       this.report(() => this.onDecision?.(event, req));
     }
-    if (decision.allowed) return { action: 'pass', headers: rateLimitHeaders(decision, this.headerOptions), decision };
-    if (this.dryRun) {
-      return { action: 'pass', headers: rateLimitHeaders(decision, this.headerOptions).filter(([name]) => name !== 'Retry-After'), decision };
-    }
+    const headers = rateLimitHeaders(decision, this.headerOptions);
+    if (decision.allowed) return { action: 'pass', headers, decision };
+    // A dry run never blocks, so it never asks the client to wait.
+    if (this.dryRun) return { action: 'pass', headers: headers.filter(([name]) => name !== 'Retry-After'), decision };
     const body = problemDetails(decision);
-    return { action: 'limited', headers: rateLimitHeaders(decision, this.headerOptions), decision, status: body.status, body };
+    return { action: 'limited', headers, decision, status: body.status, body };
   }
 
-  private async limitersFor(key: string | undefined, req: Req, route: string): Promise<Limiters> {
+  /** Static policies answer at once (no await on the hot path); a policies function may not. */
+  private limitersFor(key: string | undefined, req: Req, route: string): Limiters | Promise<Limiters> {
     if (this.named !== undefined) return this.named;
     if (this.policyOptions !== undefined) return this.routeLimiters(this.byRoute, this.policyOptions, route);
+    return this.tierLimiters(key, req, route);
+  }
+
+  private async tierLimiters(key: string | undefined, req: Req, route: string): Promise<Limiters> {
     // Callers identified by IP have no key: the function gets ''.
     const list = await this.policiesFn!(key ?? '', req);
     if (!Array.isArray(list)) invalidOption('policies', list, 'a function returning an array of { name, capacity, refillPerSecond }');

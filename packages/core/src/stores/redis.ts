@@ -68,7 +68,7 @@ const BATCH_COMMAND = 'tokenbucketTakeV2';
 /** Most bucket keys in one batched call. */
 const MAX_BATCH_KEYS = 256;
 
-/** A take waiting in the batch of this tick. */
+/** A take waiting for the batch of this event-loop turn. */
 interface Queued {
   callerId: string;
   policies: readonly Policy[];
@@ -164,7 +164,7 @@ export class RedisStore implements Store {
     return this.levels(callerId, policies, cost, reply, 0, sentAt);
   }
 
-  /** Sends the takes queued in this tick, as few calls as MAX_BATCH_KEYS allows. */
+  /** Sends the takes queued in this turn, in as few calls as MAX_BATCH_KEYS allows. */
   private flush(): void {
     this.flushScheduled = false;
     const queue = this.queue;
