@@ -244,6 +244,30 @@ describe('RedisStore denial cache', () => {
     expect(() => new RedisStore({ client: pool.client(), denialCache: { maxKeys: 0 } })).toThrow(/`denialCache.maxKeys` must be an integer >= 1.*got 0/);
   });
 
+  test('denials are kept per limiter, and the cache starts over at maxKeys', async () => {
+    const store = new RedisStore({ client: pool.client(), prefix, denialCache: { maxKeys: 2 } });
+    const one = createLimiter({ store, name: 'dc-max-one', capacity: 1, refillPerSecond: 1 / 3600 });
+    const two = createLimiter({ store, name: 'dc-max-two', capacity: 1, refillPerSecond: 1 / 3600 });
+    for (const caller of ['m-a', 'm-b']) {
+      await one.take(caller);
+      expect((await one.take(caller)).allowed).toBe(false); // remembered
+    }
+    // The same caller under another limiter is another bucket: not denied by one's memory.
+    expect((await two.take('m-a')).allowed).toBe(true);
+    const remembered = await countCalls(`${prefix}dc-max-one`, async () => {
+      for (const caller of ['m-a', 'm-b']) expect((await one.take(caller)).allowed).toBe(false);
+    });
+    expect(remembered).toBe(0);
+    // A third denial fills the cache past maxKeys: it starts over with only that one.
+    expect((await two.take('m-a')).allowed).toBe(false);
+    const afterStartOver = await countCalls(`${prefix}dc-max-`, async () => {
+      expect((await two.take('m-a')).allowed).toBe(false); // remembered
+      expect((await one.take('m-a')).allowed).toBe(false); // forgotten: asks Redis
+      expect((await one.take('m-b')).allowed).toBe(false); // forgotten: asks Redis
+    });
+    expect(afterStartOver).toBe(2);
+  });
+
   test('another process debiting the bucket cannot make a remembered denial wrong', async () => {
     // Two stores (two processes' worth of state) on one bucket: the one that remembers a denial
     // only ever denies what Redis would deny, because others can only take tokens away.

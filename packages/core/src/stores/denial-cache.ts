@@ -17,9 +17,10 @@ interface Denial {
  * report. Once they could cover it, the store is asked again.
  */
 export class DenialCache {
-  private readonly denials = new Map<string, Denial>();
-  private readonly ids = new WeakMap<readonly Policy[], number>();
-  private nextId = 0;
+  /** Denials per policy list (one limiter's), then per caller id: no key string to build per check. */
+  private byPolicies = new WeakMap<readonly Policy[], Map<string, Denial>>();
+  /** Denials held, in every map. */
+  private count = 0;
 
   constructor(
     readonly maxKeys: number,
@@ -28,38 +29,49 @@ export class DenialCache {
 
   /** Upper bounds of the levels now, if they still cannot cover `cost`; else undefined. */
   check(callerId: string, policies: readonly Policy[], cost: number): number[] | undefined {
-    if (this.denials.size === 0) return undefined;
-    const key = this.key(callerId, policies);
-    const denial = this.denials.get(key);
+    if (this.count === 0) return undefined;
+    const denials = this.byPolicies.get(policies);
+    const denial = denials?.get(callerId);
     if (denial === undefined) return undefined;
     const elapsed = Math.max(0, this.clock() - denial.sentAt);
-    const upper = policies.map((p, i) => Math.min(p.capacity, denial.levels[i]! + (elapsed * p.refillPerSecond) / 1000));
+    const upper = new Array<number>(policies.length);
+    for (let i = 0; i < policies.length; i++) {
+      const p = policies[i]!;
+      upper[i] = Math.min(p.capacity, denial.levels[i]! + (elapsed * p.refillPerSecond) / 1000);
+    }
     if (canTake(upper, cost)) {
-      this.denials.delete(key);
+      this.delete(denials!, callerId);
       return undefined;
     }
     return upper;
   }
 
   remember(callerId: string, policies: readonly Policy[], levels: readonly number[], sentAt: number): void {
-    const key = this.key(callerId, policies);
-    // Start over when full: a cache miss only costs one call to the store, and evicting one
-    // entry at a time from a Map whose keys keep changing slows every eviction down.
-    if (this.denials.size >= this.maxKeys && !this.denials.has(key)) this.denials.clear();
-    this.denials.set(key, { levels, sentAt });
+    let denials = this.byPolicies.get(policies);
+    if (denials === undefined) this.byPolicies.set(policies, (denials = new Map()));
+    if (!denials.has(callerId)) {
+      // Start over when full: a cache miss only costs one call to the store, and evicting one
+      // entry at a time from a Map whose keys keep changing slows every eviction down.
+      if (this.count >= this.maxKeys) {
+        this.byPolicies = new WeakMap();
+        this.byPolicies.set(policies, (denials = new Map()));
+        this.count = 0;
+      }
+      this.count++;
+    }
+    denials.set(callerId, { levels, sentAt });
   }
 
   forget(callerId: string, policies: readonly Policy[]): void {
-    this.denials.delete(this.key(callerId, policies));
+    const denials = this.byPolicies.get(policies);
+    if (denials !== undefined) this.delete(denials, callerId);
   }
 
   get size(): number {
-    return this.denials.size;
+    return this.count;
   }
 
-  private key(callerId: string, policies: readonly Policy[]): string {
-    let id = this.ids.get(policies);
-    if (id === undefined) this.ids.set(policies, (id = this.nextId++));
-    return `${id}:${callerId}`;
+  private delete(denials: Map<string, Denial>, callerId: string): void {
+    if (denials.delete(callerId)) this.count--;
   }
 }

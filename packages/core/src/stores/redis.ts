@@ -140,9 +140,14 @@ export class RedisStore implements Store {
     }
   }
 
-  async take(callerId: string, policies: readonly Policy[], cost: number): Promise<number[]> {
+  take(callerId: string, policies: readonly Policy[], cost: number): Promise<number[]> {
+    // Not an async function: a remembered denial is answered without one more promise to chain.
     const denied = this.denials?.check(callerId, policies, cost);
-    if (denied !== undefined) return denied;
+    if (denied !== undefined) return Promise.resolve(denied);
+    return this.send(callerId, policies, cost);
+  }
+
+  private async send(callerId: string, policies: readonly Policy[], cost: number): Promise<number[]> {
     const n = policies.length;
     const keys = new Array<string>(n);
     const argv = new Array<number>(1 + 2 * n);
@@ -188,12 +193,12 @@ export class RedisStore implements Store {
         keyCount += queue[end]!.keys.length;
         end++;
       }
-      this.send(queue.slice(start, end), keyCount);
+      this.sendBatch(queue.slice(start, end), keyCount);
       start = end;
     }
   }
 
-  private send(batch: Queued[], keyCount: number): void {
+  private sendBatch(batch: Queued[], keyCount: number): void {
     const args: (string | number)[] = [keyCount];
     for (const q of batch) for (const key of q.keys) args.push(key);
     args.push(batch.length);
