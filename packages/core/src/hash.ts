@@ -1,5 +1,15 @@
 // Turns a caller's raw key (an API key, an IP) into the opaque id used in bucket keys.
-import { createHash } from 'node:crypto';
+import * as crypto from 'node:crypto';
+
+/**
+ * SHA-256 as base64url. `crypto.hash` (Node 20.12 and later) hashes a short string in about half
+ * the time of `createHash(...).update(...).digest(...)`, which builds a Hash object per call;
+ * both give the same digest.
+ */
+const sha256: (data: string) => string =
+  typeof (crypto as { hash?: unknown }).hash === 'function'
+    ? (data) => (crypto as unknown as { hash(algorithm: string, data: string, encoding: 'base64url'): string }).hash('sha256', data, 'base64url')
+    : (data) => crypto.createHash('sha256').update(data, 'utf8').digest('base64url');
 
 /** Recently hashed keys: a hot caller's key is hashed once, not on every request. */
 const recent = new Map<string, string>();
@@ -15,7 +25,7 @@ const RECENT_KEY_MAX_LENGTH = 256;
 export function hashCallerKey(key: string): string {
   const cached = recent.get(key);
   if (cached !== undefined) return cached;
-  const id = createHash('sha256').update(key, 'utf8').digest('base64url').slice(0, 22);
+  const id = sha256(key).slice(0, 22);
   if (key.length <= RECENT_KEY_MAX_LENGTH) {
     // Start over when full: cheaper than evicting one by one, which leaves V8's Map a front of
     // deleted entries to skip on every eviction while keys keep changing.
