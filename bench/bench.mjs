@@ -113,6 +113,19 @@ async function redisCpuSeconds() {
 }
 
 /** Resets the counters, runs `fn`, and returns Redis's commands and CPU for it. */
+/**
+ * CPU seconds (user + system, every thread) a process has used so far, from /proc/<pid>/stat,
+ * whose times are in USER_HZ ticks (100 a second on Linux); undefined where there is no /proc.
+ */
+function processCpuSeconds(pid) {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return undefined;
+  }
+}
+
 async function accounted(fn) {
   await admin.config('RESETSTAT');
   const cpu0 = await redisCpuSeconds();
@@ -194,7 +207,9 @@ async function httpBench(framework, servers, runs) {
           await load(server.port, route, keys, { seconds: CONFIG.httpWarmup });
           await sleep(100); // let the warm-up's last requests finish before Redis's counters are reset
           const before = limiter === 'tokenbucket' ? await server.call({ type: 'counters' }) : null;
+          const serverCpu0 = processCpuSeconds(server.proc.pid);
           const { result, commands, redisCpuSeconds } = await accounted(() => load(server.port, route, keys, { seconds: CONFIG.httpSeconds }));
+          const serverCpu = processCpuSeconds(server.proc.pid) - serverCpu0;
           const after = limiter === 'tokenbucket' ? await server.call({ type: 'counters' }) : null;
           const run = {
             round,
@@ -210,6 +225,7 @@ async function httpBench(framework, servers, runs) {
             timeouts: result.timeouts,
             redisCommandsPerRequest: sum(commands) / result.requests,
             redisCpuUsPerRequest: (redisCpuSeconds * 1e6) / result.requests,
+            serverCpuUsPerRequest: (serverCpu * 1e6) / result.requests,
             load1: os.loadavg()[0],
           };
           if (after) run.storeErrors = after.storeErrors - before.storeErrors + (after.storeDown - before.storeDown);
@@ -325,6 +341,8 @@ function summarizeHttp(runs) {
             ratios,
             p99Ms: median(mine.map((r) => r.latencyMs.p99)),
             redisCommandsPerRequest: median(mine.map((r) => r.redisCommandsPerRequest)),
+            redisCpuUsPerRequest: median(mine.map((r) => r.redisCpuUsPerRequest)),
+            serverCpuUsPerRequest: median(mine.map((r) => r.serverCpuUsPerRequest)),
             problems: mine.flatMap((r) => r.problems),
           });
         }

@@ -78,6 +78,21 @@ export function markdown({ meta, http, raw, redis }) {
       const cell = (key) => fix(g.cells[key]?.redisCommandsPerRequest);
       push(`| ${FRAMEWORK[g.framework]} | ${label(g.limiter, meta.versions)} | ${cell('allowed|off')} | ${cell('allowed|on')} | ${cell('denied|off')} | ${cell('denied|on')} |`);
     }
+    push(
+      '',
+      'CPU per request in µs, pipelining off: the app server process (all its threads) + Redis. On this machine the server,',
+      'Redis and autocannon share the cores, so what a limiter adds here is what it takes from the no-limiter throughput:',
+      '',
+    );
+    push('| framework | limiter | allowed | denied |', '|---|---|---:|---:|');
+    for (const g of groups.values()) {
+      const cell = (key) => {
+        const row = g.cells[key];
+        if (!row || !Number.isFinite(row.serverCpuUsPerRequest)) return '-';
+        return `${fix(row.serverCpuUsPerRequest, 1)} + ${fix(row.redisCpuUsPerRequest, 1)}`;
+      };
+      push(`| ${FRAMEWORK[g.framework]} | ${label(g.limiter, meta.versions)} | ${cell('allowed|off')} | ${cell('denied|off')} |`);
+    }
     push('');
   }
   if (raw.summary.length) {
