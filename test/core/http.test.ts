@@ -2,7 +2,9 @@
 import {
   apiKeyFromHeaders,
   buildDecision,
+  createHttpLimiter,
   keyHeaders,
+  MemoryStore,
   parsePolicies,
   problemDetails,
   rateLimitHeaders,
@@ -104,5 +106,44 @@ describe('problemDetails', () => {
     expect(body).toMatchObject({ status: 413, policy: 'burst', limit: 10 });
     expect(body).not.toHaveProperty('retryAfter');
     expect(body.detail).toMatch(/cannot succeed/);
+  });
+});
+
+describe('the body text of an outcome', () => {
+  const info = (key: string) => ({ route: 'GET /x', headers: { 'x-api-key': key }, ip: '127.0.0.1' });
+
+  test('is the JSON of its problem body, for 429, 413 and 401', async () => {
+    const limiter = createHttpLimiter({ store: new MemoryStore(), name: "GET /a/:id <b>&'c'", capacity: 1, refillPerSecond: 1 / 60, cost: (req: { cost: number }) => req.cost });
+    await limiter.check({ cost: 1 }, info('a'));
+    for (const cost of [1, 1, 2]) {
+      const outcome = await limiter.check({ cost }, info('a'));
+      expect(outcome.action).toBe('limited');
+      if (outcome.action !== 'limited') continue;
+      expect(JSON.parse(outcome.bodyText)).toEqual(problemDetails(outcome.decision));
+      expect(outcome.body).toEqual(problemDetails(outcome.decision));
+      expect(outcome.body.status).toBe(cost === 2 ? 413 : 429);
+      expect(outcome.body.policy).toBe("GET /a/:id <b>&'c'");
+      expect(Object.isFrozen(outcome.body)).toBe(true); // shared between requests: nobody may change it
+    }
+    const rejecting = createHttpLimiter({ store: new MemoryStore(), capacity: 1, refillPerSecond: 1, onMissingKey: 'reject' });
+    const missing = await rejecting.check({}, { route: 'GET /x', headers: {}, ip: '127.0.0.1' });
+    expect(missing.action).toBe('reject');
+    if (missing.action === 'reject') expect(JSON.parse(missing.bodyText)).toEqual(missing.body);
+  });
+
+  test('changes with the wait: the same wait gives the same text, another wait another text', async () => {
+    const limiter = createHttpLimiter({ store: new MemoryStore(), name: 'slow', capacity: 1, refillPerSecond: 1 / 3600 });
+    await limiter.check({}, info('b'));
+    const first = await limiter.check({}, info('b'));
+    const second = await limiter.check({}, info('b'));
+    if (first.action !== 'limited' || second.action !== 'limited') throw new Error('expected two denials');
+    expect(first.body.retryAfter).toBe(3600);
+    expect(second.bodyText).toBe(first.bodyText);
+    const other = createHttpLimiter({ store: new MemoryStore(), name: 'slow', capacity: 1, refillPerSecond: 1 / 60 });
+    await other.check({}, info('c'));
+    const third = await other.check({}, info('c'));
+    if (third.action !== 'limited') throw new Error('expected a denial');
+    expect(third.body.retryAfter).toBe(60);
+    expect(JSON.parse(third.bodyText).retryAfter).toBe(60);
   });
 });

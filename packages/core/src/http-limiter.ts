@@ -4,9 +4,11 @@ import { describeValue, invalidOption, TokenBucketError } from './errors.js';
 import { hashCallerKey } from './hash.js';
 import {
   apiKeyFromHeaders,
+  headersWithPolicy,
   missingKeyProblem,
   problemDetails,
-  rateLimitHeaders,
+  rateLimitPolicy,
+  retryAfterSeconds,
   storeUnavailableProblem,
   type ProblemDetails,
   type RequestHeaders,
@@ -156,7 +158,10 @@ export type HttpOutcome =
       readonly headers: readonly [string, string][];
       readonly decision: Decision;
       readonly status: number;
+      /** The problem body (frozen: outcomes may share it). */
       readonly body: ProblemDetails;
+      /** `body` as JSON, what adapters send as `application/problem+json`. */
+      readonly bodyText: string;
     }
   /** Refused without a decision: 401 (no key, `'reject'`) or 503 (store down, `'deny'`). */
   | {
@@ -164,10 +169,38 @@ export type HttpOutcome =
       readonly headers: readonly [string, string][];
       readonly status: number;
       readonly body: ProblemDetails;
+      readonly bodyText: string;
     };
 
 /** Retry-After, in seconds, of a 503 answered because the store failed. */
 export const STORE_DOWN_RETRY_AFTER_SECONDS = 1;
+
+interface Problem {
+  body: ProblemDetails;
+  bodyText: string;
+}
+const problem = (body: ProblemDetails): Problem => ({ body: Object.freeze(body), bodyText: JSON.stringify(body) });
+const MISSING_KEY = problem(missingKeyProblem());
+const STORE_UNAVAILABLE = problem(storeUnavailableProblem(STORE_DOWN_RETRY_AFTER_SECONDS));
+
+/**
+ * Problem bodies of recent denials, serialized once: a caller hammering a limit gets the same body
+ * for a second at a time (it depends only on the policy, its capacity and the whole seconds to
+ * wait), and building and serializing it was most of a cached denial's cost.
+ */
+const limitedProblems = new Map<string, Problem>();
+const LIMITED_PROBLEMS_MAX = 1000;
+
+function limitedProblem(decision: Decision): Problem {
+  const key = `${decision.policy}\n${decision.limit}\n${retryAfterSeconds(decision) ?? 'never'}`;
+  let found = limitedProblems.get(key);
+  if (found === undefined) {
+    found = problem(problemDetails(decision));
+    if (limitedProblems.size >= LIMITED_PROBLEMS_MAX) limitedProblems.clear();
+    limitedProblems.set(key, found);
+  }
+  return found;
+}
 
 /** Route names whose limiters one engine keeps (per policies list); more are built per request. */
 const MAX_CACHED_ROUTES = 10_000;
@@ -179,6 +212,8 @@ const STORE_ERRORS: readonly OnStoreError[] = ['fallback', 'allow', 'deny'];
 interface Limiters {
   main: Limiter;
   fallback: Limiter | undefined;
+  /** The `RateLimit-Policy` value, the same for every decision of these limiters (kept flat and ready). */
+  policyHeader: string | undefined;
 }
 
 /** The decision engine behind `rateLimit(...)` in every adapter. */
@@ -273,7 +308,7 @@ class Engine<Req> implements HttpLimiter<Req> {
     if (key === undefined) {
       if (this.onMissingKey === 'skip') return PASS;
       if (this.onMissingKey === 'reject') {
-        return { action: 'reject', status: 401, headers: [['WWW-Authenticate', 'Bearer']], body: missingKeyProblem() };
+        return { action: 'reject', status: 401, headers: [['WWW-Authenticate', 'Bearer']], ...MISSING_KEY };
       }
       keySource = 'ip';
     }
@@ -293,7 +328,7 @@ class Engine<Req> implements HttpLimiter<Req> {
       if (this.onStoreError === 'allow' || (this.onStoreError === 'deny' && this.dryRun)) return PASS;
       if (this.onStoreError === 'deny') {
         const retryAfter = STORE_DOWN_RETRY_AFTER_SECONDS;
-        return { action: 'reject', status: 503, headers: [['Retry-After', String(retryAfter)]], body: storeUnavailableProblem(retryAfter) };
+        return { action: 'reject', status: 503, headers: [['Retry-After', String(retryAfter)]], ...STORE_UNAVAILABLE };
       }
       limiters.fallback ??= createLimiter({ store: fallbackStore(), policies: limiters.main.policies });
       decision = await limiters.fallback.take(callerKey, { cost });
@@ -304,12 +339,12 @@ class Engine<Req> implements HttpLimiter<Req> {
       const event: DecisionEvent = { route: info.route, callerId: hashCallerKey(callerKey), keySource, decision, source, dryRun: this.dryRun };
       this.report(() => this.onDecision?.(event, req));
     }
-    const headers = rateLimitHeaders(decision, this.headerOptions);
+    const headers = headersWithPolicy(decision, this.headerOptions, (limiters.policyHeader ??= rateLimitPolicy(decision)));
     if (decision.allowed) return { action: 'pass', headers, decision };
     // A dry run never blocks, so it never asks the client to wait.
     if (this.dryRun) return { action: 'pass', headers: headers.filter(([name]) => name !== 'Retry-After'), decision };
-    const body = problemDetails(decision);
-    return { action: 'limited', headers, decision, status: body.status, body };
+    const problem = limitedProblem(decision);
+    return { action: 'limited', headers, decision, status: problem.body.status, ...problem };
   }
 
   /** Static policies answer at once (no await on the hot path); a policies function may not. */
@@ -340,7 +375,7 @@ class Engine<Req> implements HttpLimiter<Req> {
   }
 
   private limiters(list: readonly PolicyOptions[], route: string): Limiters {
-    return { main: createLimiter({ store: this.store, policies: nameForRoute(list, route) }), fallback: undefined };
+    return { main: createLimiter({ store: this.store, policies: nameForRoute(list, route) }), fallback: undefined, policyHeader: undefined };
   }
 
   /** Runs a user hook; a hook that throws or rejects must not break the request. */

@@ -77,12 +77,21 @@ export interface HeaderOptions {
  * remaining, t = time to full (after t seconds r = q again).
  */
 export function rateLimitHeaders(decision: Decision, options: HeaderOptions = {}): [string, string][] {
+  return headersWithPolicy(decision, options, rateLimitPolicy(decision));
+}
+
+/** The `RateLimit-Policy` value of a decision: the same for every decision of one limiter. */
+export function rateLimitPolicy(decision: Decision): string {
   let policy = '';
+  for (const p of decision.policies) policy += `${policy === '' ? '' : ', '}"${p.name}";q=${p.limit};w=${p.windowSeconds}`;
+  return policy;
+}
+
+/** rateLimitHeaders with the `RateLimit-Policy` value already known (the HTTP engine keeps it per limiter). */
+export function headersWithPolicy(decision: Decision, options: HeaderOptions, policy: string): [string, string][] {
   let state = '';
   for (const p of decision.policies) {
-    const sep = policy === '' ? '' : ', ';
-    policy += `${sep}"${p.name}";q=${p.limit};w=${p.windowSeconds}`;
-    state += `${sep}"${p.name}";r=${p.remaining};t=${Math.ceil(p.resetMs / 1000)}`;
+    state += `${state === '' ? '' : ', '}"${p.name}";r=${p.remaining};t=${Math.ceil(p.resetMs / 1000)}`;
   }
   const headers: [string, string][] = [
     ['RateLimit-Policy', policy],

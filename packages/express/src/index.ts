@@ -34,7 +34,7 @@ export function rateLimit(options: RateLimitOptions): RequestHandler {
     if (outcome.action === 'pass') return next();
     if (outcome.action === 'limited' && onLimited !== undefined) return onLimited(req, res, outcome.decision);
     // Written directly: res.send would also hash the body for an ETag, which a 429 never needs.
-    const body = JSON.stringify(outcome.body);
+    const body = outcome.bodyText;
     res.statusCode = outcome.status;
     res.setHeader('Content-Type', 'application/problem+json; charset=utf-8');
     res.setHeader('Content-Length', Buffer.byteLength(body));

@@ -85,7 +85,7 @@ function limitHook(options: RateLimitOptions, url?: string): onRequestHookHandle
       await onLimited(request, reply, outcome.decision);
       return reply;
     }
-    return reply.code(outcome.status).type('application/problem+json').send(JSON.stringify(outcome.body));
+    return reply.code(outcome.status).type('application/problem+json').send(outcome.bodyText);
   };
 }
 

@@ -28,7 +28,7 @@ export function rateLimit(options: RateLimitOptions): Middleware {
     if (outcome.action === 'limited' && onLimited !== undefined) return onLimited(ctx, outcome.decision);
     ctx.status = outcome.status;
     ctx.type = 'application/problem+json';
-    ctx.body = JSON.stringify(outcome.body);
+    ctx.body = outcome.bodyText;
   };
   return middleware;
 }
