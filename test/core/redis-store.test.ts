@@ -326,6 +326,19 @@ describe('RedisStore batching', () => {
     expect(results[5]!.retryAfterMs).toBe(Infinity);
   });
 
+  test('batched takes are sent outside ioredis auto-pipelining, without changing the caller\'s options array', async () => {
+    const ignored = ['ping'];
+    const client = pool.client({ enableAutoPipelining: true, autoPipeliningIgnoredCommands: ignored });
+    const l = createLimiter({ store: new RedisStore({ client, prefix }), name: 'ap-bypass', capacity: 5, refillPerSecond: 1 / 3600 });
+    expect(client.options.autoPipeliningIgnoredCommands).toEqual(['ping', 'tokenbucketTakeV2']);
+    expect(ignored).toEqual(['ping']);
+    new RedisStore({ client, prefix }); // a second store on the client adds nothing twice
+    expect(client.options.autoPipeliningIgnoredCommands).toEqual(['ping', 'tokenbucketTakeV2']);
+    const decisions = await Promise.all([l.take('ap'), l.take('ap'), l.take('ap')]);
+    expect(decisions.map((d) => d.remaining)).toEqual([4, 3, 2]);
+    expect(client.autoPipelineQueueSize).toBe(0);
+  });
+
   test('batch: false sends each take on its own', async () => {
     const l = createLimiter({ store: new RedisStore({ client: pool.client(), prefix, batch: false }), name: 'nobatch', capacity: 10, refillPerSecond: 1 });
     const calls = await scriptCalls(`${prefix}nobatch`, async () => {

@@ -135,8 +135,9 @@ export class RedisStore implements Store {
     this.breaker = new CircuitBreaker(breaker);
     this.client = client as ClientWithTake;
     this.batching = batch && (client as { isCluster?: boolean }).isCluster !== true;
-    if (this.batching && typeof this.client[BATCH_COMMAND] !== 'function') {
-      this.client.defineCommand(BATCH_COMMAND, { lua: TAKE_SCRIPT });
+    if (this.batching) {
+      if (typeof this.client[BATCH_COMMAND] !== 'function') this.client.defineCommand(BATCH_COMMAND, { lua: TAKE_SCRIPT });
+      bypassAutoPipelining(this.client, BATCH_COMMAND);
     }
   }
 
@@ -269,6 +270,19 @@ export class RedisStore implements Store {
     this.breaker.success();
     return result;
   }
+}
+
+/**
+ * Sends `command` outside ioredis auto-pipelining, by adding it to the client's
+ * `autoPipeliningIgnoredCommands` (a new array: the caller's own is left as it was). A batched take
+ * is already one call for a whole turn of the event loop: auto-pipelining would only hold it to the
+ * next tick and queue it behind the turn's other commands (`pnpm bench`: raw decisions 224k/s with
+ * auto-pipelining off, 120k/s on, before this).
+ */
+function bypassAutoPipelining(client: Redis | Cluster, command: string): void {
+  const options = client.options as { autoPipeliningIgnoredCommands?: string[] };
+  const ignored = options.autoPipeliningIgnoredCommands ?? [];
+  if (!ignored.includes(command)) options.autoPipeliningIgnoredCommands = [...ignored, command];
 }
 
 /** Rejects with STORE_TIMEOUT when `promise` has not settled within `ms`. */
