@@ -112,7 +112,6 @@ async function redisCpuSeconds() {
   return get('used_cpu_user') + get('used_cpu_sys');
 }
 
-/** Resets the counters, runs `fn`, and returns Redis's commands and CPU for it. */
 /**
  * CPU seconds (user + system, every thread) a process has used so far, from /proc/<pid>/stat,
  * whose times are in USER_HZ ticks (100 a second on Linux); undefined where there is no /proc.
@@ -126,6 +125,7 @@ function processCpuSeconds(pid) {
   }
 }
 
+/** Resets the counters, runs `fn`, and returns Redis's commands and CPU for it. */
 async function accounted(fn) {
   await admin.config('RESETSTAT');
   const cpu0 = await redisCpuSeconds();
