@@ -280,8 +280,9 @@ export class RedisStore implements Store {
  * auto-pipelining off, 120k/s on, before this).
  */
 function bypassAutoPipelining(client: Redis | Cluster, command: string): void {
-  const options = client.options as { autoPipeliningIgnoredCommands?: string[] };
-  const ignored = options.autoPipeliningIgnoredCommands ?? [];
+  const options = (client as { options?: { autoPipeliningIgnoredCommands?: unknown } }).options;
+  if (typeof options !== 'object' || options === null) return;
+  const ignored = Array.isArray(options.autoPipeliningIgnoredCommands) ? (options.autoPipeliningIgnoredCommands as string[]) : [];
   if (!ignored.includes(command)) options.autoPipeliningIgnoredCommands = [...ignored, command];
 }
 
