@@ -1,6 +1,7 @@
 // Test helpers for the real Redis Cluster at REDIS_CLUSTER_NODES: ioredis Cluster clients, a
 // direct client per master (to see where keys really live), and cleanup of keys on every master.
 import Redis, { Cluster, type ClusterOptions } from 'ioredis';
+import { closeClient, scanAll } from './redis';
 
 export interface NodeAddress {
   host: string;
@@ -85,31 +86,9 @@ export class ClusterPool {
         }
       }
     }
-    await Promise.all(
-      this.clusters.map(async (c) => {
-        if (c.status === 'ready') await c.quit().catch(() => c.disconnect());
-        else c.disconnect();
-      }),
-    );
-    await Promise.all(
-      this.direct.map(async (c) => {
-        if (c.status === 'ready') await c.quit().catch(() => c.disconnect());
-        else if (c.status !== 'end') c.disconnect();
-      }),
-    );
+    await Promise.all([...this.clusters, ...this.direct].map(closeClient));
     this.clusters.length = 0;
     this.direct.length = 0;
     this.mastersCache = undefined;
   }
-}
-
-export async function scanAll(client: Redis, pattern: string): Promise<string[]> {
-  const found: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, batch] = await client.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-    found.push(...batch);
-    cursor = next;
-  } while (cursor !== '0');
-  return found;
 }

@@ -1,6 +1,6 @@
 // Test helpers for the real Redis server at REDIS_URL: clients, random key prefixes, cleanup.
 import { randomBytes } from 'node:crypto';
-import Redis, { type RedisOptions } from 'ioredis';
+import Redis, { type Cluster, type RedisOptions } from 'ioredis';
 
 export function redisUrl(): string {
   const url = process.env.REDIS_URL;
@@ -24,15 +24,7 @@ export class RedisPool {
   }
 
   async keys(pattern: string): Promise<string[]> {
-    const admin = this.client();
-    const found: string[] = [];
-    let cursor = '0';
-    do {
-      const [next, batch] = await admin.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-      found.push(...batch);
-      cursor = next;
-    } while (cursor !== '0');
-    return found;
+    return scanAll(this.client(), pattern);
   }
 
   async closeAll(deletePrefixes: string[] = []): Promise<void> {
@@ -43,12 +35,7 @@ export class RedisPool {
     // Let clients that are still connecting settle first: disconnecting one mid-connect leaves
     // its connect timer running and keeps the test process alive.
     await Promise.all(this.clients.map(settle));
-    await Promise.all(
-      this.clients.map(async (c) => {
-        if (c.status === 'ready') await c.quit().catch(() => c.disconnect());
-        else if (c.status !== 'end') c.disconnect();
-      }),
-    );
+    await Promise.all(this.clients.map(closeClient));
     this.clients.length = 0;
   }
 }
@@ -61,4 +48,25 @@ function settle(client: Redis): Promise<void> {
   });
 }
 
+/**
+ * Closes a client (or Cluster) for good: QUIT when ready, else disconnect; never disconnect one
+ * already ended, which would keep the test process alive.
+ */
+export async function closeClient(client: Redis | Cluster): Promise<void> {
+  if (client.status === 'ready') await client.quit().catch(() => client.disconnect());
+  else if (client.status !== 'end') client.disconnect();
+}
+
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Every key of one server matching `pattern`, by SCAN (never KEYS, which blocks the server). */
+export async function scanAll(client: Redis, pattern: string): Promise<string[]> {
+  const found: string[] = [];
+  let cursor = '0';
+  do {
+    const [next, batch] = await client.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+    found.push(...batch);
+    cursor = next;
+  } while (cursor !== '0');
+  return found;
+}
