@@ -1,5 +1,6 @@
 // The circuit breaker on a controlled clock: threshold, cool-down, one probe, one event per change.
-import { CircuitBreaker, type StoreStatusEvent } from '@tokenbucket/core';
+import type { StoreStatusEvent } from '@tokenbucket/core';
+import { CircuitBreaker } from '../../packages/core/src/store/breaker';
 
 function setup(options = { failureThreshold: 3, cooldownMs: 1000 }) {
   let now = 0;

@@ -1,15 +1,13 @@
 // The HTTP pieces every adapter shares: the caller key, the RateLimit headers, the problem body.
-import {
-  apiKeyFromHeaders,
-  buildDecision,
-  createHttpLimiter,
-  keyHeaders,
-  MemoryStore,
-  parsePolicies,
-  problemDetails,
-  rateLimitHeaders,
-  retryAfterSeconds,
-} from '@tokenbucket/core';
+import { apiKeyFromHeaders, keyHeaders, MemoryStore, problemDetails, rateLimitHeaders } from '@tokenbucket/core';
+import { buildDecision as fromResult } from '../../packages/core/src/decision';
+import { retryAfterSeconds } from '../../packages/core/src/http/headers';
+import { fits, parsePolicies, type Policy } from '../../packages/core/src/policy';
+import { plainLimiter as createHttpLimiter } from '../support/plain-adapter';
+
+/** A decision as a store that decides by tokens (MemoryStore) would make it. */
+const buildDecision = (policies: readonly Policy[], levels: number[], cost: number) =>
+  fromResult(policies, { allowed: fits(levels, cost), levels }, cost);
 
 describe('apiKeyFromHeaders', () => {
   test.each([
@@ -110,13 +108,13 @@ describe('problemDetails', () => {
 });
 
 describe('the body text of an outcome', () => {
-  const info = (key: string) => ({ route: 'GET /x', headers: { 'x-api-key': key }, ip: '127.0.0.1' });
+  const req = (key: string, extra: Record<string, unknown> = {}) => ({ headers: { 'x-api-key': key }, ip: '127.0.0.1', ...extra });
 
   test('is the JSON of its problem body, for 429, 413 and 401', async () => {
-    const limiter = createHttpLimiter({ store: new MemoryStore(), name: "GET /a/:id <b>&'c'", capacity: 1, refillPerSecond: 1 / 60, cost: (req: { cost: number }) => req.cost });
-    await limiter.check({ cost: 1 }, info('a'));
+    const limiter = createHttpLimiter({ store: new MemoryStore(), name: "GET /a/:id <b>&'c'", capacity: 1, refillPerSecond: 1 / 60, cost: (r) => r.cost as number });
+    await limiter.check(req('a', { cost: 1 }), 'GET /x');
     for (const cost of [1, 1, 2]) {
-      const outcome = await limiter.check({ cost }, info('a'));
+      const outcome = await limiter.check(req('a', { cost }), 'GET /x');
       expect(outcome.action).toBe('limited');
       if (outcome.action !== 'limited') continue;
       expect(JSON.parse(outcome.bodyText)).toEqual(problemDetails(outcome.decision));
@@ -126,22 +124,22 @@ describe('the body text of an outcome', () => {
       expect(Object.isFrozen(outcome.body)).toBe(true); // shared between requests: nobody may change it
     }
     const rejecting = createHttpLimiter({ store: new MemoryStore(), capacity: 1, refillPerSecond: 1, onMissingKey: 'reject' });
-    const missing = await rejecting.check({}, { route: 'GET /x', headers: {}, ip: '127.0.0.1' });
+    const missing = await rejecting.check({ ip: '127.0.0.1' }, 'GET /x');
     expect(missing.action).toBe('reject');
     if (missing.action === 'reject') expect(JSON.parse(missing.bodyText)).toEqual(missing.body);
   });
 
   test('changes with the wait: the same wait gives the same text, another wait another text', async () => {
     const limiter = createHttpLimiter({ store: new MemoryStore(), name: 'slow', capacity: 1, refillPerSecond: 1 / 3600 });
-    await limiter.check({}, info('b'));
-    const first = await limiter.check({}, info('b'));
-    const second = await limiter.check({}, info('b'));
+    await limiter.check(req('b'), 'GET /x');
+    const first = await limiter.check(req('b'), 'GET /x');
+    const second = await limiter.check(req('b'), 'GET /x');
     if (first.action !== 'limited' || second.action !== 'limited') throw new Error('expected two denials');
     expect(first.body.retryAfter).toBe(3600);
     expect(second.bodyText).toBe(first.bodyText);
     const other = createHttpLimiter({ store: new MemoryStore(), name: 'slow', capacity: 1, refillPerSecond: 1 / 60 });
-    await other.check({}, info('c'));
-    const third = await other.check({}, info('c'));
+    await other.check(req('c'), 'GET /x');
+    const third = await other.check(req('c'), 'GET /x');
     if (third.action !== 'limited') throw new Error('expected a denial');
     expect(third.body.retryAfter).toBe(60);
     expect(JSON.parse(third.bodyText).retryAfter).toBe(60);

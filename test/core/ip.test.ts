@@ -1,5 +1,6 @@
 // The client IP as a caller identity: IPv4-mapped addresses unwrapped, IPv6 grouped by subnet.
-import { createHttpLimiter, ipCallerKey } from '@tokenbucket/core';
+import { ipCallerKey } from '../../packages/core/src/http/ip';
+import { plainLimiter as createHttpLimiter } from '../support/plain-adapter';
 
 describe('ipCallerKey', () => {
   test.each([

@@ -2,7 +2,8 @@
 // Cluster has: one caller's policies in one slot, callers spread over every master, and NOSCRIPT
 // recovery when every node has forgotten the script.
 import { createHash, randomBytes } from 'node:crypto';
-import { createLimiter, RedisStore, TAKE_SCRIPT, type Decision } from '@tokenbucket/core';
+import { createLimiter, RedisStore, type Decision } from '@tokenbucket/core';
+import { TAKE_SCRIPT } from '../../packages/core/src/store/redis/script';
 import { ClusterPool } from '../support/cluster';
 import { randomPrefix } from '../support/redis';
 import { runStoreSuite } from './store-suite';

@@ -1,13 +1,18 @@
 // Memory under one million distinct callers: drives the built core (MemoryStore limiter, the HTTP
 // engine by key, by IP and on its fallback path, memoizePolicies) and prints peak heap and RSS.
 // Run after `pnpm build`: node --expose-gc test/memory/million-keys.mjs [callers]
-import {
-  createHttpLimiter,
-  createLimiter,
-  defaultMemoryStore,
-  memoizePolicies,
-  MemoryStore,
-} from '../../packages/core/dist/esm/index.js';
+import { createHttpLimiter, createLimiter, memoizePolicies, MemoryStore } from '../../packages/core/dist/esm/index.js';
+
+/** Requests as plain objects `{ headers, ip }`: the engine reads them through this adapter. */
+const plain = {
+  incoming: (req) => req,
+  ip: (req) => req.ip,
+  headersSent: () => false,
+  setHeader: () => {},
+  send: () => {},
+  callOnLimited: () => {},
+};
+const engineFor = (options) => createHttpLimiter(plain, options);
 
 const CALLERS = Number(process.argv[2] ?? 1_000_000);
 const CHECKPOINTS = [100_000, 250_000, 500_000, CALLERS].filter((n) => n <= CALLERS);
@@ -47,23 +52,23 @@ async function phase(label, step, size) {
 }
 
 const SLOW = 1 / 3600; // nothing refills during the run: every bucket stays in the store
-console.log(`node ${process.version}, default MemoryStore maxKeys ${defaultMemoryStore().maxKeys}`);
+console.log(`node ${process.version}, MemoryStore default maxKeys ${new MemoryStore().maxKeys}`);
 
-// 1. A limiter on the process-wide default MemoryStore.
+// 1. A limiter on a MemoryStore with the default options (what a limiter without a store gets).
 {
-  const limiter = createLimiter({ name: 'plain', capacity: 10, refillPerSecond: SLOW });
-  await phase('createLimiter on the default MemoryStore', (i) => limiter.take(`caller-${i}`), () => defaultMemoryStore().size);
-  defaultMemoryStore().close();
+  const store = new MemoryStore();
+  const limiter = createLimiter({ store, name: 'plain', capacity: 10, refillPerSecond: SLOW });
+  await phase('createLimiter on a default MemoryStore', (i) => limiter.take(`caller-${i}`), () => store.size);
+  store.close();
 }
 
 // 2. The HTTP engine by API key, with its own MemoryStore (default maxKeys).
 {
   const store = new MemoryStore();
-  const engine = createHttpLimiter({ store, capacity: 10, refillPerSecond: SLOW });
-  const info = { route: 'GET /items/:id', headers: {}, ip: '203.0.113.1' };
+  const engine = engineFor({ store, capacity: 10, refillPerSecond: SLOW });
   await phase(
     'HTTP engine, X-API-Key (headersDistinct form)',
-    (i) => engine.check({}, { ...info, headers: { 'x-api-key': [`key-${i}`] } }),
+    (i) => engine.check({ headers: { 'x-api-key': [`key-${i}`] }, ip: '203.0.113.1' }, 'GET /items/:id'),
     () => store.size,
   );
   store.close();
@@ -72,12 +77,12 @@ console.log(`node ${process.version}, default MemoryStore maxKeys ${defaultMemor
 // 3. The HTTP engine's 'ip' fallback for keyless callers, IPv4 and IPv6 (grouped by /56).
 {
   const store = new MemoryStore();
-  const engine = createHttpLimiter({ store, capacity: 10, refillPerSecond: SLOW });
+  const engine = engineFor({ store, capacity: 10, refillPerSecond: SLOW });
   await phase(
     "HTTP engine, no key: 'ip' (half IPv4, half IPv6 in distinct /56s)",
     (i) => {
       const ip = i % 2 === 0 ? `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}` : `2001:db8:${(i >> 8).toString(16)}:${(i & 255).toString(16)}00::1`;
-      return engine.check({}, { route: 'GET /items/:id', headers: {}, ip });
+      return engine.check({ headers: {}, ip }, 'GET /items/:id');
     },
     () => store.size,
   );
@@ -87,12 +92,12 @@ console.log(`node ${process.version}, default MemoryStore maxKeys ${defaultMemor
 // 4. The store fails on every take: the engine decides on its process-wide fallback MemoryStore.
 {
   const failing = { take: () => Promise.reject(new Error('store down')), reset: () => Promise.resolve() };
-  const engine = createHttpLimiter({ store: failing, capacity: 10, refillPerSecond: SLOW });
+  const engine = engineFor({ store: failing, capacity: 10, refillPerSecond: SLOW });
   let fallback = 0;
   await phase(
     "HTTP engine, store failing: onStoreError 'fallback'",
     async (i) => {
-      await engine.check({}, { route: 'GET /items/:id', headers: { 'x-api-key': [`key-${i}`] }, ip: '203.0.113.1' });
+      await engine.check({ headers: { 'x-api-key': [`key-${i}`] }, ip: '203.0.113.1' }, 'GET /items/:id');
       fallback++;
     },
     () => `(process-wide fallback store, not exported; ${fallback} fallback decisions)`,
@@ -105,10 +110,10 @@ console.log(`node ${process.version}, default MemoryStore maxKeys ${defaultMemor
   const FREE = [{ name: 'free', capacity: 10, refillPerSecond: SLOW }];
   const PRO = [{ name: 'pro', capacity: 100, refillPerSecond: SLOW }];
   const policies = memoizePolicies((key) => (key.endsWith('7') ? PRO : FREE));
-  const engine = createHttpLimiter({ store, policies });
+  const engine = engineFor({ store, policies });
   await phase(
     'HTTP engine, policies from memoizePolicies',
-    (i) => engine.check({}, { route: 'GET /items/:id', headers: { 'x-api-key': [`key-${i}`] }, ip: '203.0.113.1' }),
+    (i) => engine.check({ headers: { 'x-api-key': [`key-${i}`] }, ip: '203.0.113.1' }, 'GET /items/:id'),
     () => store.size,
   );
   store.close();
@@ -118,10 +123,10 @@ console.log(`node ${process.version}, default MemoryStore maxKeys ${defaultMemor
 // route cache must not grow with it.
 {
   const store = new MemoryStore();
-  const engine = createHttpLimiter({ store, capacity: 10, refillPerSecond: SLOW });
+  const engine = engineFor({ store, capacity: 10, refillPerSecond: SLOW });
   await phase(
     'HTTP engine, a distinct route name per request (one caller)',
-    (i) => engine.check({}, { route: `GET /users/${i}/posts`, headers: { 'x-api-key': ['k'] }, ip: '203.0.113.1' }),
+    (i) => engine.check({ headers: { 'x-api-key': ['k'] }, ip: '203.0.113.1' }, `GET /users/${i}/posts`),
     () => store.size,
   );
   store.close();

@@ -1,5 +1,6 @@
-// The Decision a take returns, computed from the bucket levels a store reports.
-import type { Policy } from './options.js';
+// The Decision a take returns, built from what the store found and decided.
+import type { Policy } from './policy.js';
+import type { TakeResult } from './store/types.js';
 
 /** One policy's view of a take. */
 export interface PolicyDecision {
@@ -44,40 +45,39 @@ export interface Decision {
   readonly policies: readonly PolicyDecision[];
 }
 
-/** True when every bucket holds `cost`: the rule stores apply before debiting. */
-export function canTake(levels: readonly number[], cost: number): boolean {
-  for (const level of levels) if (!(level >= cost)) return false;
-  return true;
-}
-
-/** Builds the Decision from each bucket's level after refill and before debit. */
-export function buildDecision(policies: readonly Policy[], levels: readonly number[], cost: number): Decision {
+/**
+ * Builds the Decision from the store's verdict and each bucket's level after refill and before
+ * debit. The verdict is the store's: it is never recomputed from the levels here.
+ */
+export function buildDecision(policies: readonly Policy[], result: TakeResult, cost: number): Decision {
+  const { allowed, levels } = result;
   if (levels.length !== policies.length) {
     throw new Error(`store returned ${levels.length} bucket levels for ${policies.length} policies`);
   }
-  const allowed = canTake(levels, cost);
   const views: PolicyDecision[] = [];
   let binding = 0;
   for (let i = 0; i < policies.length; i++) {
     const p = policies[i]!;
     const level = Math.min(p.capacity, Math.max(0, levels[i]!));
-    const after = allowed ? level - cost : level;
-    let retryAfterMs = 0;
-    if (!allowed && level < cost) {
-      retryAfterMs = cost > p.capacity ? Infinity : Math.ceil(((cost - level) * 1000) / p.refillPerSecond);
-    }
+    const after = allowed ? Math.max(0, level - cost) : level;
     const view: PolicyDecision = {
       name: p.name,
       limit: p.capacity,
-      remaining: Math.max(0, Math.floor(after)),
-      retryAfterMs,
+      remaining: Math.floor(after),
+      retryAfterMs: allowed ? 0 : waitMs(p, level, cost),
       resetMs: after >= p.capacity ? 0 : Math.ceil(((p.capacity - after) * 1000) / p.refillPerSecond),
       windowSeconds: p.windowSeconds,
     };
     views.push(view);
     if (i > 0 && binds(view, views[binding]!, allowed)) binding = i;
   }
-  const b = views[binding]!;
+  let b = views[binding]!;
+  if (!allowed && b.retryAfterMs === 0) {
+    // A store that counts in whole microseconds can deny a take that its levels, as floating
+    // point numbers, seem to cover (the cost rounds up to the next microsecond of refill): the
+    // wait is then below a microsecond, and a denial asks for at least one.
+    views[binding] = b = { ...b, retryAfterMs: 1 };
+  }
   return {
     allowed,
     limit: b.limit,
@@ -87,6 +87,12 @@ export function buildDecision(policies: readonly Policy[], levels: readonly numb
     policy: b.name,
     policies: views,
   };
+}
+
+/** Ms until a bucket at `level` holds `cost`: 0 when it does, Infinity when it never can. */
+function waitMs(p: Policy, level: number, cost: number): number {
+  if (cost > p.capacity) return Infinity;
+  return level >= cost ? 0 : Math.ceil(((cost - level) * 1000) / p.refillPerSecond);
 }
 
 /** Whether `a` binds more tightly than `b`: on allow, fewer left; on deny, a longer wait. */

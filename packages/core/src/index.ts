@@ -1,35 +1,34 @@
-// Public entry point of @tokenbucket/core.
-export { createLimiter, defaultMemoryStore } from './limiter.js';
-export type { Limiter, TakeOptions } from './limiter.js';
-export type { LimiterOptions, Policy, PolicyOptions } from './options.js';
-export { parseCost, parsePolicies } from './options.js';
+// Public entry point of @tokenbucket/core: what users and adapters need, nothing more.
+
+// The limiter.
+export { createLimiter } from './limiter.js';
+export type { Limiter, LimiterOptions, TakeOptions } from './limiter.js';
+export type { Policy, PolicyOptions } from './policy.js';
 export type { Decision, PolicyDecision } from './decision.js';
-export { buildDecision, canTake } from './decision.js';
-export type { Store } from './store.js';
-export { bucketKey } from './store.js';
-export { MemoryStore } from './stores/memory.js';
-export type { MemoryStoreOptions } from './stores/memory.js';
-export { RedisStore } from './stores/redis.js';
-export type { RedisStoreOptions } from './stores/redis.js';
-export { TAKE_SCRIPT } from './stores/take-script.js';
-export { hashCallerKey } from './hash.js';
-export { ipCallerKey } from './ip.js';
-export type { Ipv6Subnet } from './ip.js';
-export { invalidOption, TokenBucketError } from './errors.js';
+export { TokenBucketError, invalidOption } from './errors.js';
 export type { TokenBucketErrorCode } from './errors.js';
-export { apiKeyFromHeaders, keyHeaders, problemDetails, rateLimitHeaders, retryAfterSeconds } from './http.js';
-export type { HeaderOptions, NodeRequestHeaders, ProblemDetails, RequestHeaders } from './http.js';
-export { createHttpLimiter, memoizePolicies, routePolicyName, STORE_DOWN_RETRY_AFTER_SECONDS } from './http-limiter.js';
-export type {
-  DecisionEvent,
-  HttpLimiter,
-  HttpLimiterOptions,
-  HttpOutcome,
-  OnMissingKey,
-  OnStoreError,
-  RequestInfo,
-  StoreErrorEvent,
-} from './http-limiter.js';
-export { missingKeyProblem, storeUnavailableProblem } from './http.js';
-export { CircuitBreaker } from './breaker.js';
-export type { BreakerOptions, StoreStatusEvent } from './breaker.js';
+
+// Stores.
+export type { Store, StoreStatusEvent, TakeResult } from './store/types.js';
+export { bucketKey } from './store/types.js';
+export { hashCallerKey } from './hash.js';
+export { MemoryStore } from './store/memory.js';
+export type { MemoryStoreOptions } from './store/memory.js';
+export { RedisStore } from './store/redis/store.js';
+export type { RedisStoreOptions } from './store/redis/store.js';
+export type { BreakerOptions } from './store/breaker.js';
+
+// HTTP: the options every adapter takes, and the adapter contract.
+export type { DecisionEvent, HttpLimiterOptions, OnMissingKey, OnStoreError, StoreErrorEvent } from './http/options.js';
+export type { Ipv6Subnet } from './http/ip.js';
+export { memoizePolicies } from './http/memoize.js';
+export { createHttpLimiter } from './http/adapter.js';
+export type { AdapterOptions, HttpAdapter, HttpLimiter } from './http/adapter.js';
+export type { HttpOutcome } from './http/engine.js';
+export { mountId, NO_ROUTE, routeId } from './http/route.js';
+export { apiKeyFromHeaders, keyHeaders } from './http/keys.js';
+export type { NodeRequestHeaders, RequestHeaders } from './http/keys.js';
+export { problemDetails } from './http/problems.js';
+export type { ProblemDetails } from './http/problems.js';
+export { rateLimitHeaders } from './http/headers.js';
+export type { HeaderOptions } from './http/headers.js';

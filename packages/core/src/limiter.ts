@@ -2,9 +2,25 @@
 import { buildDecision, type Decision } from './decision.js';
 import { describeValue, invalidOption, TokenBucketError } from './errors.js';
 import { hashCallerKey } from './hash.js';
-import { parseCost, parsePolicies, type LimiterOptions, type Policy } from './options.js';
-import type { Store } from './store.js';
-import { MemoryStore } from './stores/memory.js';
+import { parseCost, parsePolicies, type Policy, type PolicyOptions } from './policy.js';
+import { sharedMemoryStore } from './store/memory.js';
+import type { Store } from './store/types.js';
+
+/** Options of `createLimiter`: one policy inline, or several in `policies`. */
+export interface LimiterOptions extends Partial<PolicyOptions> {
+  /**
+   * Where buckets live. A `RedisStore` shares limits across every instance of the app; a
+   * `MemoryStore` limits within one process.
+   * @default a process-wide MemoryStore shared by every limiter created without a store
+   */
+  store?: Store;
+  /**
+   * Several policies checked together: a take is allowed only when every bucket holds the cost,
+   * and then every bucket is debited (all or nothing). Give either `policies` or the inline
+   * `capacity` / `refillPerSecond` / `name`, not both.
+   */
+  policies?: readonly PolicyOptions[];
+}
 
 export interface TakeOptions {
   /**
@@ -33,34 +49,44 @@ export interface Limiter {
 
 /** Creates a limiter. Throws a TokenBucketError (code INVALID_OPTION) for bad options. */
 export function createLimiter(options: LimiterOptions): Limiter {
-  const policies = parsePolicies(options);
-  const store = options.store ?? defaultMemoryStore();
-  if (typeof store !== 'object' || store === null || typeof store.take !== 'function' || typeof store.reset !== 'function') {
+  if (typeof options !== 'object' || options === null) invalidOption('options', options, 'an object');
+  return new TokenBucketLimiter(parsePolicies(options), parseStore(options.store));
+}
+
+/** Validates the `store` option; a missing one is the process-wide MemoryStore. */
+export function parseStore(store: unknown): Store {
+  if (store === undefined) return sharedMemoryStore();
+  if (typeof store !== 'object' || store === null || typeof (store as Store).take !== 'function' || typeof (store as Store).reset !== 'function') {
     invalidOption('store', store, 'a store: new RedisStore({ client }) or new MemoryStore()');
   }
-  return new TokenBucketLimiter(policies, store);
+  return store as Store;
 }
-
-let sharedDefault: MemoryStore | undefined;
 
 /**
- * The process-wide MemoryStore of every limiter created without a `store`, so that policies with
- * the same name share buckets there as they would on one Redis.
+ * A limiter over validated policies. The HTTP engine, which has already validated the cost and
+ * hashed the caller's key, calls `takeById` directly.
  */
-export function defaultMemoryStore(): MemoryStore {
-  return (sharedDefault ??= new MemoryStore());
-}
-
-class TokenBucketLimiter implements Limiter {
+export class TokenBucketLimiter implements Limiter {
   constructor(
     readonly policies: readonly Policy[],
     readonly store: Store,
   ) {}
 
-  async take(key: string, options?: TakeOptions): Promise<Decision> {
-    const cost = options?.cost === undefined ? 1 : parseCost(options.cost);
-    const levels = await this.store.take(callerId(key), this.policies, cost);
-    return buildDecision(this.policies, levels, cost);
+  take(key: string, options?: TakeOptions): Promise<Decision> {
+    let id: string;
+    let cost: number;
+    try {
+      id = callerId(key);
+      cost = options?.cost === undefined ? 1 : parseCost(options.cost);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.takeById(id, cost);
+  }
+
+  /** A take for a hashed caller id and a cost already validated. */
+  async takeById(callerId: string, cost: number): Promise<Decision> {
+    return buildDecision(this.policies, await this.store.take(callerId, this.policies, cost), cost);
   }
 
   async reset(key: string): Promise<void> {

@@ -2,9 +2,11 @@
 import {
   createHttpLimiter,
   invalidOption,
-  keyHeaders,
+  NO_ROUTE,
+  routeId,
+  type AdapterOptions,
   type Decision,
-  type HttpLimiterOptions,
+  type HttpAdapter,
 } from '@tokenbucket/core';
 import type {
   FastifyInstance,
@@ -16,13 +18,10 @@ import type {
 } from 'fastify';
 import fp from 'fastify-plugin';
 
-export interface RateLimitOptions extends HttpLimiterOptions<FastifyRequest> {
-  /**
-   * Answers a request denied by a policy, instead of the default 429 (or 413)
-   * `application/problem+json` response. The rate-limit headers are already set.
-   */
-  onLimited?: (request: FastifyRequest, reply: FastifyReply, decision: Decision) => void | Promise<void>;
-}
+/** `onLimited` in Fastify: answer the denied request yourself. */
+export type OnLimited = (request: FastifyRequest, reply: FastifyReply, decision: Decision) => void | Promise<void>;
+
+export interface RateLimitOptions extends AdapterOptions<FastifyRequest, OnLimited> {}
 
 export interface TokenBucketPluginOptions extends RateLimitOptions {
   /**
@@ -59,7 +58,14 @@ function merge(defaults: RateLimitOptions, route: RateLimitOptions): RateLimitOp
   return Object.assign(merged, route) as RateLimitOptions;
 }
 
-const methodOf = (method: string): string => (method === 'HEAD' ? 'GET' : method);
+const fastify: HttpAdapter<FastifyRequest, FastifyReply, OnLimited> = {
+  incoming: (request) => request.raw,
+  ip: (request) => request.ip,
+  headersSent: (reply) => reply.sent,
+  setHeader: (reply, name, value) => void reply.header(name, value),
+  send: (reply, status, contentType, body) => void reply.code(status).type(contentType).send(body),
+  callOnLimited: (onLimited, request, reply, decision) => onLimited(request, reply, decision),
+};
 
 /**
  * The onRequest hook for one set of options. `url` is the route's pattern when known at
@@ -67,25 +73,11 @@ const methodOf = (method: string): string => (method === 'HEAD' ? 'GET' : method
  * bucket (HEAD shares GET's), as in the other adapters.
  */
 function limitHook(options: RateLimitOptions, url?: string): onRequestHookHandler {
-  const limiter = createHttpLimiter<FastifyRequest>(options);
-  const onLimited = options.onLimited;
-  if (onLimited !== undefined && typeof onLimited !== 'function') invalidOption('onLimited', onLimited, 'a function');
-
+  const limiter = createHttpLimiter(fastify, options);
   return async function tokenBucketOnRequest(request: FastifyRequest, reply: FastifyReply) {
-    const outcome = await limiter.check(request, {
-      // A request that matched no route (a 404) has no pattern: never name a bucket by its URL.
-      route: `${methodOf(request.method)} ${url ?? request.routeOptions.url ?? '(no route)'}`,
-      headers: keyHeaders(request.raw),
-      ip: request.ip,
-    });
-    if (reply.sent) return reply;
-    for (const [name, value] of outcome.headers) reply.header(name, value);
-    if (outcome.action === 'pass') return;
-    if (outcome.action === 'limited' && onLimited !== undefined) {
-      await onLimited(request, reply, outcome.decision);
-      return reply;
-    }
-    return reply.code(outcome.status).type('application/problem+json').send(outcome.bodyText);
+    // A request that matched no route (a 404) has no pattern: never name a bucket by its URL.
+    const route = routeId(request.method, url ?? request.routeOptions.url ?? NO_ROUTE);
+    if (!(await limiter.handle(request, reply, route))) return reply;
   };
 }
 

@@ -1,14 +1,24 @@
-// Koa middleware: reads the context, asks the core engine, writes headers and the status.
-import { createHttpLimiter, invalidOption, keyHeaders, type Decision, type HttpLimiterOptions } from '@tokenbucket/core';
+// Koa middleware: the framework glue of core's adapter contract, and route patterns.
+import { createHttpLimiter, mountId, routeId, type AdapterOptions, type Decision, type HttpAdapter } from '@tokenbucket/core';
 import type { Context, Middleware } from 'koa';
 
-export interface RateLimitOptions extends HttpLimiterOptions<Context> {
-  /**
-   * Answers a request denied by a policy, instead of the default 429 (or 413)
-   * `application/problem+json` response. The rate-limit headers are already set.
-   */
-  onLimited?: (ctx: Context, decision: Decision) => void | Promise<void>;
-}
+/** `onLimited` in Koa: answer the denied request yourself (Koa has one context for both). */
+export type OnLimited = (ctx: Context, decision: Decision) => void | Promise<void>;
+
+export interface RateLimitOptions extends AdapterOptions<Context, OnLimited> {}
+
+const koa: HttpAdapter<Context, Context, OnLimited> = {
+  incoming: (ctx) => ctx.req,
+  ip: (ctx) => ctx.ip,
+  headersSent: (ctx) => ctx.headerSent,
+  setHeader: (ctx, name, value) => ctx.set(name, value),
+  send(ctx, status, contentType, body) {
+    ctx.status = status;
+    ctx.type = contentType;
+    ctx.body = body;
+  },
+  callOnLimited: (onLimited, ctx, _ctx, decision) => onLimited(ctx, decision),
+};
 
 /**
  * Rate-limiting middleware, for a route of @koa/router (`router.get('/x', rateLimit(...),
@@ -16,19 +26,9 @@ export interface RateLimitOptions extends HttpLimiterOptions<Context> {
  * middleware error, to Koa's error handling. Throws a TokenBucketError for bad options.
  */
 export function rateLimit(options: RateLimitOptions): Middleware {
-  const limiter = createHttpLimiter<Context>(options);
-  const onLimited = options.onLimited;
-  if (onLimited !== undefined && typeof onLimited !== 'function') invalidOption('onLimited', onLimited, 'a function');
-
+  const limiter = createHttpLimiter(koa, options);
   const middleware: Middleware = async (ctx, next) => {
-    const outcome = await limiter.check(ctx, { route: routeOf(ctx, middleware), headers: keyHeaders(ctx.req), ip: ctx.ip });
-    if (ctx.headerSent) return;
-    for (const [name, value] of outcome.headers) ctx.set(name, value);
-    if (outcome.action === 'pass') return next();
-    if (outcome.action === 'limited' && onLimited !== undefined) return onLimited(ctx, outcome.decision);
-    ctx.status = outcome.status;
-    ctx.type = 'application/problem+json';
-    ctx.body = outcome.bodyText;
+    if (await limiter.handle(ctx, ctx, routeOf(ctx, middleware))) return next();
   };
   return middleware;
 }
@@ -48,9 +48,9 @@ interface Layer {
 function routeOf(ctx: Context, middleware: Middleware): string {
   const matched = (ctx as Context & { matched?: Layer[] }).matched;
   const layer = matched?.find((l) => Array.isArray(l.stack) && l.stack.includes(middleware));
-  if (layer === undefined || typeof layer.path !== 'string') return 'USE /';
-  if (!Array.isArray(layer.methods) || layer.methods.length === 0) return `USE ${layer.path}`;
-  return `${ctx.method === 'HEAD' ? 'GET' : ctx.method} ${layer.path}`;
+  if (layer === undefined || typeof layer.path !== 'string') return mountId('/');
+  if (!Array.isArray(layer.methods) || layer.methods.length === 0) return mountId(layer.path);
+  return routeId(ctx.method, layer.path);
 }
 
 export type { Decision } from '@tokenbucket/core';

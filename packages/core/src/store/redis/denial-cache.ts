@@ -1,6 +1,5 @@
 // Remembered denials: a bucket only refills with time, so a denial stays certain for a while.
-import { canTake } from '../decision.js';
-import type { Policy } from '../options.js';
+import { fits, type Policy } from '../../policy.js';
 
 interface Denial {
   /** The bucket levels the store reported with the denial. */
@@ -39,7 +38,7 @@ export class DenialCache {
       const p = policies[i]!;
       upper[i] = Math.min(p.capacity, denial.levels[i]! + (elapsed * p.refillPerSecond) / 1000);
     }
-    if (canTake(upper, cost)) {
+    if (fits(upper, cost)) {
       this.delete(denials!, callerId);
       return undefined;
     }

@@ -1,6 +1,6 @@
 // The client IP as a caller identity: IPv4 as is, IPv6 grouped by the subnet one client owns.
 import { isIPv6 } from 'node:net';
-import { invalidOption } from './errors.js';
+import { invalidOption } from '../errors.js';
 
 /** An IPv6 prefix length from 32 to 128, or false to limit each IPv6 address on its own. */
 export type Ipv6Subnet = number | false;

@@ -1,5 +1,6 @@
 // A circuit breaker for a store: stop paying the timeout on every request while it is down.
-import { invalidOption } from './errors.js';
+import { invalidOption } from '../errors.js';
+import type { StoreStatusEvent } from './types.js';
 
 export interface BreakerOptions {
   /**
@@ -14,14 +15,6 @@ export interface BreakerOptions {
    * @default 1000
    */
   cooldownMs?: number;
-}
-
-/** A change of the store's availability, reported once per transition. */
-export interface StoreStatusEvent {
-  /** `'down'`: the circuit opened (the store is being bypassed). `'up'`: it closed again. */
-  readonly status: 'down' | 'up';
-  /** The failure that opened the circuit (on `'down'`). */
-  readonly error?: unknown;
 }
 
 type Listener = (event: StoreStatusEvent) => void;

@@ -1,6 +1,24 @@
 // The contract between the limiter and a bucket store, and the bucket key layout they share.
-import type { StoreStatusEvent } from './breaker.js';
-import type { Policy } from './options.js';
+import type { Policy } from '../policy.js';
+
+/** What a store's take found and did. */
+export interface TakeResult {
+  /**
+   * The verdict: true when every bucket held the cost and was debited, false when nothing was
+   * debited. The store's atomic step decides; nothing above it decides again.
+   */
+  readonly allowed: boolean;
+  /** Each bucket's tokens after the refill and before any debit, in policy order. */
+  readonly levels: readonly number[];
+}
+
+/** A change of a store's availability, reported once per transition. */
+export interface StoreStatusEvent {
+  /** `'down'`: the store's circuit opened (it is being bypassed). `'up'`: it closed again. */
+  readonly status: 'down' | 'up';
+  /** The failure that opened the circuit (on `'down'`). */
+  readonly error?: unknown;
+}
 
 /**
  * A place where buckets live. The limiter hands a store the hashed caller id, the policies and
@@ -10,10 +28,8 @@ export interface Store {
   /**
    * Atomically, for every policy: refill the caller's bucket to now (a missing bucket is full),
    * then, only if every bucket holds at least `cost` tokens, debit `cost` from each.
-   * Resolves to each bucket's token level after the refill and before any debit, in policy
-   * order. Whether the take was allowed follows from those levels: every level >= cost.
    */
-  take(callerId: string, policies: readonly Policy[], cost: number): Promise<number[]>;
+  take(callerId: string, policies: readonly Policy[], cost: number): Promise<TakeResult>;
   /** Forgets the caller's buckets for these policies: the next take finds them full. */
   reset(callerId: string, policies: readonly Policy[]): Promise<void>;
   /**
@@ -23,7 +39,10 @@ export interface Store {
   subscribe?(listener: (event: StoreStatusEvent) => void): () => void;
 }
 
-/** `<prefix><policy name>:{<caller id>}`: the hash tag keeps one caller's buckets in one Cluster slot. */
+/**
+ * The key of one caller's bucket for one policy: `<prefix><policy name>:{<caller id>}`. The hash
+ * tag keeps one caller's buckets in one Cluster slot.
+ */
 export function bucketKey(prefix: string, policyName: string, callerId: string): string {
   return `${prefix}${policyName}:{${callerId}}`;
 }

@@ -1,6 +1,5 @@
-// Limiter options as the user writes them, and their parsing into a validated, frozen config.
-import { invalidOption, TokenBucketError, describeValue } from './errors.js';
-import type { Store } from './store.js';
+// Policies as the user writes them, their validation into frozen Policy objects, and the cost.
+import { describeValue, invalidOption, TokenBucketError } from './errors.js';
 
 /** One token bucket per caller: `capacity` tokens, refilled continuously at `refillPerSecond`. */
 export interface PolicyOptions {
@@ -24,22 +23,6 @@ export interface PolicyOptions {
   refillPerSecond: number;
 }
 
-/** Options of `createLimiter`: one policy inline, or several in `policies`. */
-export interface LimiterOptions extends Partial<PolicyOptions> {
-  /**
-   * Where buckets live. A `RedisStore` shares limits across every instance of the app; a
-   * `MemoryStore` limits within one process.
-   * @default a process-wide MemoryStore shared by every limiter created without a store
-   */
-  store?: Store;
-  /**
-   * Several policies checked together: a take is allowed only when every bucket holds the cost,
-   * and then every bucket is debited (all or nothing). Give either `policies` or the inline
-   * `capacity` / `refillPerSecond` / `name`, not both.
-   */
-  policies?: readonly PolicyOptions[];
-}
-
 /** A validated policy. */
 export interface Policy {
   readonly name: string;
@@ -49,19 +32,39 @@ export interface Policy {
   readonly windowSeconds: number;
 }
 
+/** A validated policy whose name may still be missing (the HTTP layer names it after the route). */
+export type PolicyTemplate = Omit<Policy, 'name'> & { readonly name: string | undefined };
+
 /** The longest time a bucket may take to fill, in microseconds (keeps Redis's arithmetic exact). */
 const MAX_FILL_MICROSECONDS = 1e15;
 
 const NAME_PATTERN = /^[\x20-\x7e]{1,128}$/;
 const NAME_FORBIDDEN = /["\\{}]/;
 
-/** Validates one policy; `path` is how the error names it (`''` or `'policies[2].'`). */
-export function parsePolicy(input: unknown, path: string): Policy {
+/**
+ * Microseconds one token takes to refill, rounded up to a whole microsecond so that bucket
+ * arithmetic in whole microseconds stays exact: the effective rate is never above the policy's,
+ * and within 1 / interval of it (within a millionth for one token a second).
+ */
+export function tokenIntervalMicros(refillPerSecond: number): number {
+  return Math.ceil(1e6 / refillPerSecond);
+}
+
+/** Whether `name` may name a policy (it becomes part of a Redis key and of a header). */
+export function isPolicyName(name: unknown): name is string {
+  return typeof name === 'string' && NAME_PATTERN.test(name) && !NAME_FORBIDDEN.test(name);
+}
+
+/**
+ * Validates one policy; `path` is how errors name it (`''` or `'policies[2].'`). With
+ * `unnamed: 'allowed'` a missing name stays undefined; otherwise it is `'default'`.
+ */
+function parseTemplate(input: unknown, path: string, unnamed: 'default' | 'allowed'): PolicyTemplate {
   if (typeof input !== 'object' || input === null) {
     invalidOption(path.replace(/\.$/, '') || 'policy', input, 'an object { name, capacity, refillPerSecond }');
   }
-  const { name = 'default', capacity, refillPerSecond } = input as Partial<PolicyOptions>;
-  if (typeof name !== 'string' || !NAME_PATTERN.test(name) || NAME_FORBIDDEN.test(name)) {
+  const { name = unnamed === 'default' ? 'default' : undefined, capacity, refillPerSecond } = input as Partial<PolicyOptions>;
+  if (name !== undefined && !isPolicyName(name)) {
     invalidOption(`${path}name`, name, 'a string of 1 to 128 printable ASCII characters without ", \\, { or }');
   }
   if (typeof capacity !== 'number' || !Number.isSafeInteger(capacity) || capacity < 1) {
@@ -77,7 +80,7 @@ export function parsePolicy(input: unknown, path: string): Policy {
   if (refillPerSecond > 1e6) {
     invalidOption(`${path}refillPerSecond`, refillPerSecond, 'at most 1000000 (a token per microsecond)');
   }
-  if (capacity * Math.ceil(1e6 / refillPerSecond) > MAX_FILL_MICROSECONDS) {
+  if (capacity * tokenIntervalMicros(refillPerSecond) > MAX_FILL_MICROSECONDS) {
     invalidOption(
       `${path}refillPerSecond`,
       refillPerSecond,
@@ -92,17 +95,24 @@ export function parsePolicy(input: unknown, path: string): Policy {
   });
 }
 
+/** The policy part of options: one policy inline (`name`, `capacity`, `refillPerSecond`) or `policies`. */
+export interface PolicySource {
+  name?: string | undefined;
+  capacity?: number | undefined;
+  refillPerSecond?: number | undefined;
+  policies?: unknown;
+}
+
 /**
- * Validates the policy part of limiter options (inline or `policies`), throwing a
- * TokenBucketError that names the option and value.
+ * Validates the policy part of options, inline or `policies` (not both), throwing a
+ * TokenBucketError that names the option and value. With `unnamed: 'allowed'` (the HTTP layer,
+ * which names policies after the route) names may be missing; otherwise a missing name is
+ * `'default'`. Names that are given must be unique.
  */
-export function parsePolicies(options: LimiterOptions): readonly Policy[] {
-  if (typeof options !== 'object' || options === null) {
-    invalidOption('options', options, 'an object');
-  }
+export function parsePolicyTemplates(options: PolicySource, unnamed: 'default' | 'allowed'): readonly PolicyTemplate[] {
   const { policies } = options;
   if (policies === undefined) {
-    return Object.freeze([parsePolicy(options, '')]);
+    return Object.freeze([parseTemplate(options, '', unnamed)]);
   }
   for (const inline of ['name', 'capacity', 'refillPerSecond'] as const) {
     if (options[inline] !== undefined) {
@@ -116,9 +126,10 @@ export function parsePolicies(options: LimiterOptions): readonly Policy[] {
   if (!Array.isArray(policies) || policies.length === 0) {
     invalidOption('policies', policies, 'a non-empty array of { name, capacity, refillPerSecond }');
   }
-  const parsed = policies.map((p: unknown, i: number) => parsePolicy(p, `policies[${i}].`));
+  const parsed = policies.map((p: unknown, i: number) => parseTemplate(p, `policies[${i}].`, unnamed));
   const seen = new Set<string>();
   parsed.forEach((p, i) => {
+    if (p.name === undefined) return; // named after the route, with its index: unique
     if (seen.has(p.name)) {
       invalidOption(
         `policies[${i}].name`,
@@ -129,6 +140,11 @@ export function parsePolicies(options: LimiterOptions): readonly Policy[] {
     seen.add(p.name);
   });
   return Object.freeze(parsed);
+}
+
+/** Validates the policy part of limiter options; a missing name is `'default'`. */
+export function parsePolicies(options: PolicySource): readonly Policy[] {
+  return parsePolicyTemplates(options, 'default') as readonly Policy[];
 }
 
 /**
@@ -144,4 +160,10 @@ export function parseCost(cost: unknown): number {
     );
   }
   return cost;
+}
+
+/** The rule of a take measured in tokens: every bucket holds at least `cost`. */
+export function fits(levels: readonly number[], cost: number): boolean {
+  for (const level of levels) if (!(level >= cost)) return false;
+  return true;
 }

@@ -1,9 +1,8 @@
 // In-process bucket store: the embedded default, and the same semantics as the Redis store.
 import { performance } from 'node:perf_hooks';
-import { canTake } from '../decision.js';
 import { invalidOption } from '../errors.js';
-import type { Policy } from '../options.js';
-import { bucketKey, type Store } from '../store.js';
+import { fits, type Policy } from '../policy.js';
+import { bucketKey, type Store, type TakeResult } from './types.js';
 
 export interface MemoryStoreOptions {
   /**
@@ -67,7 +66,7 @@ export class MemoryStore implements Store {
     return this.buckets.size;
   }
 
-  take(callerId: string, policies: readonly Policy[], cost: number): Promise<number[]> {
+  take(callerId: string, policies: readonly Policy[], cost: number): Promise<TakeResult> {
     const now = this.clock();
     const keys: string[] = [];
     const levels: number[] = [];
@@ -77,10 +76,11 @@ export class MemoryStore implements Store {
       const b = this.buckets.get(key);
       levels.push(b === undefined ? p.capacity : Math.min(p.capacity, b.tokens + (Math.max(0, now - b.at) * p.refillPerSecond) / 1000));
     }
-    if (cost > 0 && canTake(levels, cost)) {
+    const allowed = fits(levels, cost);
+    if (allowed && cost > 0) {
       policies.forEach((p, i) => this.write(keys[i]!, p, levels[i]! - cost, now));
     }
-    return Promise.resolve(levels);
+    return Promise.resolve({ allowed, levels });
   }
 
   reset(callerId: string, policies: readonly Policy[]): Promise<void> {
@@ -144,3 +144,14 @@ export class MemoryStore implements Store {
 const EVICTION_SAMPLE = 16;
 /** Buckets one eviction looks at, at most: memory stays at maxKeys and a take stays O(1). */
 const EVICTION_SCAN_LIMIT = 64;
+
+let shared: MemoryStore | undefined;
+
+/**
+ * The process-wide MemoryStore: the store of every limiter created without one, and the local
+ * fallback while a store fails. One store, so that policies with the same name share buckets in
+ * this process as they would on one Redis.
+ */
+export function sharedMemoryStore(): MemoryStore {
+  return (shared ??= new MemoryStore());
+}

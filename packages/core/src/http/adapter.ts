@@ -1,0 +1,73 @@
+// The contract every framework adapter fulfils, and what core does for all of them.
+import type { Decision } from '../decision.js';
+import { invalidOption } from '../errors.js';
+import { HttpEngine, type HttpOutcome, type RequestReader } from './engine.js';
+import type { HttpLimiterOptions } from './options.js';
+import { PROBLEM_CONTENT_TYPE } from './problems.js';
+
+/**
+ * What an adapter tells core about its framework: how to read a request and how to write a
+ * response. Everything else (options, the decision, headers, bodies, `onLimited`) is core's.
+ * `Req` is the framework's request and `Res` its response (Koa: the context for both).
+ */
+export interface HttpAdapter<Req, Res, OnLimited> extends RequestReader<Req> {
+  /** True once the response has started (something else answered): the limiter then writes nothing. */
+  headersSent(res: Res): boolean;
+  setHeader(res: Res, name: string, value: string): void;
+  /** Ends the response with `status`, this `Content-Type` and `body`, at once (not awaited). */
+  send(res: Res, status: number, contentType: string, body: string): void;
+  /** Hands a denied request to the user's `onLimited`, in the framework's own signature. */
+  callOnLimited(onLimited: OnLimited, req: Req, res: Res, decision: Decision): unknown;
+}
+
+/** The options of an adapter's `rateLimit`: the engine's, plus the framework's answer to a denial. */
+export interface AdapterOptions<Req, OnLimited> extends HttpLimiterOptions<Req> {
+  /**
+   * Answers a request denied by a policy, instead of the default 429 (or 413)
+   * `application/problem+json` response. The rate-limit headers are already set.
+   */
+  onLimited?: OnLimited;
+}
+
+/** What an adapter runs per request. */
+export interface HttpLimiter<Req, Res> {
+  /**
+   * Decides for one request and writes the outcome: headers, then either nothing (resolves
+   * `true`: go on to the handler) or the answer (resolves `false`: the request is done, by the
+   * default problem response or `onLimited`). Writes nothing when the response has already
+   * started. Rejects with the fault of a user function (key, cost, skip, policies, onLimited):
+   * hand it to the framework's error handling.
+   */
+  handle(req: Req, res: Res, route: string): Promise<boolean>;
+  /** The decision alone, written nowhere: for frameworks that answer in their own way. */
+  check(req: Req, route: string): Promise<HttpOutcome>;
+}
+
+/**
+ * Validates the options (throwing a TokenBucketError that names the option and value) and builds
+ * the limiter an adapter runs per request. `route` is a route identity from `routeId` or
+ * `mountId`: a pattern, never a concrete URL.
+ */
+export function createHttpLimiter<Req, Res, OnLimited>(
+  adapter: HttpAdapter<Req, Res, OnLimited>,
+  options: AdapterOptions<Req, OnLimited>,
+): HttpLimiter<Req, Res> {
+  const engine = new HttpEngine<Req>(options, adapter);
+  const onLimited = options.onLimited;
+  if (onLimited !== undefined && typeof onLimited !== 'function') invalidOption('onLimited', onLimited, 'a function');
+  return {
+    check: (req, route) => engine.check(req, route),
+    async handle(req, res, route) {
+      const outcome = await engine.check(req, route);
+      if (adapter.headersSent(res)) return false;
+      for (const [name, value] of outcome.headers) adapter.setHeader(res, name, value);
+      if (outcome.action === 'pass') return true;
+      if (outcome.action === 'limited' && onLimited !== undefined) {
+        await adapter.callOnLimited(onLimited, req, res, outcome.decision);
+        return false;
+      }
+      adapter.send(res, outcome.status, PROBLEM_CONTENT_TYPE, outcome.bodyText);
+      return false;
+    },
+  };
+}

@@ -1,0 +1,204 @@
+// The request path shared by every adapter: from a request to "pass" or "answer this".
+import type { Decision } from '../decision.js';
+import { describeValue, invalidOption, TokenBucketError } from '../errors.js';
+import { hashCallerKey } from '../hash.js';
+import { TokenBucketLimiter } from '../limiter.js';
+import { parseCost, parsePolicyTemplates, type PolicyOptions, type PolicyTemplate } from '../policy.js';
+import { sharedMemoryStore } from '../store/memory.js';
+import { headersWithPolicy, rateLimitPolicy } from './headers.js';
+import { runHook, subscribeOnce } from './hooks.js';
+import { ipCallerKey } from './ip.js';
+import { apiKeyFromHeaders, keyHeaders, type NodeRequestHeaders } from './keys.js';
+import { parseHttpOptions, type DecisionEvent, type HttpConfig, type HttpLimiterOptions, type PoliciesFunction } from './options.js';
+import {
+  limitedProblem,
+  MISSING_KEY_PROBLEM,
+  STORE_DOWN_RETRY_AFTER_SECONDS,
+  STORE_UNAVAILABLE_PROBLEM,
+  type ProblemDetails,
+} from './problems.js';
+import { nameForRoute } from './route.js';
+
+/** How the engine reads a framework's request: only what it needs, only when it needs it. */
+export interface RequestReader<Req> {
+  /** The Node request under the framework's own (its headers give the default key). */
+  incoming(req: Req): NodeRequestHeaders;
+  /** The client IP per the framework's trust-proxy setting; read only for a request without a key. */
+  ip(req: Req): string | undefined;
+}
+
+/** What to do with a request: set `headers`, then continue or answer. */
+export type HttpOutcome =
+  /** Continue to the handler. */
+  | { readonly action: 'pass'; readonly headers: readonly [string, string][]; readonly decision?: Decision }
+  /** Denied by a policy: answer `status` (429, or 413 for an impossible cost) unless `onLimited` does. */
+  | {
+      readonly action: 'limited';
+      readonly headers: readonly [string, string][];
+      readonly decision: Decision;
+      readonly status: number;
+      /** The problem body (frozen: outcomes may share it). */
+      readonly body: ProblemDetails;
+      /** `body` as JSON, what adapters send as `application/problem+json`. */
+      readonly bodyText: string;
+    }
+  /** Refused without a decision: 401 (no key, `'reject'`) or 503 (store down, `'deny'`). */
+  | {
+      readonly action: 'reject';
+      readonly headers: readonly [string, string][];
+      readonly status: number;
+      readonly body: ProblemDetails;
+      readonly bodyText: string;
+    };
+
+/** The limiters of one route (or of one set of named policies). */
+interface RouteLimiters {
+  readonly main: TokenBucketLimiter;
+  /** The local limiter with the same policies, made when the store first fails. */
+  fallback: TokenBucketLimiter | undefined;
+  /** The `RateLimit-Policy` value: the same for every decision of these limiters. */
+  readonly policyHeader: string;
+}
+
+/** Route names whose limiters one engine keeps (per policies list); more are built per request. */
+const MAX_CACHED_ROUTES = 10_000;
+const NO_HEADERS: readonly [string, string][] = Object.freeze([]);
+const PASS: HttpOutcome = Object.freeze({ action: 'pass', headers: NO_HEADERS });
+const MISSING_KEY: HttpOutcome = Object.freeze({
+  action: 'reject',
+  status: 401,
+  headers: Object.freeze([['WWW-Authenticate', 'Bearer']] as [string, string][]),
+  ...MISSING_KEY_PROBLEM,
+});
+const STORE_DOWN: HttpOutcome = Object.freeze({
+  action: 'reject',
+  status: 503,
+  headers: Object.freeze([['Retry-After', String(STORE_DOWN_RETRY_AFTER_SECONDS)]] as [string, string][]),
+  ...STORE_UNAVAILABLE_PROBLEM,
+});
+
+/**
+ * The decision engine behind `rateLimit(...)` in every adapter: a config parsed once, the
+ * limiters of each route it has seen, and `check`, the request path.
+ */
+export class HttpEngine<Req> {
+  private readonly config: HttpConfig<Req>;
+  /** Fixed policies that all have names: one set of limiters for every route. */
+  private readonly named: RouteLimiters | undefined;
+  /** Fixed policies named after the route: limiters per route. */
+  private readonly byRoute = new Map<string, RouteLimiters>();
+  /** A policies function's results, parsed once per array object, then limiters per route. */
+  private readonly byPolicies = new WeakMap<readonly PolicyOptions[], { templates: readonly PolicyTemplate[]; routes: Map<string, RouteLimiters> }>();
+
+  constructor(
+    options: HttpLimiterOptions<Req>,
+    private readonly reader: RequestReader<Req>,
+  ) {
+    const config = (this.config = parseHttpOptions(options));
+    if (config.onStoreStatus !== undefined) subscribeOnce(config.store, config.onStoreStatus);
+    if (typeof config.policies !== 'function' && config.policies.every((p) => p.name !== undefined)) {
+      this.named = this.limiters(config.policies, '');
+    }
+  }
+
+  /** Decides what to do with a request. Rejects only for a user function's fault (key, cost, policies). */
+  async check(req: Req, route: string): Promise<HttpOutcome> {
+    const c = this.config;
+    if (c.skip !== undefined && (await c.skip(req)) === true) return PASS;
+
+    const key = c.key === undefined ? apiKeyFromHeaders(keyHeaders(this.reader.incoming(req))) : checkKey(await c.key(req));
+    if (key === undefined) {
+      if (c.onMissingKey === 'skip') return PASS;
+      if (c.onMissingKey === 'reject') return MISSING_KEY;
+    }
+    const found = this.limitersFor(key, req, route);
+    const limiters = found instanceof Promise ? await found : found;
+    const cost = typeof c.cost === 'number' ? c.cost : parseCost(await c.cost(req));
+    let callerKey: string;
+    if (key === undefined) {
+      const ip = this.reader.ip(req);
+      callerKey = `ip:${ip === undefined ? 'unknown' : ipCallerKey(ip, c.ipv6Subnet)}`;
+    } else {
+      callerKey = `key:${key}`;
+    }
+    const callerId = hashCallerKey(callerKey);
+
+    let decision: Decision;
+    let source: DecisionEvent['source'] = 'store';
+    try {
+      decision = await limiters.main.takeById(callerId, cost);
+    } catch (error) {
+      const circuitOpen = error instanceof TokenBucketError && error.code === 'STORE_CIRCUIT_OPEN';
+      if (!circuitOpen && c.onError !== undefined) {
+        const onError = c.onError;
+        runHook(() => onError({ route, error, action: c.onStoreError }, req));
+      }
+      if (c.onStoreError === 'allow' || (c.onStoreError === 'deny' && c.dryRun)) return PASS;
+      if (c.onStoreError === 'deny') return STORE_DOWN;
+      limiters.fallback ??= new TokenBucketLimiter(limiters.main.policies, sharedMemoryStore());
+      decision = await limiters.fallback.takeById(callerId, cost);
+      source = 'fallback';
+    }
+
+    if (c.onDecision !== undefined) {
+      const onDecision = c.onDecision;
+      const event: DecisionEvent = { route, callerId, keySource: key === undefined ? 'ip' : 'key', decision, source, dryRun: c.dryRun };
+      runHook(() => onDecision(event, req));
+    }
+    const headers = headersWithPolicy(decision, c, limiters.policyHeader);
+    if (decision.allowed) return { action: 'pass', headers, decision };
+    // A dry run never blocks, so it never asks the client to wait.
+    if (c.dryRun) return { action: 'pass', headers: headers.filter(([name]) => name !== 'Retry-After'), decision };
+    const problem = limitedProblem(decision);
+    return { action: 'limited', headers, decision, status: problem.body.status, ...problem };
+  }
+
+  /** Fixed policies answer at once (no await on the hot path); a policies function may not. */
+  private limitersFor(key: string | undefined, req: Req, route: string): RouteLimiters | Promise<RouteLimiters> {
+    if (this.named !== undefined) return this.named;
+    const policies = this.config.policies;
+    if (typeof policies !== 'function') return this.routeLimiters(this.byRoute, policies, route);
+    return this.tierLimiters(policies, key, req, route);
+  }
+
+  private async tierLimiters(
+    policies: PoliciesFunction<Req>,
+    key: string | undefined,
+    req: Req,
+    route: string,
+  ): Promise<RouteLimiters> {
+    // Callers identified by IP have no key: the function gets ''.
+    const list = await policies(key ?? '', req);
+    if (!Array.isArray(list)) invalidOption('policies', list, 'a function returning an array of { name, capacity, refillPerSecond }');
+    let parsed = this.byPolicies.get(list);
+    if (parsed === undefined) {
+      parsed = { templates: parsePolicyTemplates({ policies: list }, 'allowed'), routes: new Map() };
+      this.byPolicies.set(list, parsed);
+    }
+    const named = parsed.templates.every((p) => p.name !== undefined);
+    return this.routeLimiters(parsed.routes, parsed.templates, named ? '' : route);
+  }
+
+  private routeLimiters(cache: Map<string, RouteLimiters>, templates: readonly PolicyTemplate[], route: string): RouteLimiters {
+    let limiters = cache.get(route);
+    if (limiters === undefined) {
+      limiters = this.limiters(templates, route);
+      // Adapters name routes by pattern; should one ever pass concrete URLs, stop caching rather than grow.
+      if (cache.size < MAX_CACHED_ROUTES) cache.set(route, limiters);
+    }
+    return limiters;
+  }
+
+  private limiters(templates: readonly PolicyTemplate[], route: string): RouteLimiters {
+    const policies = nameForRoute(templates, route);
+    return { main: new TokenBucketLimiter(policies, this.config.store), fallback: undefined, policyHeader: rateLimitPolicy(policies) };
+  }
+}
+
+function checkKey(value: unknown): string | undefined {
+  if (value === undefined || value === null || value === '') return undefined;
+  if (typeof value !== 'string') {
+    throw new TokenBucketError('INVALID_KEY', `the \`key\` function must return a string (or undefined for none); got ${describeValue(value)}.`, 'key');
+  }
+  return value;
+}

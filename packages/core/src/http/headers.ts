@@ -1,0 +1,66 @@
+// The rate-limit response headers of a decision (draft-ietf-httpapi-ratelimit-headers-10).
+import type { Decision } from '../decision.js';
+import type { Policy } from '../policy.js';
+
+/** Options for rateLimitHeaders. */
+export interface HeaderOptions {
+  /**
+   * Also send `X-RateLimit-Limit`, `X-RateLimit-Remaining` and `X-RateLimit-Reset` (seconds
+   * until the binding bucket is full), for clients that predate the IETF fields.
+   * @default false
+   */
+  legacyHeaders?: boolean;
+}
+
+/**
+ * The response headers for a decision, as [name, value] pairs:
+ * - `RateLimit-Policy`: per policy `"<name>";q=<capacity>;w=<seconds for an empty bucket to fill>`
+ * - `RateLimit`: per policy `"<name>";r=<whole tokens left>;t=<seconds until the bucket is full>`
+ * - `Retry-After`: on a denial that a wait can cure, whole seconds (>= 1, rounded up)
+ * - legacy `X-RateLimit-*` on request.
+ * Syntax of draft-ietf-httpapi-ratelimit-headers-10 (structured-field lists of strings with
+ * parameters). A token bucket maps onto it as: q = capacity, w = capacity / refill rate, r =
+ * remaining, t = time to full (after t seconds r = q again).
+ */
+export function rateLimitHeaders(decision: Decision, options: HeaderOptions = {}): [string, string][] {
+  const policies = decision.policies.map((p) => ({ name: p.name, capacity: p.limit, windowSeconds: p.windowSeconds }));
+  return headersWithPolicy(decision, options, rateLimitPolicy(policies));
+}
+
+/** The `RateLimit-Policy` value of a limiter's policies: the same for each of its decisions. */
+export function rateLimitPolicy(policies: readonly Pick<Policy, 'name' | 'capacity' | 'windowSeconds'>[]): string {
+  let value = '';
+  for (const p of policies) value += `${value === '' ? '' : ', '}"${p.name}";q=${p.capacity};w=${p.windowSeconds}`;
+  return value;
+}
+
+/** rateLimitHeaders with the `RateLimit-Policy` value already known (the HTTP engine builds it per limiter). */
+export function headersWithPolicy(decision: Decision, options: HeaderOptions, policy: string): [string, string][] {
+  let state = '';
+  for (const p of decision.policies) {
+    state += `${state === '' ? '' : ', '}"${p.name}";r=${p.remaining};t=${Math.ceil(p.resetMs / 1000)}`;
+  }
+  const headers: [string, string][] = [
+    ['RateLimit-Policy', policy],
+    ['RateLimit', state],
+  ];
+  if (options.legacyHeaders) {
+    headers.push(
+      ['X-RateLimit-Limit', String(decision.limit)],
+      ['X-RateLimit-Remaining', String(decision.remaining)],
+      ['X-RateLimit-Reset', String(Math.ceil(decision.resetMs / 1000))],
+    );
+  }
+  const retryAfter = retryAfterSeconds(decision);
+  if (retryAfter !== undefined) headers.push(['Retry-After', String(retryAfter)]);
+  return headers;
+}
+
+/**
+ * Whole seconds to wait before retrying (>= 1, the ceiling of the true wait), or undefined when
+ * the decision was allowed or no wait can help (cost above capacity).
+ */
+export function retryAfterSeconds(decision: Decision): number | undefined {
+  if (decision.allowed || !Number.isFinite(decision.retryAfterMs)) return undefined;
+  return Math.max(1, Math.ceil(decision.retryAfterMs / 1000));
+}

@@ -1,0 +1,211 @@
+// The options every adapter takes, and their parsing, once, into a frozen config.
+import type { Decision } from '../decision.js';
+import { invalidOption } from '../errors.js';
+import { parseStore } from '../limiter.js';
+import { parseCost, parsePolicyTemplates, type PolicyOptions, type PolicyTemplate } from '../policy.js';
+import type { Store, StoreStatusEvent } from '../store/types.js';
+import { parseIpv6Subnet, type Ipv6Subnet } from './ip.js';
+
+type MaybePromise<T> = T | Promise<T>;
+
+/** What to do with a request that carries no API key. */
+export type OnMissingKey = 'ip' | 'reject' | 'skip';
+/** What to do when the store fails. */
+export type OnStoreError = 'fallback' | 'allow' | 'deny';
+/** A function of the caller's key and the request giving its policies (per-caller tiers). */
+export type PoliciesFunction<Req> = (key: string, req: Req) => MaybePromise<readonly PolicyOptions[]>;
+
+/** Options every adapter accepts; `Req` is the framework's request (Koa: the context). */
+export interface HttpLimiterOptions<Req> {
+  /**
+   * Where buckets live. Use a `RedisStore` to share limits across instances.
+   * @default a process-wide MemoryStore shared by every limiter created without a store
+   */
+  store?: Store;
+  /** Bucket size: the largest burst, an integer >= 1. */
+  capacity?: number;
+  /** Tokens per second, a number > 0 (`1000 / 86400` is 1000 a day). */
+  refillPerSecond?: number;
+  /**
+   * Policy name. Routes whose policies share a name share one quota; without a name, each route
+   * (method and route pattern, e.g. `GET /items/:id`) has its own buckets.
+   * @default the route: method and pattern
+   */
+  name?: string;
+  /**
+   * Several policies checked together (all or nothing), or a function of the caller's key and
+   * the request that returns them (sync or async), for per-caller tiers (free vs pro). The
+   * function's result is parsed once per array object: return the same constant arrays (e.g.
+   * `FREE` or `PRO`), and wrap a slow lookup in `memoizePolicies` to cache it per caller.
+   */
+  policies?: readonly PolicyOptions[] | PoliciesFunction<Req>;
+  /**
+   * The caller's identity. Returning `undefined`, `null` or `''` means "no key" (see
+   * `onMissingKey`); anything else but a string is an error.
+   * @default the `X-API-Key` header, else the token of `Authorization: Bearer <token>`
+   */
+  key?: (req: Req) => MaybePromise<string | undefined | null>;
+  /**
+   * A request without a key: `'ip'` limits it by client IP (as the framework's trust-proxy
+   * setting reports it), `'reject'` answers 401, `'skip'` lets it through unlimited.
+   * @default 'ip'
+   */
+  onMissingKey?: OnMissingKey;
+  /**
+   * How the `'ip'` fallback groups IPv6 clients: by their network of this prefix length (an
+   * integer from 32 to 128), since one client usually owns a whole /64 or more and could change
+   * address with every request; `false` limits each IPv6 address on its own. IPv4-mapped IPv6
+   * addresses (`::ffff:1.2.3.4`) always count as the IPv4 address.
+   * @default 56
+   */
+  ipv6Subnet?: Ipv6Subnet;
+  /**
+   * Tokens a request costs: a number >= 0, or a function of the request. A static cost above a
+   * policy's capacity is an error at creation; a computed one answers 413 (no wait would help).
+   * @default 1
+   */
+  cost?: number | ((req: Req) => MaybePromise<number>);
+  /** Return true to let a request through without limiting it or sending headers. */
+  skip?: (req: Req) => MaybePromise<boolean>;
+  /**
+   * Compute decisions, send headers and call hooks, but never block a request (not even with
+   * `onStoreError: 'deny'` while the store fails).
+   * @default false
+   */
+  dryRun?: boolean;
+  /**
+   * When the store fails: `'fallback'` limits locally in this process with the same policies,
+   * `'allow'` lets requests through, `'deny'` answers 503 with Retry-After.
+   * @default 'fallback'
+   */
+  onStoreError?: OnStoreError;
+  /**
+   * Also send `X-RateLimit-Limit`, `X-RateLimit-Remaining` and `X-RateLimit-Reset`.
+   * @default false
+   */
+  legacyHeaders?: boolean;
+  /**
+   * Called with every decision, for metrics and logs. Never given the raw key. Not awaited; if
+   * it throws or its promise rejects, the request goes on and a warning is emitted.
+   */
+  onDecision?: (event: DecisionEvent, req: Req) => unknown;
+  /**
+   * Called when a call to the store fails (an error or a time-out), with what the limiter did
+   * about it. Not while the store's circuit is open: then `onStoreStatus` has said it is down
+   * and requests are answered by `onStoreError` without calling it. Not awaited.
+   */
+  onError?: (event: StoreErrorEvent, req: Req) => unknown;
+  /**
+   * Called once per change of the store's availability, not per request: `'down'` when the
+   * store's circuit opens (from then on `onStoreError` answers, e.g. the local fallback), `'up'`
+   * when it closes again. Given the same function, several limiters on one store report each
+   * change once. Not awaited.
+   */
+  onStoreStatus?: (event: StoreStatusEvent) => unknown;
+}
+
+/** What `onDecision` receives. */
+export interface DecisionEvent {
+  /** The route's identity, e.g. `GET /items/:id`. */
+  readonly route: string;
+  /** The hashed caller id (the raw key never leaves the limiter). */
+  readonly callerId: string;
+  /** Whether the caller was identified by its key or, lacking one, by IP. */
+  readonly keySource: 'key' | 'ip';
+  readonly decision: Decision;
+  /** `'fallback'` when the store failed and the local limiter decided. */
+  readonly source: 'store' | 'fallback';
+  readonly dryRun: boolean;
+}
+
+/** What `onError` receives. */
+export interface StoreErrorEvent {
+  readonly route: string;
+  readonly error: unknown;
+  /** What the limiter did: the `onStoreError` setting. */
+  readonly action: OnStoreError;
+}
+
+/** HttpLimiterOptions, validated: what the engine reads on every request, and nothing else. */
+export interface HttpConfig<Req> {
+  readonly store: Store;
+  /** Fixed policies (unnamed ones are named after the route), or a function of the caller. */
+  readonly policies: readonly PolicyTemplate[] | PoliciesFunction<Req>;
+  readonly key: HttpLimiterOptions<Req>['key'];
+  readonly onMissingKey: OnMissingKey;
+  readonly ipv6Subnet: Ipv6Subnet;
+  readonly cost: number | ((req: Req) => MaybePromise<number>);
+  readonly skip: HttpLimiterOptions<Req>['skip'];
+  readonly dryRun: boolean;
+  readonly onStoreError: OnStoreError;
+  readonly legacyHeaders: boolean;
+  readonly onDecision: HttpLimiterOptions<Req>['onDecision'];
+  readonly onError: HttpLimiterOptions<Req>['onError'];
+  readonly onStoreStatus: HttpLimiterOptions<Req>['onStoreStatus'];
+}
+
+const MISSING_KEYS: readonly OnMissingKey[] = ['ip', 'reject', 'skip'];
+const STORE_ERRORS: readonly OnStoreError[] = ['fallback', 'allow', 'deny'];
+
+/**
+ * Validates adapter options into a frozen config. Throws a TokenBucketError (INVALID_OPTION)
+ * naming the option and value for anything wrong.
+ */
+export function parseHttpOptions<Req>(options: HttpLimiterOptions<Req>): HttpConfig<Req> {
+  if (typeof options !== 'object' || options === null) invalidOption('options', options, 'an object');
+  const o = options;
+  const cost = typeof o.cost === 'function' ? o.cost : o.cost === undefined ? 1 : parseCost(o.cost);
+  let policies: HttpConfig<Req>['policies'];
+  if (typeof o.policies === 'function') {
+    for (const inline of ['name', 'capacity', 'refillPerSecond'] as const) {
+      if (o[inline] !== undefined) {
+        invalidOption(inline, o[inline], 'left out when `policies` is a function (the function gives the policies)');
+      }
+    }
+    policies = o.policies;
+  } else {
+    if (o.policies !== undefined && !Array.isArray(o.policies)) {
+      invalidOption('policies', o.policies, 'a non-empty array of { name, capacity, refillPerSecond }, or a function returning one');
+    }
+    policies = parsePolicyTemplates(o, 'allowed');
+    const smallest = policies.reduce((min, p) => Math.min(min, p.capacity), Infinity);
+    if (typeof cost === 'number' && cost > smallest) {
+      invalidOption('cost', cost, `at most the smallest capacity (${smallest}): a request costing more could never be allowed`);
+    }
+  }
+  return Object.freeze({
+    store: parseStore(o.store),
+    policies,
+    key: optionalFunction(o, 'key'),
+    onMissingKey: oneOf(o, 'onMissingKey', MISSING_KEYS, 'ip'),
+    ipv6Subnet: parseIpv6Subnet(o.ipv6Subnet),
+    cost,
+    skip: optionalFunction(o, 'skip'),
+    dryRun: flag(o, 'dryRun'),
+    onStoreError: oneOf(o, 'onStoreError', STORE_ERRORS, 'fallback'),
+    legacyHeaders: flag(o, 'legacyHeaders'),
+    onDecision: optionalFunction(o, 'onDecision'),
+    onError: optionalFunction(o, 'onError'),
+    onStoreStatus: optionalFunction(o, 'onStoreStatus'),
+  });
+}
+
+/** Validates an option that, when given, must be a function. */
+export function optionalFunction<O extends object, K extends keyof O>(o: O, name: K): O[K] {
+  const value = o[name];
+  if (value !== undefined && typeof value !== 'function') invalidOption(String(name), value, 'a function');
+  return value;
+}
+
+function oneOf<T extends string>(o: object, name: string, allowed: readonly T[], fallback: T): T {
+  const value = (o as Record<string, unknown>)[name];
+  if (value === undefined) return fallback;
+  if (!allowed.includes(value as T)) invalidOption(name, value, `one of ${allowed.map((a) => `'${a}'`).join(', ')}`);
+  return value as T;
+}
+
+function flag(o: object, name: string): boolean {
+  const value = (o as Record<string, unknown>)[name];
+  if (value !== undefined && typeof value !== 'boolean') invalidOption(name, value, 'true or false');
+  return value === true;
+}

@@ -1,0 +1,102 @@
+// The application/problem+json (RFC 9457) bodies the limiter answers with, serialized once.
+import type { Decision } from '../decision.js';
+import { retryAfterSeconds } from './headers.js';
+
+/** An RFC 9457 problem details object. */
+export interface ProblemDetails {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  /** Name of the policy that denied the request. */
+  policy?: string;
+  /** That policy's capacity. */
+  limit?: number;
+  /** Whole seconds to wait; absent when no wait can help. */
+  retryAfter?: number;
+}
+
+/**
+ * The `application/problem+json` body of a denied request. Status 429 when a wait will help;
+ * 413 when the request costs more than the policy's capacity, which no wait can fix.
+ */
+export function problemDetails(decision: Decision): ProblemDetails {
+  const retryAfter = retryAfterSeconds(decision);
+  if (retryAfter === undefined) {
+    return {
+      type: 'about:blank',
+      title: 'Content Too Large',
+      status: 413,
+      detail: `This request costs more than rate limit "${decision.policy}" allows at once (${decision.limit}); it cannot succeed, however long you wait.`,
+      policy: decision.policy,
+      limit: decision.limit,
+    };
+  }
+  return {
+    type: 'about:blank',
+    title: 'Too Many Requests',
+    status: 429,
+    detail: `Rate limit "${decision.policy}" exceeded. Retry in ${retryAfter} second${retryAfter === 1 ? '' : 's'}.`,
+    policy: decision.policy,
+    limit: decision.limit,
+    retryAfter,
+  };
+}
+
+/** The 401 body when a route needs an API key and the request has none. */
+export function missingKeyProblem(): ProblemDetails {
+  return {
+    type: 'about:blank',
+    title: 'Unauthorized',
+    status: 401,
+    detail: 'This endpoint needs an API key: send it in the X-API-Key header or as Authorization: Bearer <key>.',
+  };
+}
+
+/** The 503 body when the store failed and `onStoreError` is 'deny'. */
+export function storeUnavailableProblem(retryAfter: number): ProblemDetails {
+  return {
+    type: 'about:blank',
+    title: 'Service Unavailable',
+    status: 503,
+    detail: `The rate limiter cannot reach its store. Retry in ${retryAfter} second${retryAfter === 1 ? '' : 's'}.`,
+    retryAfter,
+  };
+}
+
+/** The content type of every body the limiter sends. */
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8';
+
+/** Retry-After, in seconds, of a 503 answered because the store failed. */
+export const STORE_DOWN_RETRY_AFTER_SECONDS = 1;
+
+/** A problem body, frozen (outcomes share it), and its JSON text, what adapters send. */
+export interface Problem {
+  readonly body: ProblemDetails;
+  readonly bodyText: string;
+}
+
+const problem = (body: ProblemDetails): Problem => Object.freeze({ body: Object.freeze(body), bodyText: JSON.stringify(body) });
+
+export const MISSING_KEY_PROBLEM = problem(missingKeyProblem());
+export const STORE_UNAVAILABLE_PROBLEM = problem(storeUnavailableProblem(STORE_DOWN_RETRY_AFTER_SECONDS));
+
+/**
+ * Problem bodies of recent denials, serialized once: a caller hammering a limit gets the same body
+ * for a second at a time (it depends only on the policy, its capacity and the whole seconds to
+ * wait), and building and serializing it was most of a cached denial's cost.
+ */
+const limitedProblems = new Map<string, Problem>();
+const LIMITED_PROBLEMS_MAX = 1000;
+
+/** The problem of a denied decision (429, or 413 when no wait can help), from the cache when it can. */
+export function limitedProblem(decision: Decision): Problem {
+  const key = `${decision.policy}\n${decision.limit}\n${retryAfterSeconds(decision) ?? 'never'}`;
+  let found = limitedProblems.get(key);
+  if (found === undefined) {
+    found = problem(problemDetails(decision));
+    if (limitedProblems.size >= LIMITED_PROBLEMS_MAX) limitedProblems.clear();
+    limitedProblems.set(key, found);
+  }
+  return found;
+}
