@@ -376,9 +376,14 @@ export function runHttpContract(harness: AdapterHarness): void {
       await send(app, path, key('secret-key-123'));
       await send(app, path, {});
       expect(events.map((e) => [e.route, e.decision.allowed, e.source, e.keySource])).toEqual([
-        [`GET ${path}`, true, 'store', 'key'],
-        [`GET ${path}`, false, 'store', 'key'],
-        [`GET ${path}`, true, 'store', 'ip'],
+        [`GET ${path}`, true, 'redis', 'key'],
+        [`GET ${path}`, false, 'redis', 'key'],
+        [`GET ${path}`, true, 'redis', 'ip'],
+      ]);
+      expect(events.map((e) => [e.policy, e.outcome, e.cost, e.remaining])).toEqual([
+        [`GET ${path}`, 'allowed', 1, 0],
+        [`GET ${path}`, 'denied', 1, 0],
+        [`GET ${path}`, 'allowed', 1, 0],
       ]);
       expect(JSON.stringify(events)).not.toContain('secret-key-123');
       expect(events[0]!.callerId).toMatch(/^[A-Za-z0-9_-]{22}$/);

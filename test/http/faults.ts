@@ -72,7 +72,7 @@ export function runFaultContract(harness: AdapterHarness): void {
 
     test('SIGKILL: every answer within the budget, no 5xx but the 503 of deny; back on Redis by itself', async () => {
       expect((await timedGet(app, '/fallback', 'before')).status).toBe(200);
-      expect(sources).toEqual(['store']);
+      expect(sources).toEqual(['redis']);
 
       await server.kill();
       const during: Record<string, Timed[]> = { fallback: [], tight: [], allow: [], deny: [] };
@@ -105,7 +105,7 @@ export function runFaultContract(harness: AdapterHarness): void {
         expect((await timedGet(app, '/fallback', caller)).status).toBe(200);
         // Recovered for real: this new caller's own bucket is in the restarted (empty) server.
         // (Commands ioredis queued during the outage and replays now would write other keys.)
-        recovered = sources[0] === 'store' && (await admin.exists(`${prefix}GET /fallback:{${callerIds[0]}}`)) === 1;
+        recovered = sources[0] === 'redis' && (await admin.exists(`${prefix}GET /fallback:{${callerIds[0]}}`)) === 1;
         if (!recovered) await sleep(100);
       }
       expect(recovered).toBe(true);

@@ -1,4 +1,5 @@
 // The Decision a take returns, built from what the store found and decided.
+import type { DecisionSource } from './diagnostics.js';
 import type { Policy } from './policy.js';
 import type { TakeResult } from './store/types.js';
 
@@ -100,4 +101,24 @@ function binds(a: PolicyDecision, b: PolicyDecision, allowed: boolean): boolean 
   if (!allowed && a.retryAfterMs !== b.retryAfterMs) return a.retryAfterMs > b.retryAfterMs;
   if (a.remaining !== b.remaining) return a.remaining < b.remaining;
   return a.resetMs > b.resetMs;
+}
+
+/** A decision, as `onDecision` and the `tokenbucket:decision` channel see it. Never the raw key. */
+export interface DecisionEvent {
+  /** The route's identity (`GET /items/:id`); undefined for a take outside the HTTP layer. */
+  readonly route: string | undefined;
+  /** The binding policy's name. */
+  readonly policy: string;
+  /** `'denied'` also for a denial that a dry run let through. */
+  readonly outcome: 'allowed' | 'denied';
+  readonly source: DecisionSource;
+  readonly cost: number;
+  /** Whole tokens left in the binding bucket. */
+  readonly remaining: number;
+  /** The hashed caller id. */
+  readonly callerId: string;
+  /** Whether the caller was identified by its key or, lacking one, by IP (HTTP layer only). */
+  readonly keySource: 'key' | 'ip' | undefined;
+  readonly dryRun: boolean;
+  readonly decision: Decision;
 }

@@ -4,9 +4,13 @@
 export { createLimiter } from './limiter.js';
 export type { Limiter, LimiterOptions, TakeOptions } from './limiter.js';
 export type { Policy, PolicyOptions } from './policy.js';
-export type { Decision, PolicyDecision } from './decision.js';
+export type { Decision, DecisionEvent, PolicyDecision } from './decision.js';
 export { TokenBucketError, invalidOption } from './errors.js';
 export type { TokenBucketErrorCode } from './errors.js';
+
+// Diagnostics channels: a stable interface for metrics and APM.
+export { CHANNELS } from './diagnostics.js';
+export type { DecisionSource, StoreCallMessage, StoreErrorMessage, StoreStatusMessage } from './diagnostics.js';
 
 // Stores.
 export type { Store, StoreStatusEvent, TakeResult } from './store/types.js';
@@ -19,7 +23,7 @@ export type { RedisStoreOptions } from './store/redis/store.js';
 export type { BreakerOptions } from './store/breaker.js';
 
 // HTTP: the options every adapter takes, and the adapter contract.
-export type { DecisionEvent, HttpLimiterOptions, OnMissingKey, OnStoreError, StoreErrorEvent } from './http/options.js';
+export type { HttpLimiterOptions, OnMissingKey, OnStoreError, StoreErrorEvent } from './http/options.js';
 export type { Ipv6Subnet } from './http/ip.js';
 export { memoizePolicies } from './http/memoize.js';
 export { createHttpLimiter } from './http/adapter.js';

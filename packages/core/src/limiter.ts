@@ -1,5 +1,6 @@
 // createLimiter: validated policies over a store, answering take() with a Decision.
-import { buildDecision, type Decision } from './decision.js';
+import { buildDecision, type Decision, type DecisionEvent } from './decision.js';
+import { decisionChannel, type DecisionSource } from './diagnostics.js';
 import { describeValue, invalidOption, TokenBucketError } from './errors.js';
 import { hashCallerKey } from './hash.js';
 import { parseCost, parsePolicies, type Policy, type PolicyOptions } from './policy.js';
@@ -81,17 +82,54 @@ export class TokenBucketLimiter implements Limiter {
     } catch (err) {
       return Promise.reject(err);
     }
-    return this.takeById(id, cost);
+    const taken = this.takeById(id, cost);
+    if (!decisionChannel.hasSubscribers) return taken.then(decisionOf);
+    return taken.then((decided) => {
+      decisionChannel.publish(decisionEvent(decided, id, cost, undefined, undefined, false));
+      return decided.decision;
+    });
   }
 
-  /** A take for a hashed caller id and a cost already validated. */
-  async takeById(callerId: string, cost: number): Promise<Decision> {
-    return buildDecision(this.policies, await this.store.take(callerId, this.policies, cost), cost);
+  /** A take for a hashed caller id and a cost already validated, and where its answer came from. */
+  async takeById(callerId: string, cost: number): Promise<Decided> {
+    const result = await this.store.take(callerId, this.policies, cost);
+    return { decision: buildDecision(this.policies, result, cost), source: result.source ?? 'store' };
   }
 
   async reset(key: string): Promise<void> {
     await this.store.reset(callerId(key), this.policies);
   }
+}
+
+/** A decision and where it came from. */
+export interface Decided {
+  readonly decision: Decision;
+  readonly source: DecisionSource;
+}
+
+const decisionOf = (decided: Decided): Decision => decided.decision;
+
+/** The event `onDecision` and the `tokenbucket:decision` channel receive. */
+export function decisionEvent(
+  { decision, source }: Decided,
+  callerId: string,
+  cost: number,
+  route: string | undefined,
+  keySource: DecisionEvent['keySource'],
+  dryRun: boolean,
+): DecisionEvent {
+  return {
+    route,
+    policy: decision.policy,
+    outcome: decision.allowed ? 'allowed' : 'denied',
+    source,
+    cost,
+    remaining: decision.remaining,
+    callerId,
+    keySource,
+    dryRun,
+    decision,
+  };
 }
 
 function callerId(key: unknown): string {

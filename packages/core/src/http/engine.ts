@@ -1,15 +1,16 @@
 // The request path shared by every adapter: from a request to "pass" or "answer this".
 import type { Decision } from '../decision.js';
+import { decisionChannel } from '../diagnostics.js';
 import { describeValue, invalidOption, TokenBucketError } from '../errors.js';
 import { hashCallerKey } from '../hash.js';
-import { TokenBucketLimiter } from '../limiter.js';
+import { decisionEvent, TokenBucketLimiter, type Decided } from '../limiter.js';
 import { parseCost, parsePolicyTemplates, type PolicyOptions, type PolicyTemplate } from '../policy.js';
 import { sharedMemoryStore } from '../store/memory.js';
 import { headersWithPolicy, rateLimitPolicy } from './headers.js';
 import { runHook, subscribeOnce } from './hooks.js';
 import { ipCallerKey } from './ip.js';
 import { apiKeyFromHeaders, keyHeaders, type NodeRequestHeaders } from './keys.js';
-import { parseHttpOptions, type DecisionEvent, type HttpConfig, type HttpLimiterOptions, type PoliciesFunction } from './options.js';
+import { parseHttpOptions, type HttpConfig, type HttpLimiterOptions, type PoliciesFunction } from './options.js';
 import {
   limitedProblem,
   MISSING_KEY_PROBLEM,
@@ -123,10 +124,9 @@ export class HttpEngine<Req> {
     }
     const callerId = hashCallerKey(callerKey);
 
-    let decision: Decision;
-    let source: DecisionEvent['source'] = 'store';
+    let decided: Decided;
     try {
-      decision = await limiters.main.takeById(callerId, cost);
+      decided = await limiters.main.takeById(callerId, cost);
     } catch (error) {
       const circuitOpen = error instanceof TokenBucketError && error.code === 'STORE_CIRCUIT_OPEN';
       if (!circuitOpen && c.onError !== undefined) {
@@ -136,14 +136,15 @@ export class HttpEngine<Req> {
       if (c.onStoreError === 'allow' || (c.onStoreError === 'deny' && c.dryRun)) return PASS;
       if (c.onStoreError === 'deny') return STORE_DOWN;
       limiters.fallback ??= new TokenBucketLimiter(limiters.main.policies, sharedMemoryStore());
-      decision = await limiters.fallback.takeById(callerId, cost);
-      source = 'fallback';
+      decided = { decision: (await limiters.fallback.takeById(callerId, cost)).decision, source: 'fallback' };
     }
 
-    if (c.onDecision !== undefined) {
+    const decision = decided.decision;
+    if (c.onDecision !== undefined || decisionChannel.hasSubscribers) {
+      const event = decisionEvent(decided, callerId, cost, route, key === undefined ? 'ip' : 'key', c.dryRun);
+      if (decisionChannel.hasSubscribers) decisionChannel.publish(event);
       const onDecision = c.onDecision;
-      const event: DecisionEvent = { route, callerId, keySource: key === undefined ? 'ip' : 'key', decision, source, dryRun: c.dryRun };
-      runHook(() => onDecision(event, req));
+      if (onDecision !== undefined) runHook(() => onDecision(event, req));
     }
     const headers = headersWithPolicy(decision, c, limiters.policyHeader);
     if (decision.allowed) return { action: 'pass', headers, decision };

@@ -1,5 +1,5 @@
 // The options every adapter takes, and their parsing, once, into a frozen config.
-import type { Decision } from '../decision.js';
+import type { DecisionEvent } from '../decision.js';
 import { invalidOption } from '../errors.js';
 import { parseStore } from '../limiter.js';
 import { parseCost, parsePolicyTemplates, type PolicyOptions, type PolicyTemplate } from '../policy.js';
@@ -85,8 +85,9 @@ export interface HttpLimiterOptions<Req> {
    */
   legacyHeaders?: boolean;
   /**
-   * Called with every decision, for metrics and logs. Never given the raw key. Not awaited; if
-   * it throws or its promise rejects, the request goes on and a warning is emitted.
+   * Called with every decision, for metrics and logs, with the same event the
+   * `tokenbucket:decision` diagnostics channel publishes. Never given the raw key. Not awaited;
+   * if it throws or its promise rejects, the request goes on and a warning is emitted.
    */
   onDecision?: (event: DecisionEvent, req: Req) => unknown;
   /**
@@ -102,20 +103,6 @@ export interface HttpLimiterOptions<Req> {
    * change once. Not awaited.
    */
   onStoreStatus?: (event: StoreStatusEvent) => unknown;
-}
-
-/** What `onDecision` receives. */
-export interface DecisionEvent {
-  /** The route's identity, e.g. `GET /items/:id`. */
-  readonly route: string;
-  /** The hashed caller id (the raw key never leaves the limiter). */
-  readonly callerId: string;
-  /** Whether the caller was identified by its key or, lacking one, by IP. */
-  readonly keySource: 'key' | 'ip';
-  readonly decision: Decision;
-  /** `'fallback'` when the store failed and the local limiter decided. */
-  readonly source: 'store' | 'fallback';
-  readonly dryRun: boolean;
 }
 
 /** What `onError` receives. */

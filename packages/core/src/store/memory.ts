@@ -80,7 +80,7 @@ export class MemoryStore implements Store {
     if (allowed && cost > 0) {
       policies.forEach((p, i) => this.write(keys[i]!, p, levels[i]! - cost, now));
     }
-    return Promise.resolve({ allowed, levels });
+    return Promise.resolve({ allowed, levels, source: 'memory' });
   }
 
   reset(callerId: string, policies: readonly Policy[]): Promise<void> {

@@ -1,4 +1,5 @@
 // The contract between the limiter and a bucket store, and the bucket key layout they share.
+import type { DecisionSource } from '../diagnostics.js';
 import type { Policy } from '../policy.js';
 
 /** What a store's take found and did. */
@@ -10,6 +11,8 @@ export interface TakeResult {
   readonly allowed: boolean;
   /** Each bucket's tokens after the refill and before any debit, in policy order. */
   readonly levels: readonly number[];
+  /** Where the answer came from, for metrics (`'store'` when a store does not say). */
+  readonly source?: DecisionSource;
 }
 
 /** A change of a store's availability, reported once per transition. */
@@ -18,6 +21,8 @@ export interface StoreStatusEvent {
   readonly status: 'down' | 'up';
   /** The failure that opened the circuit (on `'down'`). */
   readonly error?: unknown;
+  /** On a Redis Cluster, the master (`host:port`) whose circuit changed. */
+  readonly node?: string;
 }
 
 /**

@@ -1,0 +1,61 @@
+// What the limiter publishes on node:diagnostics_channel: a stable interface for metrics and APM.
+import { channel } from 'node:diagnostics_channel';
+
+/**
+ * Where a decision came from: `'redis'` (the script ran), `'denial-cache'` (a remembered denial,
+ * answered without Redis), `'memory'` (a MemoryStore), `'fallback'` (the local MemoryStore
+ * standing in for a failing store), or `'store'` (a custom store).
+ */
+export type DecisionSource = 'redis' | 'denial-cache' | 'memory' | 'fallback' | 'store';
+
+/** A failed call to a store, as the `tokenbucket:store:error` channel sees it. */
+export interface StoreErrorMessage {
+  /** The store's name (RedisStore's `name` option). */
+  readonly store: string;
+  /** The Redis node (`host:port`) the call went to, when known. */
+  readonly node: string | undefined;
+  /** The error's `code` (`STORE_TIMEOUT`, `ECONNREFUSED`...), else its name. */
+  readonly code: string;
+  readonly error: unknown;
+}
+
+/** A change of a store's (or one node's) availability, on `tokenbucket:store:status`. */
+export interface StoreStatusMessage {
+  readonly store: string;
+  /** The node that went down or came back; undefined when the store has one breaker for all. */
+  readonly node: string | undefined;
+  readonly status: 'up' | 'down';
+  readonly error?: unknown;
+}
+
+/** One call to Redis (one take, or a batch of takes), on `tokenbucket:store:call`. */
+export interface StoreCallMessage {
+  readonly store: string;
+  readonly node: string | undefined;
+  /** From the command's send to its reply or failure. */
+  readonly durationMs: number;
+  /** Takes the call carried. */
+  readonly takes: number;
+  readonly ok: boolean;
+}
+
+/** The channels, by name. Subscribing costs the limiter nothing until someone does. */
+export const CHANNELS = Object.freeze({
+  decision: 'tokenbucket:decision',
+  storeError: 'tokenbucket:store:error',
+  storeStatus: 'tokenbucket:store:status',
+  storeCall: 'tokenbucket:store:call',
+});
+
+/** Publishes `DecisionEvent`s (see decision.ts). */
+export const decisionChannel = channel(CHANNELS.decision);
+export const storeErrorChannel = channel(CHANNELS.storeError);
+export const storeStatusChannel = channel(CHANNELS.storeStatus);
+export const storeCallChannel = channel(CHANNELS.storeCall);
+
+/** An error's code for metrics: its `code` when it is a string, else its name. */
+export function errorCode(error: unknown): string {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && code.length > 0 && code.length <= 64) return code;
+  return error instanceof Error ? error.name : 'Error';
+}

@@ -1,0 +1,126 @@
+// The RedisConnection of an ioredis client (Redis, Sentinel or Cluster), typed here without importing ioredis.
+import type { MemoryPolicyReport, RedisConnection } from './connection.js';
+import { BATCH_COMMAND, TAKE_SCRIPT, takeCommand } from './script.js';
+
+type Command = (...keysAndArgs: (string | number)[]) => Promise<unknown>;
+
+/** The parts of an ioredis `Redis` or `Cluster` this package uses. */
+export interface IoredisLike {
+  defineCommand(name: string, definition: { lua: string; numberOfKeys?: number }): void;
+  readonly status: string;
+  readonly options?: { keyPrefix?: unknown; autoPipeliningIgnoredCommands?: unknown };
+  readonly isCluster?: boolean;
+  /** Cluster: per slot, the nodes serving it (`host:port`), master first. */
+  readonly slots?: unknown;
+  del(...keys: string[]): Promise<unknown>;
+  config(subcommand: 'GET', parameter: string): Promise<unknown>;
+  nodes?(role: 'master'): IoredisLike[];
+  quit(): Promise<unknown>;
+  on(event: 'ready', listener: () => void): unknown;
+}
+
+/** Whether `value` looks like an ioredis client: what tells it apart is `defineCommand`. */
+export function isIoredis(value: unknown): value is IoredisLike {
+  return typeof value === 'object' && value !== null && typeof (value as IoredisLike).defineCommand === 'function';
+}
+
+export function ioredisConnection(client: IoredisLike): RedisConnection {
+  const c = client as IoredisLike & Record<string, unknown>;
+  const cluster = client.isCluster === true;
+  const commands: Command[] = [];
+  let batchCommand: Command | undefined;
+  const command = (name: string, numberOfKeys?: number): Command => {
+    // Once per client: clients are shared by stores.
+    if (typeof c[name] !== 'function') {
+      client.defineCommand(name, numberOfKeys === undefined ? { lua: TAKE_SCRIPT } : { lua: TAKE_SCRIPT, numberOfKeys });
+    }
+    return (c[name] as Command).bind(client);
+  };
+  const keyPrefix = typeof client.options?.keyPrefix === 'string' ? client.options.keyPrefix : '';
+
+  return {
+    cluster,
+    keyPrefix,
+    prepareBatches() {
+      if (batchCommand !== undefined) return;
+      batchCommand = command(BATCH_COMMAND);
+      bypassAutoPipelining(client, BATCH_COMMAND);
+    },
+    take(keys, args, batch) {
+      if (batch) {
+        this.prepareBatches();
+        return batchCommand!(keys.length, ...keys, ...args);
+      }
+      const run = (commands[keys.length] ??= command(takeCommand(keys.length), keys.length));
+      return run(...keys, ...args);
+    },
+    del: (keys) => client.del(...keys),
+    nodeForSlot(slot) {
+      if (!cluster || !Array.isArray(client.slots)) return undefined;
+      const nodes = client.slots[slot] as unknown;
+      return Array.isArray(nodes) && typeof nodes[0] === 'string' ? nodes[0] : undefined;
+    },
+    unavailable() {
+      const status = client.status;
+      return status === 'reconnecting' || status === 'end' || status === 'close' || status === 'disconnecting' ? status : undefined;
+    },
+    async memoryPolicies(): Promise<MemoryPolicyReport> {
+      const masters = cluster && typeof client.nodes === 'function' ? client.nodes('master') : [client];
+      return Promise.all(
+        masters.map(async (node) => {
+          const name = nodeName(node);
+          try {
+            const reply = await node.config('GET', 'maxmemory-policy');
+            return { node: name, policy: Array.isArray(reply) ? String(reply[1]) : String(reply) };
+          } catch (error) {
+            return { node: name, error };
+          }
+        }),
+      );
+    },
+    onReady(listener) {
+      client.on('ready', listener);
+      if (client.status === 'ready') queueMicrotask(listener);
+    },
+    quitHooks: quitListeners(client),
+  };
+}
+
+function nodeName(node: IoredisLike): string {
+  const o = node.options as { host?: unknown; port?: unknown } | undefined;
+  return o?.host !== undefined ? `${String(o.host)}:${String(o.port)}` : 'redis';
+}
+
+/**
+ * Sends `command` outside ioredis auto-pipelining, by adding it to the client's
+ * `autoPipeliningIgnoredCommands` (a new array: the caller's own is left as it was). A batched take
+ * is already one call for a whole turn of the event loop: auto-pipelining would only hold it to the
+ * next tick and queue it behind the turn's other commands.
+ */
+function bypassAutoPipelining(client: IoredisLike, command: string): void {
+  const options = client.options as { autoPipeliningIgnoredCommands?: unknown } | undefined;
+  if (typeof options !== 'object' || options === null) return;
+  const ignored = Array.isArray(options.autoPipeliningIgnoredCommands) ? (options.autoPipeliningIgnoredCommands as string[]) : [];
+  if (!ignored.includes(command)) options.autoPipeliningIgnoredCommands = [...ignored, command];
+}
+
+const quitHooks = new WeakMap<IoredisLike, Set<() => void>>();
+
+/**
+ * The listeners that run when `client.quit()` is called, before QUIT is sent: the store sends
+ * the takes it holds for the end of the turn first, so they are answered, not refused by a
+ * closing connection. `quit` is wrapped once per client.
+ */
+function quitListeners(client: IoredisLike): Set<() => void> {
+  let listeners = quitHooks.get(client);
+  if (listeners === undefined) {
+    const hooks = (listeners = new Set());
+    quitHooks.set(client, hooks);
+    const quit = client.quit;
+    (client as { quit: IoredisLike['quit'] }).quit = function quitAfterPendingTakes(this: IoredisLike, ...args: unknown[]) {
+      for (const listener of hooks) listener();
+      return (quit as (...a: unknown[]) => Promise<unknown>).apply(this, args);
+    };
+  }
+  return listeners;
+}
