@@ -20,6 +20,11 @@ const bad: [string, unknown, RegExp][] = [
   ['empty policies', { policies: [] }, /`policies` must be a non-empty array.*got an array of 0\./],
   ['policies not an array', { policies: 'burst' }, /`policies` must be a non-empty array.*got "burst"\./],
   [
+    'more than 32 policies',
+    { policies: Array.from({ length: 33 }, (_, i) => ({ name: `p${i}`, capacity: 1, refillPerSecond: 1 })) },
+    /`policies` must be at most 32 policies.*got an array of 33\./,
+  ],
+  [
     'duplicate policy name',
     { policies: [{ name: 'a', capacity: 1, refillPerSecond: 1 }, { name: 'a', capacity: 2, refillPerSecond: 1 }] },
     /`policies\[1\]\.name` must be unique within the limiter.*got "a"\./,

@@ -35,6 +35,13 @@ export interface Policy {
 /** A validated policy whose name may still be missing (the HTTP layer names it after the route). */
 export type PolicyTemplate = Omit<Policy, 'name'> & { readonly name: string | undefined };
 
+/**
+ * Most policies one limiter (or one answer of a policies function) may have. Each is a member of
+ * the `RateLimit` and `RateLimit-Policy` headers and a key read in one atomic step: 32 keeps both
+ * headers near 2 KB, well under the 8 KB that common proxies accept for all headers.
+ */
+export const MAX_POLICIES = 32;
+
 /** The longest time a bucket may take to fill, in microseconds (keeps Redis's arithmetic exact). */
 const MAX_FILL_MICROSECONDS = 1e15;
 
@@ -125,6 +132,9 @@ export function parsePolicyTemplates(options: PolicySource, unnamed: 'default' |
   }
   if (!Array.isArray(policies) || policies.length === 0) {
     invalidOption('policies', policies, 'a non-empty array of { name, capacity, refillPerSecond }');
+  }
+  if (policies.length > MAX_POLICIES) {
+    invalidOption('policies', policies, `at most ${MAX_POLICIES} policies (each is sent in the RateLimit headers and read in one atomic step)`);
   }
   const parsed = policies.map((p: unknown, i: number) => parseTemplate(p, `policies[${i}].`, unnamed));
   const seen = new Set<string>();

@@ -13,6 +13,12 @@ interface Pending {
  * a call's own bookkeeping on the hot path): a call that runs out is rejected with
  * STORE_TIMEOUT between `timeoutMs` and `timeoutMs` plus one tick. The timer runs only while
  * calls are in flight, and never keeps the process alive.
+ *
+ * The budget measures Redis, not the event loop. Timers run before the event loop reads its
+ * sockets: after the loop was blocked (a long synchronous task in the app), the timer finds
+ * calls past their deadline whose replies are already waiting to be read. So a call found late
+ * is rejected only after one more turn has read what arrived (`setImmediate` runs after the
+ * loop's I/O): a reply that is there is never a time-out, however long the loop was blocked.
  */
 export class TimeBudget {
   readonly tickMs: number;
@@ -57,9 +63,15 @@ export class TimeBudget {
       return;
     }
     const now = this.clock();
-    for (const call of this.pending) {
-      if (call.deadline <= now) {
-        this.pending.delete(call);
+    let late: Pending[] | undefined;
+    for (const call of this.pending) if (call.deadline <= now) (late ??= []).push(call);
+    if (late !== undefined) setImmediate(() => this.expire(late));
+  }
+
+  /** Rejects the calls still pending after the event loop has read its sockets once more. */
+  private expire(late: Pending[]): void {
+    for (const call of late) {
+      if (this.pending.delete(call)) {
         call.reject(new TokenBucketError('STORE_TIMEOUT', `Redis did not answer within ${this.timeoutMs} ms (timeoutMs).`));
       }
     }

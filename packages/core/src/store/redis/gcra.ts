@@ -4,9 +4,10 @@ import { tokenIntervalMicros, type Policy } from '../../policy.js';
 import type { TakeResult } from '../types.js';
 
 /**
- * Appends one take's arguments to `argv`: its number of policies, then per policy tau (capacity
- * x interval: how far ahead of now a bucket's TAT may be) and inc (ceil(cost x interval): how
- * far this take moves it; 0 for a cost of 0, which only reads).
+ * Appends one take's arguments to `argv` (after the extra keys and the number of takes): its
+ * number of policies, then per policy tau (capacity x interval: how far ahead of now a bucket's
+ * TAT may be) and inc (ceil(cost x interval): how far this take moves it; 0 for a cost of 0,
+ * which only reads).
  */
 export function pushTakeArgs(argv: (string | number)[], policies: readonly Policy[], cost: number): void {
   argv.push(policies.length);
@@ -19,13 +20,18 @@ export function pushTakeArgs(argv: (string | number)[], policies: readonly Polic
 /** Reply entries one take of `policyCount` policies occupies: its verdict, then each `ahead`. */
 export const replyLength = (policyCount: number): number => 1 + policyCount;
 
+/** The verdict the script gives a take whose keys the node it ran on does not serve. */
+const ELSEWHERE = -1;
+
 /**
  * One take's result from the script's reply, from `offset` on: the script's verdict, and each
- * bucket's level, (tau - ahead) / interval within [0, capacity].
+ * bucket's level, (tau - ahead) / interval within [0, capacity]. Undefined when the script
+ * answered "not here" (a Cluster batch reached a node that no longer serves the take's slot).
  */
-export function resultFrom(reply: unknown, policies: readonly Policy[], offset: number): TakeResult {
+export function resultFrom(reply: unknown, policies: readonly Policy[], offset: number): TakeResult | undefined {
   if (Array.isArray(reply) && reply.length >= offset + replyLength(policies.length)) {
     const verdict = Number(reply[offset]);
+    if (verdict === ELSEWHERE) return undefined;
     const levels = new Array<number>(policies.length);
     let ok = verdict === 0 || verdict === 1;
     for (let i = 0; i < policies.length; i++) {
@@ -35,7 +41,7 @@ export function resultFrom(reply: unknown, policies: readonly Policy[], offset: 
       const interval = tokenIntervalMicros(p.refillPerSecond);
       levels[i] = Math.min(p.capacity, Math.max(0, (p.capacity * interval - ahead) / interval));
     }
-    if (ok) return { allowed: verdict === 1, levels };
+    if (ok) return { allowed: verdict === 1, levels, source: 'redis' };
   }
   throw new TokenBucketError('STORE_REPLY', `unexpected reply from the take script: ${JSON.stringify(reply)}`);
 }

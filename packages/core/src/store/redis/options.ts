@@ -1,0 +1,118 @@
+// RedisStore's options, and their parsing into the store's config.
+import { invalidOption } from '../../errors.js';
+import type { BreakerOptions } from '../breaker.js';
+import type { RedisConnection } from './connection.js';
+import { type IoredisLike, ioredisConnection, isIoredis } from './ioredis.js';
+
+export interface RedisStoreOptions {
+  /**
+   * An ioredis `Redis` (standalone or Sentinel) or `Cluster` client. The store defines its script
+   * on it with `defineCommand`; the client's `keyPrefix` and `enableAutoPipelining` apply as usual.
+   */
+  client: IoredisLike;
+  /**
+   * Prepended to every bucket key: `<prefix><policy name>:{<caller id>}`. Must not contain `{`
+   * or `}`, which would change the Cluster hash tag.
+   * @default 'tb:'
+   */
+  prefix?: string;
+  /**
+   * The store's name in diagnostics channels and metrics (a label value: keep it short and fixed).
+   * @default 'redis'
+   */
+  name?: string;
+  /**
+   * Time budget of one call, in ms. A take that Redis has not answered by then (checked every
+   * tenth of the budget, 5 to 50 ms) fails with STORE_TIMEOUT (and the limiter answers by
+   * `onStoreError`), whatever the client's own retry and offline-queue settings. A reply that has
+   * arrived is never a time-out, however long the event loop was blocked. The command itself may
+   * still reach Redis later.
+   * @default 200
+   */
+  timeoutMs?: number;
+  /**
+   * The circuit breaker (on a Cluster, one per master): after `failureThreshold` consecutive
+   * failures, takes fail at once (STORE_CIRCUIT_OPEN) for `cooldownMs`, then one probe goes
+   * through; the store returns to Redis by itself when a probe succeeds.
+   * @default { failureThreshold: 3, cooldownMs: 1000 }
+   */
+  breaker?: BreakerOptions;
+  /**
+   * Remember denials in this process and answer a denied caller's repeat takes without Redis
+   * while they are certain to be denied (a bucket only refills with time: until its levels could
+   * cover the cost, no take can succeed). The reported levels are the most the buckets can hold
+   * by then. A reset in another process is only seen once the remembered denial runs out;
+   * `limiter.reset()` in this process forgets it at once. At `maxKeys` it starts over. `false`
+   * turns it off.
+   * @default { maxKeys: 100000 }
+   */
+  denialCache?: { maxKeys?: number } | false;
+  /**
+   * Send the takes made in the same turn of the event loop together, up to 32 bucket keys per
+   * script call (on a Cluster, per master), each take still all-or-nothing and atomic, in order.
+   * Fewer round trips and less per-call work for Redis and for Node, at the cost of waiting for
+   * the end of the current turn.
+   * @default true
+   */
+  batch?: boolean;
+  /**
+   * On connect, read each master's `maxmemory-policy` and emit a TokenBucketWarning when it lets
+   * Redis evict buckets (anything but `noeviction`: an evicted bucket comes back full), or when it
+   * cannot be read (an ACL without CONFIG). `false` skips the check.
+   * @default true
+   */
+  checkMemoryPolicy?: boolean;
+}
+
+/** RedisStoreOptions, validated. */
+export interface RedisStoreConfig {
+  readonly connection: RedisConnection;
+  readonly prefix: string;
+  readonly name: string;
+  readonly timeoutMs: number;
+  readonly breaker: BreakerOptions | undefined;
+  /** 0 when the denial cache is off. */
+  readonly denialCacheKeys: number;
+  readonly batch: boolean;
+  readonly checkMemoryPolicy: boolean;
+}
+
+export function parseRedisStoreOptions(options: RedisStoreOptions): RedisStoreConfig {
+  if (typeof options !== 'object' || options === null) {
+    invalidOption('options', options, 'an object { client, prefix }');
+  }
+  const { client, prefix = 'tb:', name = 'redis', timeoutMs = 200, breaker, denialCache = {}, batch = true, checkMemoryPolicy = true } = options;
+  if (!isIoredis(client)) invalidOption('client', client, 'an ioredis Redis or Cluster client');
+  if (typeof prefix !== 'string' || /[{}]/.test(prefix) || prefix.length > 256) {
+    invalidOption('prefix', prefix, 'a string of at most 256 characters without { or }');
+  }
+  if (typeof name !== 'string' || !/^[\w.:-]{1,64}$/.test(name)) {
+    invalidOption('name', name, 'a string of 1 to 64 letters, digits, _ . : or -');
+  }
+  if (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs <= 0) {
+    invalidOption('timeoutMs', timeoutMs, 'a finite number of milliseconds > 0');
+  }
+  if (breaker !== undefined && (typeof breaker !== 'object' || breaker === null)) {
+    invalidOption('breaker', breaker, 'an object { failureThreshold, cooldownMs }');
+  }
+  let denialCacheKeys = 0;
+  if (denialCache !== false) {
+    const maxKeys = (denialCache as { maxKeys?: unknown } | null)?.maxKeys ?? 100_000;
+    if (!Number.isSafeInteger(maxKeys) || (maxKeys as number) < 1) {
+      invalidOption('denialCache.maxKeys', maxKeys, 'an integer >= 1 (or denialCache: false)');
+    }
+    denialCacheKeys = maxKeys as number;
+  }
+  if (typeof batch !== 'boolean') invalidOption('batch', batch, 'true or false');
+  if (typeof checkMemoryPolicy !== 'boolean') invalidOption('checkMemoryPolicy', checkMemoryPolicy, 'true or false');
+  return {
+    connection: ioredisConnection(client),
+    prefix,
+    name,
+    timeoutMs,
+    breaker,
+    denialCacheKeys,
+    batch,
+    checkMemoryPolicy,
+  };
+}
