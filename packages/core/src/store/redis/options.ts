@@ -3,13 +3,17 @@ import { invalidOption } from '../../errors.js';
 import type { BreakerOptions } from '../breaker.js';
 import type { RedisConnection } from './connection.js';
 import { type IoredisLike, ioredisConnection, isIoredis } from './ioredis.js';
+import { isNodeRedis, type NodeRedisLike, nodeRedisConnection } from './node-redis.js';
 
 export interface RedisStoreOptions {
   /**
-   * An ioredis `Redis` (standalone or Sentinel) or `Cluster` client. The store defines its script
-   * on it with `defineCommand`; the client's `keyPrefix` and `enableAutoPipelining` apply as usual.
+   * The client you already have: an ioredis (5 or 6) `Redis` (standalone or Sentinel) or
+   * `Cluster`, or a node-redis (`redis` 4 to 6) client from `createClient` or `createCluster`,
+   * connected. With ioredis the store defines its script with `defineCommand`, and the client's
+   * `keyPrefix` and `enableAutoPipelining` apply as usual; with node-redis it sends EVALSHA (EVAL
+   * when the server answers NOSCRIPT).
    */
-  client: IoredisLike;
+  client: IoredisLike | NodeRedisLike;
   /**
    * Prepended to every bucket key: `<prefix><policy name>:{<caller id>}`. Must not contain `{`
    * or `}`, which would change the Cluster hash tag.
@@ -82,7 +86,9 @@ export function parseRedisStoreOptions(options: RedisStoreOptions): RedisStoreCo
     invalidOption('options', options, 'an object { client, prefix }');
   }
   const { client, prefix = 'tb:', name = 'redis', timeoutMs = 200, breaker, denialCache = {}, batch = true, checkMemoryPolicy = true } = options;
-  if (!isIoredis(client)) invalidOption('client', client, 'an ioredis Redis or Cluster client');
+  if (!isIoredis(client) && !isNodeRedis(client)) {
+    invalidOption('client', client, 'an ioredis Redis or Cluster client, or a node-redis client from createClient or createCluster');
+  }
   if (typeof prefix !== 'string' || /[{}]/.test(prefix) || prefix.length > 256) {
     invalidOption('prefix', prefix, 'a string of at most 256 characters without { or }');
   }
@@ -106,7 +112,7 @@ export function parseRedisStoreOptions(options: RedisStoreOptions): RedisStoreCo
   if (typeof batch !== 'boolean') invalidOption('batch', batch, 'true or false');
   if (typeof checkMemoryPolicy !== 'boolean') invalidOption('checkMemoryPolicy', checkMemoryPolicy, 'true or false');
   return {
-    connection: ioredisConnection(client),
+    connection: isIoredis(client) ? ioredisConnection(client) : nodeRedisConnection(client),
     prefix,
     name,
     timeoutMs,

@@ -1,0 +1,131 @@
+// The RedisConnection of a node-redis client (`redis` 4 to 6: createClient or createCluster), typed here.
+import type { MemoryPolicyReport, RedisConnection } from './connection.js';
+import { TAKE_SCRIPT, TAKE_SCRIPT_SHA1 } from './script.js';
+
+type Args = string[];
+
+/** The parts of a node-redis client (`createClient`) this package uses. */
+export interface NodeRedisClientLike {
+  sendCommand(args: Args): Promise<unknown>;
+  readonly isOpen: boolean;
+  readonly isReady: boolean;
+  on(event: 'ready', listener: () => void): unknown;
+}
+
+/** The parts of a node-redis cluster (`createCluster`) this package uses. */
+export interface NodeRedisClusterLike {
+  sendCommand(firstKey: string | undefined, isReadonly: boolean | undefined, args: Args): Promise<unknown>;
+  getSlotMaster(slot: number): { host: string; port: number } | undefined;
+  readonly masters: readonly { host: string; port: number }[];
+  nodeClient(node: { host: string; port: number }): unknown;
+  readonly isOpen: boolean;
+}
+
+export type NodeRedisLike = NodeRedisClientLike | NodeRedisClusterLike;
+
+/** Whether `value` looks like a node-redis client or cluster (and not an ioredis one). */
+export function isNodeRedis(value: unknown): value is NodeRedisLike {
+  if (typeof value !== 'object' || value === null) return false;
+  const v = value as Record<string, unknown>;
+  return typeof v.sendCommand === 'function' && typeof v.defineCommand !== 'function' && 'isOpen' in v;
+}
+
+function isNodeRedisCluster(value: NodeRedisLike): value is NodeRedisClusterLike {
+  return typeof (value as NodeRedisClusterLike).getSlotMaster === 'function';
+}
+
+export function nodeRedisConnection(client: NodeRedisLike): RedisConnection {
+  const cluster = isNodeRedisCluster(client);
+  const send = cluster
+    ? (firstKey: string | undefined, args: Args) => client.sendCommand(firstKey, false, args)
+    : (_firstKey: string | undefined, args: Args) => (client as NodeRedisClientLike).sendCommand(args);
+
+  /** EVALSHA, and EVAL when the server does not know the script yet (a restart, a failover, SCRIPT FLUSH). */
+  const evalTake = async (keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> => {
+    const tail: Args = [String(keys.length)];
+    for (const key of keys) tail.push(key);
+    for (const arg of args) tail.push(typeof arg === 'string' ? arg : String(arg));
+    try {
+      return await send(keys[0], ['EVALSHA', TAKE_SCRIPT_SHA1, ...tail]);
+    } catch (err) {
+      if (!String((err as Error | undefined)?.message).startsWith('NOSCRIPT')) throw err;
+      return send(keys[0], ['EVAL', TAKE_SCRIPT, ...tail]);
+    }
+  };
+
+  return {
+    cluster,
+    keyPrefix: '',
+    prepareBatches() {},
+    take: (keys, args) => evalTake(keys, args),
+    del: (keys) => send(keys[0], ['DEL', ...keys]),
+    nodeForSlot(slot) {
+      if (!cluster) return undefined;
+      const master = client.getSlotMaster(slot);
+      return master === undefined ? undefined : `${master.host}:${master.port}`;
+    },
+    unavailable() {
+      if (cluster) return client.isOpen ? undefined : 'closed';
+      const c = client as NodeRedisClientLike;
+      return c.isReady ? undefined : c.isOpen ? 'reconnecting' : 'closed';
+    },
+    async memoryPolicies(): Promise<MemoryPolicyReport> {
+      const read = async (node: string, run: () => Promise<unknown>) => {
+        try {
+          return { node, policy: policyOf(await run()) };
+        } catch (error) {
+          return { node, error };
+        }
+      };
+      const command: Args = ['CONFIG', 'GET', 'maxmemory-policy'];
+      if (!cluster) return [await read('redis', () => (client as NodeRedisClientLike).sendCommand(command))];
+      return Promise.all(
+        client.masters.map((master) =>
+          read(`${master.host}:${master.port}`, async () => ((await client.nodeClient(master)) as NodeRedisClientLike).sendCommand(command)),
+        ),
+      );
+    },
+    onReady(listener) {
+      if (cluster) {
+        if (client.isOpen) queueMicrotask(listener);
+        return;
+      }
+      const c = client as NodeRedisClientLike;
+      c.on('ready', listener);
+      if (c.isReady) queueMicrotask(listener);
+    },
+    quitHooks: quitListeners(client),
+  };
+}
+
+/** `CONFIG GET` answers a flat array (RESP2) or a map (node-redis 6). */
+function policyOf(reply: unknown): string {
+  if (Array.isArray(reply)) return String(reply[1]);
+  if (reply !== null && typeof reply === 'object') return String((reply as Record<string, unknown>)['maxmemory-policy']);
+  return String(reply);
+}
+
+const quitHooks = new WeakMap<object, Set<() => void>>();
+
+/**
+ * The listeners that run when the client is asked to close gracefully (`quit`, or `close` in
+ * node-redis 5 and later), before it does: the store sends the takes it holds for the end of
+ * the turn first. Each method is wrapped once per client.
+ */
+function quitListeners(client: object): Set<() => void> {
+  let listeners = quitHooks.get(client);
+  if (listeners === undefined) {
+    const hooks = (listeners = new Set());
+    quitHooks.set(client, hooks);
+    const c = client as Record<string, unknown>;
+    for (const method of ['quit', 'close']) {
+      const original = c[method];
+      if (typeof original !== 'function') continue;
+      c[method] = function closeAfterPendingTakes(this: unknown, ...args: unknown[]) {
+        for (const listener of hooks) listener();
+        return (original as (...a: unknown[]) => unknown).apply(this, args);
+      };
+    }
+  }
+  return listeners;
+}
