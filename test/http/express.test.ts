@@ -1,14 +1,15 @@
-// Express runs the HTTP contract: this file only builds the harness.
-import type { AddressInfo } from 'node:net';
+// Express runs the shared HTTP suites: this file only builds the harness (`http.createServer(app)`).
+import { createServer } from 'node:http';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { rateLimit, type RateLimitOptions } from '@tokenbucket/express';
 import { runBadInputContract } from './bad-input';
-import { runHttpContract, type AdapterHarness, type AppSpec } from './contract';
+import { runHttpContract } from './contract';
 import { runFaultContract } from './faults';
+import type { AdapterHarness, AppSpec } from './harness';
 
 const harness: AdapterHarness = {
   name: 'express',
-  async start(spec: AppSpec) {
+  async build(spec: AppSpec) {
     const app = express();
     app.set('trust proxy', spec.trustProxy === true);
     for (const route of spec.routes) {
@@ -20,12 +21,7 @@ const harness: AdapterHarness = {
     app.use((err: Error, _req: Request, res: Response, _next: NextFunction) => {
       res.status(500).json({ handledBy: 'framework', message: err.message });
     });
-    const server = app.listen(0, '127.0.0.1');
-    await new Promise<void>((resolve) => server.once('listening', resolve));
-    return {
-      url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-      close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
-    };
+    return { server: createServer(app) };
   },
   header: (req, name) => (req as Request).get(name),
   onLimited: (status) => (_req: Request, res: Response, decision: { policy: string }) => {

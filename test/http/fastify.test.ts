@@ -1,13 +1,15 @@
-// Fastify runs the HTTP contract: this file only builds the harness (per-route config.rateLimit).
+// Fastify runs the shared HTTP suites: this file only builds the harness (per-route
+// config.rateLimit; `app.server` after `ready()`).
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import tokenBucket, { type RateLimitOptions } from '@tokenbucket/fastify';
 import { runBadInputContract } from './bad-input';
-import { runHttpContract, type AdapterHarness, type AppSpec } from './contract';
+import { runHttpContract } from './contract';
 import { runFaultContract } from './faults';
+import type { AdapterHarness, AppSpec } from './harness';
 
 const harness: AdapterHarness = {
   name: 'fastify',
-  async start(spec: AppSpec) {
+  async build(spec: AppSpec) {
     const app = Fastify({ trustProxy: spec.trustProxy === true });
     app.setErrorHandler((err: Error, _request, reply) => {
       void reply.code(500).send({ handledBy: 'framework', message: err.message });
@@ -22,8 +24,8 @@ const harness: AdapterHarness = {
           handler: async () => ({ ok: true }),
         });
       }
-      const address = await app.listen({ port: 0, host: '127.0.0.1' });
-      return { url: address, close: () => app.close() };
+      await app.ready();
+      return { server: app.server, close: () => app.close() };
     } catch (err) {
       await app.close();
       throw err;

@@ -1,10 +1,15 @@
 // Redis faults under a live app, the same on every adapter: a killed server (SIGKILL) and its
 // return, a server that answers slowly, and SCRIPT FLUSH mid-run. All assertions live here.
+// Requests go through supertest on one keep-alive agent, so a burst of requests reuses a few
+// connections to the one listening server.
 import { randomBytes } from 'node:crypto';
+import { Agent } from 'node:http';
 import Redis from 'ioredis';
 import { RedisStore, type DecisionEvent, type StoreStatusEvent } from '@tokenbucket/core';
 import { RedisProcess } from '../support/redis-process';
-import type { AdapterHarness, RunningApp } from './contract';
+import { send } from './client';
+import type { AdapterHarness, RunningApp } from './harness';
+import { startApp } from './running-app';
 
 /** The store's time budget in these tests, and the margin allowed on top on a busy machine. */
 const BUDGET_MS = 150;
@@ -13,15 +18,14 @@ const MARGIN_MS = 250;
 interface Timed {
   status: number;
   ms: number;
-  retryAfter: string | null;
-  ratelimit: string | null;
+  retryAfter: string | undefined;
+  ratelimit: string | undefined;
 }
 
-async function timedGet(app: RunningApp, path: string, key: string): Promise<Timed> {
+async function timedGet(app: RunningApp, agent: Agent, path: string, key: string): Promise<Timed> {
   const start = performance.now();
-  const res = await fetch(app.url + path, { headers: { 'x-api-key': key } });
-  await res.arrayBuffer();
-  return { status: res.status, ms: performance.now() - start, retryAfter: res.headers.get('retry-after'), ratelimit: res.headers.get('ratelimit') };
+  const res = await send(app, path, { 'x-api-key': key }, 'GET', agent);
+  return { status: res.status, ms: performance.now() - start, retryAfter: res.headers['retry-after'], ratelimit: res.headers['ratelimit'] };
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -32,6 +36,7 @@ export function runFaultContract(harness: AdapterHarness): void {
     let client: Redis;
     let admin: Redis;
     let app: RunningApp;
+    const agent = new Agent({ keepAlive: true });
     const prefix = `tbfault:${harness.name}:${randomBytes(3).toString('hex')}:`;
     const status: StoreStatusEvent['status'][] = [];
     const sources: DecisionEvent['source'][] = [];
@@ -51,7 +56,7 @@ export function runFaultContract(harness: AdapterHarness): void {
       const store = new RedisStore({ client, prefix, timeoutMs: BUDGET_MS, breaker: { failureThreshold: 3, cooldownMs: 300 } });
       const hooks = { onStoreStatus: (e: StoreStatusEvent) => void status.push(e.status) };
       const common = { store, refillPerSecond: 1 / 3600, ...hooks };
-      app = await harness.start({
+      app = await startApp(harness, {
         routes: [
           { method: 'GET', path: '/fallback', limit: { ...common, capacity: 1000, onDecision: (e: DecisionEvent) => void (sources.push(e.source), callerIds.push(e.callerId)) } },
           { method: 'GET', path: '/tight', limit: { ...common, capacity: 3 } },
@@ -63,6 +68,7 @@ export function runFaultContract(harness: AdapterHarness): void {
 
     afterAll(async () => {
       await app?.close();
+      agent.destroy();
       client?.disconnect();
       admin?.disconnect();
       await server?.stop();
@@ -71,7 +77,7 @@ export function runFaultContract(harness: AdapterHarness): void {
     });
 
     test('SIGKILL: every answer within the budget, no 5xx but the 503 of deny; back on Redis by itself', async () => {
-      expect((await timedGet(app, '/fallback', 'before')).status).toBe(200);
+      expect((await timedGet(app, agent, '/fallback', 'before')).status).toBe(200);
       expect(sources).toEqual(['redis']);
 
       await server.kill();
@@ -80,15 +86,15 @@ export function runFaultContract(harness: AdapterHarness): void {
       let i = 0;
       while (performance.now() < until) {
         i++;
-        during.fallback!.push(await timedGet(app, '/fallback', `down-${i}`));
-        during.tight!.push(await timedGet(app, '/tight', 'one-caller'));
-        during.allow!.push(await timedGet(app, '/allow', `down-${i}`));
-        during.deny!.push(await timedGet(app, '/deny', `down-${i}`));
+        during.fallback!.push(await timedGet(app, agent, '/fallback', `down-${i}`));
+        during.tight!.push(await timedGet(app, agent, '/tight', 'one-caller'));
+        during.allow!.push(await timedGet(app, agent, '/allow', `down-${i}`));
+        during.deny!.push(await timedGet(app, agent, '/deny', `down-${i}`));
       }
       const all = Object.values(during).flat();
       expect(Math.max(...all.map((t) => t.ms))).toBeLessThan(BUDGET_MS + MARGIN_MS);
       expect(during.fallback!.every((t) => t.status === 200)).toBe(true);
-      expect(during.allow!.every((t) => t.status === 200 && t.ratelimit === null)).toBe(true);
+      expect(during.allow!.every((t) => t.status === 200 && t.ratelimit === undefined)).toBe(true);
       expect(during.deny!.every((t) => t.status === 503 && t.retryAfter === '1')).toBe(true);
       // The fallback still limits: the tight route's caller gets its 3, then 429s.
       expect(during.tight!.slice(0, 4).map((t) => t.status)).toEqual([200, 200, 200, 429]);
@@ -102,7 +108,7 @@ export function runFaultContract(harness: AdapterHarness): void {
         const caller = `after-${n}`;
         sources.length = 0;
         callerIds.length = 0;
-        expect((await timedGet(app, '/fallback', caller)).status).toBe(200);
+        expect((await timedGet(app, agent, '/fallback', caller)).status).toBe(200);
         // Recovered for real: this new caller's own bucket is in the restarted (empty) server.
         // (Commands ioredis queued during the outage and replays now would write other keys.)
         recovered = sources[0] === 'redis' && (await admin.exists(`${prefix}GET /fallback:{${callerIds[0]}}`)) === 1;
@@ -121,13 +127,13 @@ export function runFaultContract(harness: AdapterHarness): void {
       const answers: Timed[] = [];
       const until = performance.now() + 1200;
       let i = 0;
-      while (performance.now() < until) answers.push(await timedGet(app, '/fallback', `slow-${i++}`));
+      while (performance.now() < until) answers.push(await timedGet(app, agent, '/fallback', `slow-${i++}`));
       expect(answers.every((t) => t.status === 200)).toBe(true);
       expect(Math.max(...answers.map((t) => t.ms))).toBeLessThan(BUDGET_MS + MARGIN_MS);
       await sleeping;
       let up = false;
       for (let n = 0; n < 50 && !up; n++) {
-        await timedGet(app, '/fallback', `after-slow-${n}`);
+        await timedGet(app, agent, '/fallback', `after-slow-${n}`);
         up = status.includes('up');
         if (!up) await sleep(100);
       }
@@ -140,7 +146,7 @@ export function runFaultContract(harness: AdapterHarness): void {
       const statuses: number[] = [];
       for (let n = 0; n < 6; n++) {
         if (n % 2 === 0) await admin.script('FLUSH');
-        statuses.push((await timedGet(app, '/tight', 'flush-caller')).status);
+        statuses.push((await timedGet(app, agent, '/tight', 'flush-caller')).status);
       }
       expect(statuses).toEqual([200, 200, 200, 429, 429, 429]);
       expect(unhandled).toEqual([]);

@@ -1,15 +1,17 @@
-// Koa (with @koa/router) runs the HTTP contract: this file only builds the harness.
-import type { AddressInfo } from 'node:net';
+// Koa (with @koa/router) runs the shared HTTP suites: this file only builds the harness
+// (`http.createServer(app.callback())`).
+import { createServer } from 'node:http';
 import Router from '@koa/router';
 import Koa, { type Context } from 'koa';
 import { rateLimit, type RateLimitOptions } from '@tokenbucket/koa';
 import { runBadInputContract } from './bad-input';
-import { runHttpContract, type AdapterHarness, type AppSpec } from './contract';
+import { runHttpContract } from './contract';
 import { runFaultContract } from './faults';
+import type { AdapterHarness, AppSpec } from './harness';
 
 const harness: AdapterHarness = {
   name: 'koa',
-  async start(spec: AppSpec) {
+  async build(spec: AppSpec) {
     const app = new Koa({ proxy: spec.trustProxy === true });
     app.use(async (ctx, next) => {
       try {
@@ -27,12 +29,7 @@ const harness: AdapterHarness = {
       });
     }
     app.use(router.routes());
-    const server = app.listen(0, '127.0.0.1');
-    await new Promise<void>((resolve) => server.once('listening', resolve));
-    return {
-      url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-      close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
-    };
+    return { server: createServer(app.callback()) };
   },
   header: (ctx, name) => (ctx as Context).get(name) || undefined,
   onLimited: (status) => (ctx: Context, decision: { policy: string }) => {

@@ -3,9 +3,14 @@
 import { randomBytes } from 'node:crypto';
 import { RedisStore } from '@tokenbucket/core';
 import { randomPrefix, RedisPool } from '../support/redis';
-import type { AdapterHarness, AppSpec, LimitOptions, RunningApp } from './contract';
+import type { AdapterHarness, AppSpec, LimitOptions, RunningApp } from './harness';
+import { startApp } from './running-app';
+
+/** One token an hour: no refill to speak of within a test. */
+export const SLOW = 1 / 3600;
 
 export interface SuiteApps {
+  readonly harness: AdapterHarness;
   readonly pool: RedisPool;
   readonly prefix: string;
   /** The suite's RedisStore (set in beforeAll). */
@@ -31,6 +36,7 @@ export function suiteApps(harness: AdapterHarness, label: string): SuiteApps {
   afterAll(() => pool.closeAll([prefix]));
 
   const suite: SuiteApps = {
+    harness,
     pool,
     prefix,
     get store(): RedisStore {
@@ -38,7 +44,7 @@ export function suiteApps(harness: AdapterHarness, label: string): SuiteApps {
       return store;
     },
     async start(spec) {
-      const app = await harness.start(spec);
+      const app = await startApp(harness, spec);
       apps.push(app);
       return app;
     },
