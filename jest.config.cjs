@@ -1,4 +1,6 @@
 // Jest runs the TypeScript tests against the packages' sources; tests/packaging checks the builds.
+// No global check for Redis: a suite that needs a server says so at its top (requireRedis(),
+// requireCluster() in test/support), and the suites that need none run without one.
 /** @type {import('jest').Config} */
 module.exports = {
   testEnvironment: 'node',
@@ -11,6 +13,5 @@ module.exports = {
     '^@tokenbucket/(core|express|fastify|koa)$': '<rootDir>/packages/$1/src/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
-  globalSetup: '<rootDir>/test/support/global-setup.cjs',
   testTimeout: 30000,
 };

@@ -4,8 +4,10 @@ import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { redisUrl } from '../support/redis';
+import { redisUrl, requireRedis } from '../support/redis';
 import { CORE_DIST, type HammerResult } from './hammer.cjs';
+
+requireRedis();
 
 const script = join(__dirname, 'naive-vs-atomic.mjs');
 

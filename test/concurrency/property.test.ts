@@ -3,8 +3,8 @@
 // The total admitted never exceeds capacity + refillPerSecond * elapsed (elapsed on Redis's
 // clock) and is not far below it either: no over-admission, no under-admission.
 import { existsSync } from 'node:fs';
-import { clusterNodes } from '../support/cluster';
-import { randomPrefix, redisUrl } from '../support/redis';
+import { clusterNodes, requireCluster } from '../support/cluster';
+import { randomPrefix, redisUrl, requireRedis } from '../support/redis';
 import { CORE_DIST, runHammer, type HammerResult, type HammerTarget } from './hammer.cjs';
 
 const policy = { name: 'property', capacity: 50, refillPerSecond: 100 };
@@ -14,12 +14,14 @@ beforeAll(() => {
   if (!existsSync(CORE_DIST)) throw new Error(`${CORE_DIST} is missing: the workers run the built core; run \`pnpm build\` first.`);
 });
 
-const targets: [string, () => HammerTarget][] = [
-  ['standalone Redis', () => ({ url: redisUrl() })],
-  ['Redis Cluster', () => ({ clusterNodes: clusterNodes() })],
+/** Each target, the check for the server it needs, and how the workers reach it. */
+const targets: [string, () => void, () => HammerTarget][] = [
+  ['standalone Redis', requireRedis, () => ({ url: redisUrl() })],
+  ['Redis Cluster', requireCluster, () => ({ clusterNodes: clusterNodes() })],
 ];
 
-describe.each(targets)('4 processes x 50 takes in flight on one key, %s', (label, target) => {
+describe.each(targets)('4 processes x 50 takes in flight on one key, %s', (label, requireServer, target) => {
+  requireServer();
   let result: HammerResult;
 
   beforeAll(async () => {

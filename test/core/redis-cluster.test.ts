@@ -4,9 +4,11 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createLimiter, RedisStore, type Decision } from '@tokenbucket/core';
 import { TAKE_SCRIPT } from '../../packages/core/src/store/redis/script';
-import { ClusterPool } from '../support/cluster';
+import { ClusterPool, requireCluster } from '../support/cluster';
 import { randomPrefix } from '../support/redis';
 import { runStoreSuite } from './store-suite';
+
+requireCluster();
 
 const pool = new ClusterPool();
 const prefix = randomPrefix('cluster');

@@ -3,8 +3,10 @@
 import { createHash } from 'node:crypto';
 import { createLimiter, RedisStore, type Decision } from '@tokenbucket/core';
 import { BATCH_COMMAND } from '../../packages/core/src/store/redis/script';
-import { randomPrefix, RedisPool } from '../support/redis';
+import { randomPrefix, RedisPool, requireRedis } from '../support/redis';
 import { runStoreSuite } from './store-suite';
+
+requireRedis();
 
 const pool = new RedisPool();
 const prefix = randomPrefix('redis');

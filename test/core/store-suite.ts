@@ -27,7 +27,7 @@ export function runStoreSuite(label: string, makeHarness: () => StoreHarness): v
       harness = makeHarness();
     });
     afterAll(async () => {
-      await harness.close?.();
+      await harness?.close?.(); // undefined when the suite failed before its first test
     });
     const limiter = (opts: Partial<PolicyOptions> | { policies: PolicyOptions[] }) =>
       createLimiter({ store: harness.store(), name: 'policies' in opts ? undefined : policyName(), ...opts } as never);

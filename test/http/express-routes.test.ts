@@ -3,8 +3,10 @@ import { createServer } from 'node:http';
 import express from 'express';
 import { RedisStore } from '@tokenbucket/core';
 import { rateLimit } from '@tokenbucket/express';
-import { randomPrefix, RedisPool } from '../support/redis';
+import { randomPrefix, RedisPool, requireRedis } from '../support/redis';
 import { serve } from '../support/serve';
+
+requireRedis();
 
 const pool = new RedisPool();
 const prefix = randomPrefix('express-routes');

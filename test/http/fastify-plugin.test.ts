@@ -4,7 +4,9 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import request from 'supertest';
 import { RedisStore } from '@tokenbucket/core';
 import tokenBucket, { tokenBucket as named } from '@tokenbucket/fastify';
-import { randomPrefix, RedisPool } from '../support/redis';
+import { randomPrefix, RedisPool, requireRedis } from '../support/redis';
+
+requireRedis();
 
 const pool = new RedisPool();
 const prefix = randomPrefix('fastify-plugin');

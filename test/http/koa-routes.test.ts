@@ -4,8 +4,10 @@ import Router from '@koa/router';
 import Koa, { type Context } from 'koa';
 import { RedisStore } from '@tokenbucket/core';
 import { rateLimit } from '@tokenbucket/koa';
-import { randomPrefix, RedisPool } from '../support/redis';
+import { randomPrefix, RedisPool, requireRedis } from '../support/redis';
 import { serve } from '../support/serve';
+
+requireRedis();
 
 const pool = new RedisPool();
 const prefix = randomPrefix('koa-routes');

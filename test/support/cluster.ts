@@ -1,24 +1,67 @@
-// Test helpers for the real Redis Cluster at REDIS_CLUSTER_NODES: ioredis Cluster clients, a
-// direct client per master (to see where keys really live), and cleanup of keys on every master.
+// Test helpers for the real Redis Cluster at REDIS_CLUSTER_NODES: the check a suite that needs
+// one starts with, ioredis Cluster clients, a direct client per master (to see where keys really
+// live), and cleanup of keys on every master.
 import Redis, { Cluster, type ClusterOptions } from 'ioredis';
-import { closeClient, scanAll } from './redis';
+import { closeClient, scanAll, withClient } from './redis';
 
 export interface NodeAddress {
   host: string;
   port: number;
 }
 
+const HELP =
+  'The tests run the store suite on a real Redis Cluster of three masters: run them with `pnpm test` ' +
+  '(scripts/test.sh starts one), or `source scripts/lib.sh && start_redis_cluster`, or set ' +
+  'REDIS_CLUSTER_NODES=127.0.0.1:<port>,127.0.0.1:<port>,127.0.0.1:<port>.';
+
+/** Set when requireCluster() found no healthy cluster: every later client gets the same error. */
+let unhealthy: Error | undefined;
+
 /** The cluster's seed nodes, from REDIS_CLUSTER_NODES=127.0.0.1:p1,127.0.0.1:p2,127.0.0.1:p3. */
 export function clusterNodes(): NodeAddress[] {
   const env = process.env.REDIS_CLUSTER_NODES;
-  if (!env) {
-    throw new Error('REDIS_CLUSTER_NODES is not set: run the tests with `pnpm test`, which starts a Redis Cluster.');
-  }
-  return env.split(',').map((addr) => {
-    const m = /^\s*([^:\s]+):(\d+)\s*$/.exec(addr);
-    if (!m) throw new Error(`REDIS_CLUSTER_NODES: "${addr}" is not host:port`);
+  if (!env) throw new Error(`REDIS_CLUSTER_NODES is not set. ${HELP}`);
+  if (unhealthy !== undefined) throw unhealthy;
+  const addrs = env.split(',').map((s) => s.trim()).filter(Boolean);
+  if (addrs.length === 0) throw new Error(`REDIS_CLUSTER_NODES=${env} is not a list of host:port. ${HELP}`);
+  return addrs.map((addr) => {
+    const m = /^([^:\s]+):(\d+)$/.exec(addr);
+    if (!m) throw new Error(`REDIS_CLUSTER_NODES=${env} is not a list of host:port. ${HELP}`);
     return { host: m[1]!, port: Number(m[2]) };
   });
+}
+
+/**
+ * Call at the top of a suite that needs the Redis Cluster (or of a `describe`, for its tests
+ * alone). Before the first test it checks that every node of REDIS_CLUSTER_NODES belongs to a
+ * healthy cluster of at least three masters; when not, every test of the suite fails with how to
+ * get one. Tests never skip.
+ */
+export function requireCluster(): void {
+  beforeAll(async () => {
+    try {
+      await checkCluster();
+    } catch (err) {
+      // The suite's other hooks still run: they must fail at once too, not open clients that
+      // retry a dead address until every hook times out.
+      unhealthy ??= err as Error;
+      throw err;
+    }
+  });
+}
+
+async function checkCluster(): Promise<void> {
+  for (const { host, port } of clusterNodes()) {
+    const addr = `${host}:${port}`;
+    const info = await withClient(`redis://${addr}`, 'CLUSTER INFO on REDIS_CLUSTER_NODES node', (c) => c.cluster('INFO'));
+    const field = (name: string) => new RegExp(`^${name}:(\\S+)`, 'm').exec(info)?.[1];
+    if (field('cluster_state') !== 'ok' || field('cluster_slots_ok') !== '16384' || Number(field('cluster_size')) < 3) {
+      throw new Error(
+        `Redis Cluster node ${addr} is not a healthy cluster of at least three masters: cluster_state=${field('cluster_state')}, ` +
+          `cluster_slots_ok=${field('cluster_slots_ok')}, cluster_size=${field('cluster_size')}. ${HELP}`,
+      );
+    }
+  }
 }
 
 export interface Master {
@@ -77,6 +120,8 @@ export class ClusterPool {
   }
 
   async closeAll(deletePrefixes: string[] = []): Promise<void> {
+    // A pool that never opened a client wrote nothing (and with no cluster there, must not try).
+    if (this.clusters.length === 0 && this.direct.length === 0) return;
     if (deletePrefixes.length > 0) {
       for (const master of await this.masters()) {
         for (const prefix of deletePrefixes) {
