@@ -1,0 +1,14 @@
+// The README's "Testing your app" shows the test files beside this one as they are, so the code
+// it shows is code that runs.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const readme = readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8');
+const start = readme.indexOf('\n## Testing your app\n');
+const section = start < 0 ? '' : readme.slice(start, readme.indexOf('\n## ', start + 1));
+
+test.each(['express', 'fastify', 'koa'])('the README shows test/readme/%s.test.ts as it is', (name) => {
+  expect(start).toBeGreaterThan(0);
+  const file = readFileSync(join(__dirname, `${name}.test.ts`), 'utf8');
+  expect(section).toContain(`\`\`\`ts\n${file}\`\`\``);
+});
