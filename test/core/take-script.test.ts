@@ -6,7 +6,9 @@ import { buildDecision } from '../../packages/core/src/decision';
 import { parsePolicies, tokenIntervalMicros } from '../../packages/core/src/policy';
 import { resultFrom } from '../../packages/core/src/store/redis/gcra';
 import { BATCH_COMMAND, TAKE_SCRIPT, TAKE_SCRIPT_SHA1, takeCommand } from '../../packages/core/src/store/redis/script';
-import { randomPrefix, RedisPool } from '../support/redis';
+import { randomPrefix, RedisPool, requireRedis } from '../support/redis';
+
+requireRedis();
 
 const pool = new RedisPool();
 const prefix = randomPrefix('script');
