@@ -145,7 +145,9 @@ describe('RedisStore on a real Redis', () => {
   });
 
   test('invalid options name the option and the value', () => {
-    expect(() => new RedisStore({ client: {} as never })).toThrow(/`client` must be an ioredis Redis or Cluster client; got an object/);
+    expect(() => new RedisStore({ client: {} as never })).toThrow(
+      /`client` must be an ioredis Redis or Cluster client, or a node-redis client from createClient or createCluster; got an object/,
+    );
     expect(() => new RedisStore({ client: pool.client(), prefix: 'a{b}' })).toThrow(/`prefix`.*got "a\{b\}"/);
     expect(() => new RedisStore(undefined as never)).toThrow(/`options` must be an object/);
   });
