@@ -1,5 +1,6 @@
 // The RedisConnection of an ioredis client (Redis, Sentinel or Cluster), typed here without importing ioredis.
 import type { MemoryPolicyReport, RedisConnection } from './connection.js';
+import { quitHooks } from './quit-hooks.js';
 import { BATCH_COMMAND, TAKE_SCRIPT, takeCommand } from './script.js';
 
 type Command = (...keysAndArgs: (string | number)[]) => Promise<unknown>;
@@ -82,7 +83,7 @@ export function ioredisConnection(client: IoredisLike): RedisConnection {
       client.on('ready', listener);
       if (client.status === 'ready') queueMicrotask(listener);
     },
-    quitHooks: quitListeners(client),
+    quitHooks: quitHooks(client, ['quit']),
   };
 }
 
@@ -102,25 +103,4 @@ function bypassAutoPipelining(client: IoredisLike, command: string): void {
   if (typeof options !== 'object' || options === null) return;
   const ignored = Array.isArray(options.autoPipeliningIgnoredCommands) ? (options.autoPipeliningIgnoredCommands as string[]) : [];
   if (!ignored.includes(command)) options.autoPipeliningIgnoredCommands = [...ignored, command];
-}
-
-const quitHooks = new WeakMap<IoredisLike, Set<() => void>>();
-
-/**
- * The listeners that run when `client.quit()` is called, before QUIT is sent: the store sends
- * the takes it holds for the end of the turn first, so they are answered, not refused by a
- * closing connection. `quit` is wrapped once per client.
- */
-function quitListeners(client: IoredisLike): Set<() => void> {
-  let listeners = quitHooks.get(client);
-  if (listeners === undefined) {
-    const hooks = (listeners = new Set());
-    quitHooks.set(client, hooks);
-    const quit = client.quit;
-    (client as { quit: IoredisLike['quit'] }).quit = function quitAfterPendingTakes(this: IoredisLike, ...args: unknown[]) {
-      for (const listener of hooks) listener();
-      return (quit as (...a: unknown[]) => Promise<unknown>).apply(this, args);
-    };
-  }
-  return listeners;
 }

@@ -1,5 +1,6 @@
 // The RedisConnection of a node-redis client (`redis` 4 to 6: createClient or createCluster), typed here.
 import type { MemoryPolicyReport, RedisConnection } from './connection.js';
+import { quitHooks } from './quit-hooks.js';
 import { TAKE_SCRIPT, TAKE_SCRIPT_SHA1 } from './script.js';
 
 type Args = string[];
@@ -94,7 +95,7 @@ export function nodeRedisConnection(client: NodeRedisLike): RedisConnection {
       c.on('ready', listener);
       if (c.isReady) queueMicrotask(listener);
     },
-    quitHooks: quitListeners(client),
+    quitHooks: quitHooks(client, ['quit', 'close']),
   };
 }
 
@@ -103,29 +104,4 @@ function policyOf(reply: unknown): string {
   if (Array.isArray(reply)) return String(reply[1]);
   if (reply !== null && typeof reply === 'object') return String((reply as Record<string, unknown>)['maxmemory-policy']);
   return String(reply);
-}
-
-const quitHooks = new WeakMap<object, Set<() => void>>();
-
-/**
- * The listeners that run when the client is asked to close gracefully (`quit`, or `close` in
- * node-redis 5 and later), before it does: the store sends the takes it holds for the end of
- * the turn first. Each method is wrapped once per client.
- */
-function quitListeners(client: object): Set<() => void> {
-  let listeners = quitHooks.get(client);
-  if (listeners === undefined) {
-    const hooks = (listeners = new Set());
-    quitHooks.set(client, hooks);
-    const c = client as Record<string, unknown>;
-    for (const method of ['quit', 'close']) {
-      const original = c[method];
-      if (typeof original !== 'function') continue;
-      c[method] = function closeAfterPendingTakes(this: unknown, ...args: unknown[]) {
-        for (const listener of hooks) listener();
-        return (original as (...a: unknown[]) => unknown).apply(this, args);
-      };
-    }
-  }
-  return listeners;
 }
