@@ -12,9 +12,10 @@ ensure_pnpm() {
   local want
   want=$(pinned_pnpm)
   if command -v pnpm >/dev/null 2>&1 && [ "$(pnpm --version 2>/dev/null)" = "$want" ]; then
+    echo "==> pnpm $want (the version package.json pins) is already installed"
     return
   fi
-  echo "==> installing pnpm@$want"
+  echo "==> installing pnpm $want (the version package.json pins) with npm"
   if ! npm install --global --no-fund --no-audit "pnpm@$want" >/dev/null 2>&1; then
     npm install --prefix .tmp/pnpm --no-fund --no-audit --no-save "pnpm@$want" >/dev/null
     export PATH="$PWD/.tmp/pnpm/node_modules/.bin:$PATH"
@@ -25,8 +26,10 @@ ensure_pnpm() {
 
 # Installs Debian's redis-server (which brings redis-cli) when it is not on the machine.
 ensure_redis_server() {
-  command -v redis-server >/dev/null 2>&1 && command -v redis-cli >/dev/null 2>&1 && return
-  echo "==> installing redis-server from Debian"
+  if command -v redis-server >/dev/null 2>&1 && command -v redis-cli >/dev/null 2>&1; then
+    return
+  fi
+  echo "==> installing redis-server (and redis-cli) from Debian with apt-get"
   local sudo=''
   [ "$(id -u)" -eq 0 ] || sudo='sudo'
   $sudo apt-get update -qq
@@ -91,6 +94,7 @@ stop_pidfile() {
 start_redis() {
   local port dir
   port=$(free_port)
+  echo "==> starting a throwaway Redis: redis-server $(redis_version) on 127.0.0.1:$port"
   dir=$(mktemp -d "${TMPDIR:-/tmp}/tokenbucket-redis.XXXXXX")
   redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no --dir "$dir" \
     --daemonize yes --pidfile "$dir/redis.pid" --logfile "$dir/redis.log"
@@ -102,7 +106,11 @@ start_redis() {
   done
   [ "$(redis-cli -p "$port" ping 2>/dev/null)" = PONG ] || { cat "$dir/redis.log"; echo "redis-server did not start" >&2; exit 1; }
   export REDIS_URL="redis://127.0.0.1:$port"
-  echo "==> redis-server $(redis-server --version | sed 's/.*v=\([^ ]*\).*/\1/') on $REDIS_URL"
+}
+
+# The version of the redis-server on PATH, e.g. 7.0.15.
+redis_version() {
+  redis-server --version | sed 's/.*v=\([^ ]*\).*/\1/'
 }
 
 stop_redis() {
@@ -120,6 +128,7 @@ start_redis_cluster() {
   local ports dir i port bus nodes='' addrs=()
   mapfile -t ports < <(free_ports 6)
   [ "${#ports[@]}" -eq 6 ] || { echo "could not find free ports for the cluster" >&2; exit 1; }
+  echo "==> starting a throwaway Redis Cluster: 3 masters, redis-server $(redis_version) on 127.0.0.1:${ports[0]},${ports[1]},${ports[2]}"
   dir=$(mktemp -d "${TMPDIR:-/tmp}/tokenbucket-cluster.XXXXXX")
   REDIS_CLUSTER_STARTED_DIR=$dir
   trap_stop_redis_on_exit
@@ -158,7 +167,6 @@ start_redis_cluster() {
   done
   nodes=$(IFS=,; echo "${addrs[*]}")
   export REDIS_CLUSTER_NODES=$nodes
-  echo "==> redis cluster (3 masters) on $REDIS_CLUSTER_NODES"
 }
 
 stop_redis_cluster() {
