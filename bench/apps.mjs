@@ -102,7 +102,7 @@ function expressApp(limiter, redis) {
     } else if (limiter !== 'none') {
       throw new Error(`unknown express limiter ${limiter}`);
     }
-    app.get(limits.route, ...handlers, (req, res) => {
+    app.get(limits.route, ...handlers, (_req, res) => {
       res.json(BODY);
     });
   }

@@ -56,8 +56,14 @@ function child(file, args = []) {
       return new Promise((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`${file}: no answer to ${msg.type} in ${timeoutMs} ms`)), timeoutMs);
         pending.set(id, {
-          resolve: (v) => (clearTimeout(timer), resolve(v)),
-          reject: (e) => (clearTimeout(timer), reject(e)),
+          resolve: (v) => {
+            clearTimeout(timer);
+            resolve(v);
+          },
+          reject: (e) => {
+            clearTimeout(timer);
+            reject(e);
+          },
         });
         proc.send({ ...msg, id });
       });
@@ -175,7 +181,9 @@ async function redisCosts(servers) {
     await load(server.port, PATHS.denied.route, ['stats-hot'], { amount: 20 });
     const denied = await accounted(() => load(server.port, PATHS.denied.route, ['stats-hot'], { amount: CONFIG.statsRequests }));
     row.denied = costRow(denied);
-    log(`redis cost ${row.framework} ${row.limiter}: ${row.allowed.commandsPerDecision.toFixed(2)} cmds/allowed, ${row.denied.commandsPerDecision.toFixed(2)} cmds/denied, ${row.memoryAfter1.bytes} B after 1`);
+    log(
+      `redis cost ${row.framework} ${row.limiter}: ${row.allowed.commandsPerDecision.toFixed(2)} cmds/allowed, ${row.denied.commandsPerDecision.toFixed(2)} cmds/denied, ${row.memoryAfter1.bytes} B after 1`,
+    );
     out.push(row);
   }
   return out;
@@ -233,7 +241,7 @@ async function httpBench(framework, servers, runs) {
           runs.push(run);
           log(
             `http r${round} ${framework} ${path} pipelining ${pipelining} ${limiter}: ${Math.round(run.rps)} req/s` +
-              ` ${JSON.stringify(run.statuses)} ${run.redisCommandsPerRequest.toFixed(2)} cmds/req${run.problems.length ? ' PROBLEM ' + run.problems.join('; ') : ''}`,
+              ` ${JSON.stringify(run.statuses)} ${run.redisCommandsPerRequest.toFixed(2)} cmds/req${run.problems.length ? ` PROBLEM ${run.problems.join('; ')}` : ''}`,
           );
         }
       }
@@ -297,7 +305,7 @@ async function rawBench(runs) {
             runs.push(run);
             log(
               `raw r${round} ${keys} ${path} pipelining ${pipelining} ${lib}: ${Math.round(run.rps)}/s p50 ${run.latencyMs.p50.toFixed(2)} ms` +
-                ` p99 ${run.latencyMs.p99.toFixed(2)} ms ${run.redisCommandsPerDecision.toFixed(2)} cmds${run.problems.length ? ' PROBLEM ' + run.problems.join('; ') : ''}`,
+                ` p99 ${run.latencyMs.p99.toFixed(2)} ms ${run.redisCommandsPerDecision.toFixed(2)} cmds${run.problems.length ? ` PROBLEM ${run.problems.join('; ')}` : ''}`,
             );
           }
         }
@@ -384,7 +392,19 @@ function summarizeRaw(runs) {
 
 function versions() {
   const pkg = (name) => JSON.parse(readFileSync(new URL(`node_modules/${name}/package.json`, HERE), 'utf8')).version;
-  const names = ['express', 'fastify', 'koa', '@koa/router', 'ioredis', 'autocannon', 'express-rate-limit', 'rate-limit-redis', 'rate-limiter-flexible', '@fastify/rate-limit', 'koa-ratelimit'];
+  const names = [
+    'express',
+    'fastify',
+    'koa',
+    '@koa/router',
+    'ioredis',
+    'autocannon',
+    'express-rate-limit',
+    'rate-limit-redis',
+    'rate-limiter-flexible',
+    '@fastify/rate-limit',
+    'koa-ratelimit',
+  ];
   return Object.fromEntries(names.map((n) => [n, pkg(n)]));
 }
 
@@ -416,7 +436,9 @@ async function main() {
     config: CONFIG,
     versions: versions(),
   };
-  log(`mode ${CONFIG.mode}: ${meta.machine.cpus}, node ${meta.machine.node}, redis ${meta.machine.redis}, load ${meta.loadavgBefore.map((x) => x.toFixed(2)).join(' ')}`);
+  log(
+    `mode ${CONFIG.mode}: ${meta.machine.cpus}, node ${meta.machine.node}, redis ${meta.machine.redis}, load ${meta.loadavgBefore.map((x) => x.toFixed(2)).join(' ')}`,
+  );
 
   const httpRuns = [];
   const redisRows = [];
@@ -458,7 +480,7 @@ async function main() {
   const md = markdown(results);
   const dir = new URL('results/', HERE);
   mkdirSync(dir, { recursive: true });
-  writeFileSync(new URL(`${CONFIG.mode}.json`, dir), JSON.stringify(results, null, 2) + '\n');
+  writeFileSync(new URL(`${CONFIG.mode}.json`, dir), `${JSON.stringify(results, null, 2)}\n`);
   writeFileSync(new URL(`${CONFIG.mode}.md`, dir), md);
   writeFileSync(new URL(`${CONFIG.mode}.svg`, dir), chartSvg(results));
   process.stdout.write(md);

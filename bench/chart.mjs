@@ -48,7 +48,9 @@ export function chartSvg({ meta, http }) {
   }
   let y = top;
   for (const g of groups.values()) {
-    out.push(`<text x="${left - 8}" y="${y + groupH / 2 - 2}" text-anchor="end">${esc(`${FRAMEWORK[g.framework]}: ${label(g.limiter, meta.versions)}`)}</text>`);
+    out.push(
+      `<text x="${left - 8}" y="${y + groupH / 2 - 2}" text-anchor="end">${esc(`${FRAMEWORK[g.framework]}: ${label(g.limiter, meta.versions)}`)}</text>`,
+    );
     CELLS.forEach(([key, , color], i) => {
       const row = g.cells[key];
       const by = y + i * bar;

@@ -15,7 +15,8 @@ const LIMITS = {
 
 const clients = {};
 function client(pipelining) {
-  return (clients[pipelining] ??= new Redis(process.env.BENCH_REDIS_URL, { enableAutoPipelining: pipelining === 'on' }));
+  clients[pipelining] ??= new Redis(process.env.BENCH_REDIS_URL, { enableAutoPipelining: pipelining === 'on' });
+  return clients[pipelining];
 }
 
 /** A decision function `(key) => Promise<boolean allowed>`, one per configuration, kept across runs. */

@@ -20,11 +20,13 @@ export function label(limiter, versions) {
 }
 
 function breakdown(commands) {
-  return Object.entries(commands)
-    .filter(([, n]) => n >= 0.005)
-    .sort((a, b) => b[1] - a[1])
-    .map(([name, n]) => `${name} ${fix(n)}`)
-    .join(', ') || 'none';
+  return (
+    Object.entries(commands)
+      .filter(([, n]) => n >= 0.005)
+      .sort((a, b) => b[1] - a[1])
+      .map(([name, n]) => `${name} ${fix(n)}`)
+      .join(', ') || 'none'
+  );
 }
 
 export function markdown({ meta, http, raw, redis }) {
@@ -57,7 +59,8 @@ export function markdown({ meta, http, raw, redis }) {
       const id = `${row.framework}|${row.limiter}`;
       if (!groups.has(id)) groups.set(id, { framework: row.framework, limiter: row.limiter, cells: {} });
       groups.get(id).cells[`${row.path}|${row.pipelining}`] = row;
-      if (row.problems.length) problems.push(`HTTP ${row.framework} ${row.limiter} ${row.path} pipelining ${row.pipelining}: ${[...new Set(row.problems)].join('; ')}`);
+      if (row.problems.length)
+        problems.push(`HTTP ${row.framework} ${row.limiter} ${row.path} pipelining ${row.pipelining}: ${[...new Set(row.problems)].join('; ')}`);
     }
     let last = '';
     for (const g of groups.values()) {
@@ -67,7 +70,7 @@ export function markdown({ meta, http, raw, redis }) {
         const flag = row.problems.length ? ' ⚠' : '';
         return g.limiter === 'none' ? `${int(row.rps)}${flag}` : `${int(row.rps)} (${fix(row.ratio)})${flag}`;
       };
-      const fw = g.framework === last ? '' : FRAMEWORK[g.framework] + ' ' + (meta.versions[g.framework] ?? '').split('.')[0];
+      const fw = g.framework === last ? '' : `${FRAMEWORK[g.framework]} ${(meta.versions[g.framework] ?? '').split('.')[0]}`;
       last = g.framework;
       push(`| ${fw} | ${label(g.limiter, meta.versions)} | ${cell('allowed|off')} | ${cell('allowed|on')} | ${cell('denied|off')} | ${cell('denied|on')} |`);
     }
@@ -76,7 +79,9 @@ export function markdown({ meta, http, raw, redis }) {
     for (const g of groups.values()) {
       if (g.limiter === 'none') continue;
       const cell = (key) => fix(g.cells[key]?.redisCommandsPerRequest);
-      push(`| ${FRAMEWORK[g.framework]} | ${label(g.limiter, meta.versions)} | ${cell('allowed|off')} | ${cell('allowed|on')} | ${cell('denied|off')} | ${cell('denied|on')} |`);
+      push(
+        `| ${FRAMEWORK[g.framework]} | ${label(g.limiter, meta.versions)} | ${cell('allowed|off')} | ${cell('allowed|on')} | ${cell('denied|off')} | ${cell('denied|on')} |`,
+      );
     }
     push(
       '',

@@ -3,10 +3,7 @@ import Redis from 'ioredis';
 import { buildApp, counters } from './apps.mjs';
 
 const [framework, limiter, pipelining] = process.argv.slice(2);
-const redis =
-  limiter === 'none'
-    ? undefined
-    : new Redis(process.env.BENCH_REDIS_URL, { enableAutoPipelining: pipelining === 'on', lazyConnect: false });
+const redis = limiter === 'none' ? undefined : new Redis(process.env.BENCH_REDIS_URL, { enableAutoPipelining: pipelining === 'on', lazyConnect: false });
 if (redis) await new Promise((resolve, reject) => (redis.status === 'ready' ? resolve() : redis.once('ready', resolve).once('error', reject)));
 const app = await buildApp(framework, limiter, redis);
 const port = await app.listen();

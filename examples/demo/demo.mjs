@@ -67,7 +67,9 @@ try {
 
   console.log('\nPOST /reports checks two policies at once (a burst of 2 and 50 a day):');
   for (let i = 0; i < 3; i++) await request('bob', 'POST', '/reports');
-  console.log(`\nPolicy header on that route: ${(await fetch(url + '/reports', { method: 'POST', headers: { 'x-api-key': keys.alice } })).headers.get('ratelimit-policy')}`);
+  console.log(
+    `\nPolicy header on that route: ${(await fetch(`${url}/reports`, { method: 'POST', headers: { 'x-api-key': keys.alice } })).headers.get('ratelimit-policy')}`,
+  );
 } finally {
   child.kill('SIGTERM');
 }

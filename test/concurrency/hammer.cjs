@@ -190,7 +190,7 @@ async function worker() {
         else out.denied++;
       } catch (err) {
         out.errors++;
-        out.firstError ??= String(err && err.stack ? err.stack : err);
+        out.firstError ??= String(err?.stack ? err.stack : err);
       }
       // Pause, but never past the deadline: time spent idle after the last take would stretch
       // the measured elapsed time (and the bound) with no takes in it.
@@ -206,7 +206,7 @@ async function worker() {
 
 if (require.main === module && process.argv[2] === '--worker') {
   worker().catch((err) => {
-    const message = String(err && err.stack ? err.stack : err);
+    const message = String(err?.stack ? err.stack : err);
     process.stderr.write(`hammer worker: ${message}\n`);
     if (process.send) process.send({ type: 'error', message }, () => process.exit(1));
     else process.exit(1);

@@ -7,7 +7,13 @@ function setup(options = { failureThreshold: 3, cooldownMs: 1000 }) {
   const breaker = new CircuitBreaker(options, () => now);
   const events: StoreStatusEvent[] = [];
   breaker.subscribe((e) => events.push(e));
-  return { breaker, events, advance: (ms: number) => void (now += ms) };
+  return {
+    breaker,
+    events,
+    advance: (ms: number) => {
+      now += ms;
+    },
+  };
 }
 
 test('opens after failureThreshold consecutive failures, once', () => {

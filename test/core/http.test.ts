@@ -6,8 +6,7 @@ import { fits, parsePolicies, type Policy } from '../../packages/core/src/policy
 import { plainLimiter as createHttpLimiter } from '../support/plain-adapter';
 
 /** A decision as a store that decides by tokens (MemoryStore) would make it. */
-const buildDecision = (policies: readonly Policy[], levels: number[], cost: number) =>
-  fromResult(policies, { allowed: fits(levels, cost), levels }, cost);
+const buildDecision = (policies: readonly Policy[], levels: number[], cost: number) => fromResult(policies, { allowed: fits(levels, cost), levels }, cost);
 
 describe('apiKeyFromHeaders', () => {
   test.each([
@@ -111,7 +110,13 @@ describe('the body text of an outcome', () => {
   const req = (key: string, extra: Record<string, unknown> = {}) => ({ headers: { 'x-api-key': key }, ip: '127.0.0.1', ...extra });
 
   test('is the JSON of its problem body, for 429, 413 and 401', async () => {
-    const limiter = createHttpLimiter({ store: new MemoryStore(), name: "GET /a/:id <b>&'c'", capacity: 1, refillPerSecond: 1 / 60, cost: (r) => r.cost as number });
+    const limiter = createHttpLimiter({
+      store: new MemoryStore(),
+      name: "GET /a/:id <b>&'c'",
+      capacity: 1,
+      refillPerSecond: 1 / 60,
+      cost: (r) => r.cost as number,
+    });
     await limiter.check(req('a', { cost: 1 }), 'GET /x');
     for (const cost of [1, 1, 2]) {
       const outcome = await limiter.check(req('a', { cost }), 'GET /x');

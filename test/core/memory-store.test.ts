@@ -10,7 +10,12 @@ runStoreSuite('MemoryStore', () => {
 /** A clock the test moves by hand. */
 function manualClock(start = 1000) {
   let now = start;
-  return { now: () => now, advance: (ms: number) => void (now += ms) };
+  return {
+    now: () => now,
+    advance: (ms: number) => {
+      now += ms;
+    },
+  };
 }
 
 describe('MemoryStore on a controlled clock', () => {

@@ -16,7 +16,11 @@ const bad: [string, unknown, RegExp][] = [
   ['Infinity refillPerSecond', { capacity: 1, refillPerSecond: Infinity }, /`refillPerSecond`.*got Infinity\./],
   ['missing refillPerSecond', { capacity: 1 }, /`refillPerSecond`.*got undefined\./],
   ['refillPerSecond above a million', { capacity: 1, refillPerSecond: 2e6 }, /`refillPerSecond` must be at most 1000000.*got 2000000\./],
-  ['a bucket that would take centuries to fill', { capacity: 100, refillPerSecond: 1e-9 }, /`refillPerSecond` must be fast enough that an empty bucket of 100 fills within 1e9 seconds.*got 1e-9\./],
+  [
+    'a bucket that would take centuries to fill',
+    { capacity: 100, refillPerSecond: 1e-9 },
+    /`refillPerSecond` must be fast enough that an empty bucket of 100 fills within 1e9 seconds.*got 1e-9\./,
+  ],
   ['empty policies', { policies: [] }, /`policies` must be a non-empty array.*got an array of 0\./],
   ['policies not an array', { policies: 'burst' }, /`policies` must be a non-empty array.*got "burst"\./],
   [
@@ -26,15 +30,34 @@ const bad: [string, unknown, RegExp][] = [
   ],
   [
     'duplicate policy name',
-    { policies: [{ name: 'a', capacity: 1, refillPerSecond: 1 }, { name: 'a', capacity: 2, refillPerSecond: 1 }] },
+    {
+      policies: [
+        { name: 'a', capacity: 1, refillPerSecond: 1 },
+        { name: 'a', capacity: 2, refillPerSecond: 1 },
+      ],
+    },
     /`policies\[1\]\.name` must be unique within the limiter.*got "a"\./,
   ],
   [
     'two unnamed policies',
-    { policies: [{ capacity: 1, refillPerSecond: 1 }, { capacity: 2, refillPerSecond: 1 }] },
+    {
+      policies: [
+        { capacity: 1, refillPerSecond: 1 },
+        { capacity: 2, refillPerSecond: 1 },
+      ],
+    },
     /`policies\[1\]\.name` must be unique.*got "default"\./,
   ],
-  ['bad policy inside policies', { policies: [{ name: 'a', capacity: 1, refillPerSecond: 1 }, { name: 'b', capacity: 0, refillPerSecond: 1 }] }, /`policies\[1\]\.capacity`.*got 0\./],
+  [
+    'bad policy inside policies',
+    {
+      policies: [
+        { name: 'a', capacity: 1, refillPerSecond: 1 },
+        { name: 'b', capacity: 0, refillPerSecond: 1 },
+      ],
+    },
+    /`policies\[1\]\.capacity`.*got 0\./,
+  ],
   ['policy not an object', { policies: [null] }, /`policies\[0\]` must be an object.*got null\./],
   ['name with a brace', { name: 'a{b}', capacity: 1, refillPerSecond: 1 }, /`name` must be a string.*got "a\{b\}"\./],
   ['empty name', { name: '', capacity: 1, refillPerSecond: 1 }, /`name`.*got ""\./],

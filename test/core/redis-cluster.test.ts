@@ -37,7 +37,7 @@ describe('RedisStore on a real Redis Cluster', () => {
     expect(served).toBe(16384);
   });
 
-  test('a multi-policy take: one caller\'s keys share a hash tag and a slot, on one master, all or nothing', async () => {
+  test("a multi-policy take: one caller's keys share a hash tag and a slot, on one master, all or nothing", async () => {
     const cluster = pool.cluster();
     const l = createLimiter({
       store: new RedisStore({ client: cluster, prefix }),
@@ -72,51 +72,48 @@ describe('RedisStore on a real Redis Cluster', () => {
   // keys lived on several masters ("All keys in the pipeline should belong to the same slots
   // allocation group"). RedisStore now defines its command with `numberOfKeys`.
   for (const enableAutoPipelining of [false, true]) {
-    test(
-      `callers spread over every master: concurrent takes are right wherever the buckets land (enableAutoPipelining: ${enableAutoPipelining})`,
-      async () => {
-        const cluster = pool.cluster({ enableAutoPipelining });
-        const name = `spread-${enableAutoPipelining ? 'ap' : 'plain'}`;
-        const l = createLimiter({
-          store: new RedisStore({ client: cluster, prefix }),
-          policies: [
-            { name: `${name}-a`, capacity: 5, refillPerSecond: SLOW },
-            { name: `${name}-b`, capacity: 8, refillPerSecond: SLOW },
-          ],
-        });
-        const callers = Array.from({ length: 300 }, caller);
-        const first = await Promise.all(callers.map((c) => l.take(c, { cost: 2 })));
-        expect(first.every((d) => d.allowed && d.policies[0]!.remaining === 3 && d.policies[1]!.remaining === 6)).toBe(true);
-        const second = await Promise.all(callers.map((c) => l.take(c, { cost: 3 })));
-        expect(second.every((d) => d.allowed && d.policies[0]!.remaining === 0 && d.policies[1]!.remaining === 3)).toBe(true);
-        const third = await Promise.all(callers.map((c) => l.take(c)));
-        expect(third.every((d) => !d.allowed && d.policy === `${name}-a`)).toBe(true);
+    test(`callers spread over every master: concurrent takes are right wherever the buckets land (enableAutoPipelining: ${enableAutoPipelining})`, async () => {
+      const cluster = pool.cluster({ enableAutoPipelining });
+      const name = `spread-${enableAutoPipelining ? 'ap' : 'plain'}`;
+      const l = createLimiter({
+        store: new RedisStore({ client: cluster, prefix }),
+        policies: [
+          { name: `${name}-a`, capacity: 5, refillPerSecond: SLOW },
+          { name: `${name}-b`, capacity: 8, refillPerSecond: SLOW },
+        ],
+      });
+      const callers = Array.from({ length: 300 }, caller);
+      const first = await Promise.all(callers.map((c) => l.take(c, { cost: 2 })));
+      expect(first.every((d) => d.allowed && d.policies[0]!.remaining === 3 && d.policies[1]!.remaining === 6)).toBe(true);
+      const second = await Promise.all(callers.map((c) => l.take(c, { cost: 3 })));
+      expect(second.every((d) => d.allowed && d.policies[0]!.remaining === 0 && d.policies[1]!.remaining === 3)).toBe(true);
+      const third = await Promise.all(callers.map((c) => l.take(c)));
+      expect(third.every((d) => !d.allowed && d.policy === `${name}-a`)).toBe(true);
 
-        const perMaster = await pool.keysPerMaster(`${prefix}${name}-*`);
-        const counts = [...perMaster.values()].map((keys) => keys.length);
-        expect(counts).toHaveLength(3);
-        for (const n of counts) expect(n).toBeGreaterThan(100); // about 200 of 600 on each master
-        const all = [...perMaster.values()].flat();
-        expect(all).toHaveLength(600);
-        expect(new Set(all).size).toBe(600);
-        // Both policies of a caller sit on the same master.
-        for (const keys of perMaster.values()) {
-          const tags = new Map<string, number>();
-          for (const k of keys) tags.set(tagOf(k)!, (tags.get(tagOf(k)!) ?? 0) + 1);
-          expect([...tags.values()].every((n) => n === 2)).toBe(true);
+      const perMaster = await pool.keysPerMaster(`${prefix}${name}-*`);
+      const counts = [...perMaster.values()].map((keys) => keys.length);
+      expect(counts).toHaveLength(3);
+      for (const n of counts) expect(n).toBeGreaterThan(100); // about 200 of 600 on each master
+      const all = [...perMaster.values()].flat();
+      expect(all).toHaveLength(600);
+      expect(new Set(all).size).toBe(600);
+      // Both policies of a caller sit on the same master.
+      for (const keys of perMaster.values()) {
+        const tags = new Map<string, number>();
+        for (const k of keys) tags.set(tagOf(k)!, (tags.get(tagOf(k)!) ?? 0) + 1);
+        expect([...tags.values()].every((n) => n === 2)).toBe(true);
+      }
+      // Every key is on the master that serves its slot.
+      for (const master of await pool.masters()) {
+        for (const k of perMaster.get(master.address)!.slice(0, 20)) {
+          const slot = await master.client.cluster('KEYSLOT', k);
+          expect(master.slots.some(([a, b]) => slot >= a && slot <= b)).toBe(true);
         }
-        // Every key is on the master that serves its slot.
-        for (const master of await pool.masters()) {
-          for (const k of perMaster.get(master.address)!.slice(0, 20)) {
-            const slot = await master.client.cluster('KEYSLOT', k);
-            expect(master.slots.some(([a, b]) => slot >= a && slot <= b)).toBe(true);
-          }
-        }
-        // reset deletes both keys wherever they are.
-        await Promise.all(callers.map((c) => l.reset(c)));
-        expect([...(await pool.keysPerMaster(`${prefix}${name}-*`)).values()].flat()).toHaveLength(0);
-      },
-    );
+      }
+      // reset deletes both keys wherever they are.
+      await Promise.all(callers.map((c) => l.reset(c)));
+      expect([...(await pool.keysPerMaster(`${prefix}${name}-*`)).values()].flat()).toHaveLength(0);
+    });
   }
 
   test.each([false, true])(
@@ -137,8 +134,7 @@ describe('RedisStore on a real Redis Cluster', () => {
       // The callers' buckets sit on every master, so every node has to reload the script.
       const perMaster = await pool.keysPerMaster(`${prefix}${name}:*`);
       expect([...perMaster.values()].every((keys) => keys.length > 0)).toBe(true);
-      const loaded = async (): Promise<number[]> =>
-        Promise.all(masters.map(async (m) => ((await m.client.script('EXISTS', SHA)) as number[])[0]!));
+      const loaded = async (): Promise<number[]> => Promise.all(masters.map(async (m) => ((await m.client.script('EXISTS', SHA)) as number[])[0]!));
       expect(await loaded()).toEqual([1, 1, 1]);
 
       await Promise.all(masters.map((m) => m.client.script('FLUSH')));
@@ -171,9 +167,12 @@ describe('RedisStore on a real Redis Cluster', () => {
 
   test('many concurrent takes from several Cluster clients on one hot key admit exactly capacity', async () => {
     const capacity = 100;
-    const limiters = Array.from({ length: 4 }, (_, i) =>
+    const clusters = Array.from({ length: 4 }, (_, i) => pool.cluster({ enableAutoPipelining: i % 2 === 0 }));
+    // Connected first: what is measured is the admission, not how long four Cluster clients take to learn the slots.
+    await Promise.all(clusters.map((c) => new Promise((resolve) => (c.status === 'ready' ? resolve(undefined) : c.once('ready', resolve)))));
+    const limiters = clusters.map((client) =>
       createLimiter({
-        store: new RedisStore({ client: pool.cluster({ enableAutoPipelining: i % 2 === 0 }), prefix }),
+        store: new RedisStore({ client, prefix }),
         name: 'hot',
         capacity,
         refillPerSecond: SLOW,
@@ -183,7 +182,10 @@ describe('RedisStore on a real Redis Cluster', () => {
     for (let round = 0; round < 100; round++) for (const l of limiters) takes.push(l.take('hot-caller'));
     const results = await Promise.all(takes);
     expect(results.filter((d) => d.allowed)).toHaveLength(capacity);
-    const remaining = results.filter((d) => d.allowed).map((d) => d.remaining).sort((a, b) => a - b);
+    const remaining = results
+      .filter((d) => d.allowed)
+      .map((d) => d.remaining)
+      .sort((a, b) => a - b);
     expect(remaining).toEqual(Array.from({ length: capacity }, (_, i) => i));
   });
 });

@@ -118,9 +118,12 @@ describe('RedisStore on a real Redis', () => {
 
   test('many concurrent takes from several separate clients on one hot key admit exactly capacity', async () => {
     const capacity = 100;
-    const limiters = Array.from({ length: 6 }, (_, i) =>
+    const clients = Array.from({ length: 6 }, (_, i) => pool.client({ enableAutoPipelining: i % 2 === 0 }));
+    // Connected first: what is measured is the admission, not how long six connections take on a busy machine.
+    await Promise.all(clients.map((c) => c.ping()));
+    const limiters = clients.map((client) =>
       createLimiter({
-        store: new RedisStore({ client: pool.client({ enableAutoPipelining: i % 2 === 0 }), prefix }),
+        store: new RedisStore({ client, prefix }),
         name: 'hot',
         capacity,
         refillPerSecond: 1 / 3600, // refill during the test: about 0.001 token
@@ -131,7 +134,10 @@ describe('RedisStore on a real Redis', () => {
     const results = await Promise.all(takes);
     expect(results).toHaveLength(600);
     expect(results.filter((d) => d.allowed)).toHaveLength(capacity);
-    const remaining = results.filter((d) => d.allowed).map((d) => d.remaining).sort((a, b) => a - b);
+    const remaining = results
+      .filter((d) => d.allowed)
+      .map((d) => d.remaining)
+      .sort((a, b) => a - b);
     expect(remaining).toEqual(Array.from({ length: capacity }, (_, i) => i)); // each token once
   });
 
@@ -244,7 +250,12 @@ describe('RedisStore denial cache', () => {
     await l.reset('dc-x');
     expect((await l.take('dc-x')).allowed).toBe(true);
 
-    const uncached = createLimiter({ store: new RedisStore({ client: pool.client(), prefix, denialCache: false }), name: 'dc-off', capacity: 1, refillPerSecond: 1 / 3600 });
+    const uncached = createLimiter({
+      store: new RedisStore({ client: pool.client(), prefix, denialCache: false }),
+      name: 'dc-off',
+      capacity: 1,
+      refillPerSecond: 1 / 3600,
+    });
     await uncached.take('dc-y');
     const calls = await countCalls(`${prefix}dc-off`, async () => {
       for (let i = 0; i < 5; i++) await uncached.take('dc-y');
@@ -331,7 +342,7 @@ describe('RedisStore batching', () => {
     expect(results[5]!.retryAfterMs).toBe(Infinity);
   });
 
-  test('batched takes are sent outside ioredis auto-pipelining, without changing the caller\'s options array', async () => {
+  test("batched takes are sent outside ioredis auto-pipelining, without changing the caller's options array", async () => {
     const ignored = ['ping'];
     const client = pool.client({ enableAutoPipelining: true, autoPipeliningIgnoredCommands: ignored });
     const l = createLimiter({ store: new RedisStore({ client, prefix }), name: 'ap-bypass', capacity: 5, refillPerSecond: 1 / 3600 });

@@ -189,7 +189,7 @@ export function runStoreSuite(label: string, makeHarness: () => StoreHarness): v
       expect((await a.take(caller())).remaining).toBe(2);
     });
 
-    test('reset refills the caller\'s buckets in every policy', async () => {
+    test("reset refills the caller's buckets in every policy", async () => {
       const name = policyName();
       const l = limiter({
         policies: [

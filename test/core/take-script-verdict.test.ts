@@ -6,7 +6,7 @@ import { parsePolicies, tokenIntervalMicros } from '../../packages/core/src/poli
 import { resultFrom } from '../../packages/core/src/store/redis/gcra';
 import { BATCH_COMMAND, TAKE_SCRIPT, TAKE_SCRIPT_SHA1, takeCommand } from '../../packages/core/src/store/redis/script';
 
-describe('the script\'s identity', () => {
+describe("the script's identity", () => {
   test('its SHA-1 is pinned: a change to the script is a deliberate change to this line', () => {
     expect(TAKE_SCRIPT_SHA1).toBe(createHash('sha1').update(TAKE_SCRIPT).digest('hex'));
     expect(TAKE_SCRIPT_SHA1).toBe('18d6741b0528fdb366430ddae86a521132b7cd80');
@@ -44,7 +44,7 @@ describe('the script decides', () => {
     expect(decision).toMatchObject({ allowed: true, remaining: 0, retryAfterMs: 0 });
   });
 
-  test('a reply that is not the script\'s shape is a STORE_REPLY error', () => {
+  test("a reply that is not the script's shape is a STORE_REPLY error", () => {
     expect(() => resultFrom([2, 0], [policy!], 0)).toThrow(expect.objectContaining({ code: 'STORE_REPLY' }));
     expect(() => resultFrom([1], [policy!], 0)).toThrow(expect.objectContaining({ code: 'STORE_REPLY' }));
     expect(() => resultFrom('OK', [policy!], 0)).toThrow(expect.objectContaining({ code: 'STORE_REPLY' }));

@@ -10,7 +10,7 @@ const pool = new RedisPool();
 const prefix = randomPrefix('script');
 afterAll(() => pool.closeAll([prefix]));
 
-describe('the script\'s identity on a real Redis', () => {
+describe("the script's identity on a real Redis", () => {
   test('Redis knows the script by that SHA-1 once a store has used it', async () => {
     const client = pool.client();
     const limiter = createLimiter({ store: new RedisStore({ client, prefix }), name: 'sha', capacity: 2, refillPerSecond: 1 });
@@ -19,9 +19,8 @@ describe('the script\'s identity on a real Redis', () => {
   });
 });
 
-
 describe('the script decides, on a real Redis', () => {
-  test('on a real Redis: one call of two takes answers each take\'s verdict, then its buckets', async () => {
+  test("on a real Redis: one call of two takes answers each take's verdict, then its buckets", async () => {
     const client = pool.client();
     const key = `${prefix}verdicts:{caller}`;
     // Two takes of one policy (tau 3 s, inc 2 s) on one bucket: the first fits, the second does not.

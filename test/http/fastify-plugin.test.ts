@@ -28,7 +28,7 @@ const hit = async (app: FastifyInstance, url: string, key = 'k', method: 'GET' |
   const r = await request(app.server)[method === 'GET' ? 'get' : 'head'](url).set('x-api-key', key);
   return {
     status: r.status,
-    ratelimit: r.headers['ratelimit'],
+    ratelimit: r.headers.ratelimit,
     policy: r.headers['ratelimit-policy'],
     legacyLimit: r.headers['x-ratelimit-limit'],
   };
@@ -67,7 +67,7 @@ test('not global (the default): only routes with config.rateLimit are limited; r
   expect((await hit(app, '/limited')).status).toBe(429);
 });
 
-test('HEAD shares the GET route\'s bucket', async () => {
+test("HEAD shares the GET route's bucket", async () => {
   const store = new RedisStore({ client: pool.client(), prefix });
   const app = await build(async (a) => {
     await a.register(tokenBucket, { store });

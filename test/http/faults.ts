@@ -25,7 +25,7 @@ interface Timed {
 async function timedGet(app: RunningApp, agent: Agent, path: string, key: string): Promise<Timed> {
   const start = performance.now();
   const res = await send(app, path, { 'x-api-key': key }, 'GET', agent);
-  return { status: res.status, ms: performance.now() - start, retryAfter: res.headers['retry-after'], ratelimit: res.headers['ratelimit'] };
+  return { status: res.status, ms: performance.now() - start, retryAfter: res.headers['retry-after'], ratelimit: res.headers.ratelimit };
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -58,7 +58,18 @@ export function runFaultContract(harness: AdapterHarness): void {
       const common = { store, refillPerSecond: 1 / 3600, ...hooks };
       app = await startApp(harness, {
         routes: [
-          { method: 'GET', path: '/fallback', limit: { ...common, capacity: 1000, onDecision: (e: DecisionEvent) => void (sources.push(e.source), callerIds.push(e.callerId)) } },
+          {
+            method: 'GET',
+            path: '/fallback',
+            limit: {
+              ...common,
+              capacity: 1000,
+              onDecision: (e: DecisionEvent) => {
+                sources.push(e.source);
+                callerIds.push(e.callerId);
+              },
+            },
+          },
           { method: 'GET', path: '/tight', limit: { ...common, capacity: 3 } },
           { method: 'GET', path: '/allow', limit: { ...common, capacity: 1000, onStoreError: 'allow' } },
           { method: 'GET', path: '/deny', limit: { ...common, capacity: 1000, onStoreError: 'deny' } },

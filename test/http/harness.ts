@@ -4,8 +4,7 @@ import type { Server } from 'node:http';
 import type { HttpLimiterOptions } from '@tokenbucket/core';
 
 /** Adapter options as the suites write them; the harness hands them to its `rateLimit`. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type LimitOptions = HttpLimiterOptions<any> & { onLimited?: unknown };
+export type LimitOptions = HttpLimiterOptions<unknown> & { onLimited?: unknown };
 
 export interface RouteSpec {
   method: 'GET' | 'POST';

@@ -58,7 +58,11 @@ console.log(`node ${process.version}, MemoryStore default maxKeys ${new MemorySt
 {
   const store = new MemoryStore();
   const limiter = createLimiter({ store, name: 'plain', capacity: 10, refillPerSecond: SLOW });
-  await phase('createLimiter on a default MemoryStore', (i) => limiter.take(`caller-${i}`), () => store.size);
+  await phase(
+    'createLimiter on a default MemoryStore',
+    (i) => limiter.take(`caller-${i}`),
+    () => store.size,
+  );
   store.close();
 }
 

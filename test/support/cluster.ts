@@ -22,7 +22,10 @@ export function clusterNodes(): NodeAddress[] {
   const env = process.env.REDIS_CLUSTER_NODES;
   if (!env) throw new Error(`REDIS_CLUSTER_NODES is not set. ${HELP}`);
   if (unhealthy !== undefined) throw unhealthy;
-  const addrs = env.split(',').map((s) => s.trim()).filter(Boolean);
+  const addrs = env
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (addrs.length === 0) throw new Error(`REDIS_CLUSTER_NODES=${env} is not a list of host:port. ${HELP}`);
   return addrs.map((addr) => {
     const m = /^([^:\s]+):(\d+)$/.exec(addr);

@@ -40,7 +40,9 @@ export function requireRedis(): void {
 export async function withClient<T>(url: string, what: string, fn: (client: Redis) => Promise<T>): Promise<T> {
   const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
   let cause: Error | undefined; // the socket's error (ECONNREFUSED...), clearer than "Connection is closed"
-  client.on('error', (err: Error) => void (cause ??= err));
+  client.on('error', (err: Error) => {
+    cause ??= err;
+  });
   try {
     await client.connect();
     return await fn(client);

@@ -19,7 +19,15 @@ export async function typeChecks(): Promise<void> {
   expressRateLimit({ capacity: 10, refillPerSecond: 2, windowMs: 1000 });
 
   const koa = new Koa();
-  koa.use(koaRateLimit({ capacity: 5, refillPerSecond: 1, onLimited: (ctx, decision) => void (ctx.body = decision.remaining) }));
+  koa.use(
+    koaRateLimit({
+      capacity: 5,
+      refillPerSecond: 1,
+      onLimited: (ctx, decision) => {
+        ctx.body = decision.remaining;
+      },
+    }),
+  );
   // @ts-expect-error: onStoreError is 'fallback' | 'allow' | 'deny'
   koaRateLimit({ capacity: 5, refillPerSecond: 1, onStoreError: 'retry' });
 

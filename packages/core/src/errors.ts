@@ -39,9 +39,5 @@ export function describeValue(value: unknown): string {
 
 /** Throws INVALID_OPTION naming the option, the value it got, and what it should be. */
 export function invalidOption(option: string, value: unknown, expected: string): never {
-  throw new TokenBucketError(
-    'INVALID_OPTION',
-    `option \`${option}\` must be ${expected}; got ${describeValue(value)}.`,
-    option,
-  );
+  throw new TokenBucketError('INVALID_OPTION', `option \`${option}\` must be ${expected}; got ${describeValue(value)}.`, option);
 }

@@ -78,21 +78,13 @@ function parseTemplate(input: unknown, path: string, unnamed: 'default' | 'allow
     invalidOption(`${path}capacity`, capacity, 'an integer >= 1 (the bucket size: the largest burst)');
   }
   if (typeof refillPerSecond !== 'number' || !Number.isFinite(refillPerSecond) || refillPerSecond <= 0) {
-    invalidOption(
-      `${path}refillPerSecond`,
-      refillPerSecond,
-      'a finite number > 0 (tokens added per second; 1000 / 86400 is 1000 a day)',
-    );
+    invalidOption(`${path}refillPerSecond`, refillPerSecond, 'a finite number > 0 (tokens added per second; 1000 / 86400 is 1000 a day)');
   }
   if (refillPerSecond > 1e6) {
     invalidOption(`${path}refillPerSecond`, refillPerSecond, 'at most 1000000 (a token per microsecond)');
   }
   if (capacity * tokenIntervalMicros(refillPerSecond) > MAX_FILL_MICROSECONDS) {
-    invalidOption(
-      `${path}refillPerSecond`,
-      refillPerSecond,
-      `fast enough that an empty bucket of ${capacity} fills within 1e9 seconds (about 31 years)`,
-    );
+    invalidOption(`${path}refillPerSecond`, refillPerSecond, `fast enough that an empty bucket of ${capacity} fills within 1e9 seconds (about 31 years)`);
   }
   return Object.freeze({
     name,
@@ -141,11 +133,7 @@ export function parsePolicyTemplates(options: PolicySource, unnamed: 'default' |
   parsed.forEach((p, i) => {
     if (p.name === undefined) return; // named after the route, with its index: unique
     if (seen.has(p.name)) {
-      invalidOption(
-        `policies[${i}].name`,
-        p.name,
-        'unique within the limiter (each policy needs its own name; the default name is "default")',
-      );
+      invalidOption(`policies[${i}].name`, p.name, 'unique within the limiter (each policy needs its own name; the default name is "default")');
     }
     seen.add(p.name);
   });
@@ -163,11 +151,7 @@ export function parsePolicies(options: PolicySource): readonly Policy[] {
  */
 export function parseCost(cost: unknown): number {
   if (typeof cost !== 'number' || !Number.isFinite(cost) || cost < 0) {
-    throw new TokenBucketError(
-      'INVALID_COST',
-      `option \`cost\` must be a finite number >= 0; got ${describeValue(cost)}.`,
-      'cost',
-    );
+    throw new TokenBucketError('INVALID_COST', `option \`cost\` must be a finite number >= 0; got ${describeValue(cost)}.`, 'cost');
   }
   return cost;
 }

@@ -1,21 +1,6 @@
 // Fastify plugin: per-route `config.rateLimit` read in onRoute, and `fastify.rateLimit(opts)`.
-import {
-  createHttpLimiter,
-  invalidOption,
-  NO_ROUTE,
-  routeId,
-  type AdapterOptions,
-  type Decision,
-  type HttpAdapter,
-} from '@tokenbucket/core';
-import type {
-  FastifyInstance,
-  FastifyPluginCallback,
-  FastifyReply,
-  FastifyRequest,
-  onRequestHookHandler,
-  RouteOptions,
-} from 'fastify';
+import { createHttpLimiter, invalidOption, NO_ROUTE, routeId, type AdapterOptions, type Decision, type HttpAdapter } from '@tokenbucket/core';
+import type { FastifyInstance, FastifyPluginCallback, FastifyReply, FastifyRequest, onRequestHookHandler, RouteOptions } from 'fastify';
 import fp from 'fastify-plugin';
 
 /** `onLimited` in Fastify: answer the denied request yourself. */
@@ -85,9 +70,7 @@ const plugin: FastifyPluginCallback<TokenBucketPluginOptions> = (fastify: Fastif
   const { global = false, ...defaults } = options;
   if (typeof global !== 'boolean') invalidOption('global', global, 'true or false');
 
-  fastify.decorate('rateLimit', (routeOptions: RateLimitOptions = {} as RateLimitOptions) =>
-    limitHook(merge(defaults as RateLimitOptions, routeOptions)),
-  );
+  fastify.decorate('rateLimit', (routeOptions: RateLimitOptions = {} as RateLimitOptions) => limitHook(merge(defaults as RateLimitOptions, routeOptions)));
 
   fastify.addHook('onRoute', (route: RouteOptions) => {
     const config = (route.config as { rateLimit?: RateLimitOptions | false } | undefined)?.rateLimit;

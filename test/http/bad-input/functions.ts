@@ -21,9 +21,7 @@ export function functionCases(suite: SuiteApps): void {
     for (const which of Object.keys(KEYS)) {
       const r = await get({ 'x-case': which });
       expect([which, r.status, r.body?.handledBy]).toEqual([which, 500, 'framework']);
-      expect(r.body.message).toBe(
-        `tokenbucket: the \`key\` function must return a string (or undefined for none); got ${expected[which]}.`,
-      );
+      expect(r.body.message).toBe(`tokenbucket: the \`key\` function must return a string (or undefined for none); got ${expected[which]}.`);
     }
     expect(remaining(await get({ 'x-case': 'good' }))).toBe(1); // nothing was taken by the failures
     expect(remaining(await get({ 'x-case': 'none' }))).toBe(1); // null is "no key": the IP bucket

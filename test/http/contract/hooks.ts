@@ -28,7 +28,13 @@ export function hookCases(suite: SuiteApps): void {
   });
 
   test('a key or cost function that throws or returns garbage reaches the framework error handler', async () => {
-    const throws = await single({ capacity: 5, refillPerSecond: 1, key: () => { throw new Error('key lookup failed'); } });
+    const throws = await single({
+      capacity: 5,
+      refillPerSecond: 1,
+      key: () => {
+        throw new Error('key lookup failed');
+      },
+    });
     expect(await send(throws.app, throws.path)).toMatchObject({ status: 500, body: { handledBy: 'framework', message: 'key lookup failed' } });
     const notString = await single({ capacity: 5, refillPerSecond: 1, key: () => 42 as never });
     const r1 = await send(notString.app, notString.path);
@@ -38,20 +44,44 @@ export function hookCases(suite: SuiteApps): void {
     const r2 = await send(nan.app, nan.path, key('k'));
     expect(r2).toMatchObject({ status: 500, body: { handledBy: 'framework' } });
     expect(r2.body.message).toMatch(/`cost` must be a finite number >= 0; got NaN/);
-    const rejects = await single({ capacity: 5, refillPerSecond: 1, cost: async () => { throw new Error('cost lookup failed'); } });
+    const rejects = await single({
+      capacity: 5,
+      refillPerSecond: 1,
+      cost: async () => {
+        throw new Error('cost lookup failed');
+      },
+    });
     expect(await send(rejects.app, rejects.path, key('k'))).toMatchObject({ status: 500, body: { message: 'cost lookup failed' } });
   });
 
   test('a skip function that throws reaches the framework error handler too', async () => {
-    const { app, path } = await single({ capacity: 5, refillPerSecond: 1, skip: () => { throw new Error('skip failed'); } });
+    const { app, path } = await single({
+      capacity: 5,
+      refillPerSecond: 1,
+      skip: () => {
+        throw new Error('skip failed');
+      },
+    });
     expect(await send(app, path, key('k'))).toMatchObject({ status: 500, body: { handledBy: 'framework', message: 'skip failed' } });
   });
 
   test('a hook that throws or rejects never breaks the request: a warning is emitted', async () => {
     const warn = jest.spyOn(process, 'emitWarning').mockImplementation(() => {});
     try {
-      const rejects = await single({ capacity: 5, refillPerSecond: 1, onDecision: async () => { throw new Error('metrics backend down'); } });
-      const throws = await single({ capacity: 5, refillPerSecond: 1, onDecision: () => { throw new Error('logger broke'); } });
+      const rejects = await single({
+        capacity: 5,
+        refillPerSecond: 1,
+        onDecision: async () => {
+          throw new Error('metrics backend down');
+        },
+      });
+      const throws = await single({
+        capacity: 5,
+        refillPerSecond: 1,
+        onDecision: () => {
+          throw new Error('logger broke');
+        },
+      });
       expect((await send(rejects.app, rejects.path, key('k'))).status).toBe(200);
       expect((await send(throws.app, throws.path, key('k'))).status).toBe(200);
       await new Promise((resolve) => setTimeout(resolve, 20));

@@ -11,6 +11,8 @@ export function optionErrorCases(suite: SuiteApps): void {
     );
     await expect(single({ capacity: 1, refillPerSecond: 1, onStoreError: 'retry' as never })).rejects.toThrow(/`onStoreError`/);
     await expect(single({ capacity: 1, refillPerSecond: 1, key: 'x-api-key' as never })).rejects.toThrow(/`key` must be a function/);
-    await expect(single({ capacity: 1, refillPerSecond: 1, ipv6Subnet: 16 })).rejects.toThrow(/`ipv6Subnet` must be an integer prefix length from 32 to 128.*got 16/);
+    await expect(single({ capacity: 1, refillPerSecond: 1, ipv6Subnet: 16 })).rejects.toThrow(
+      /`ipv6Subnet` must be an integer prefix length from 32 to 128.*got 16/,
+    );
   });
 }

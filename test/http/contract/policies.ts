@@ -18,7 +18,7 @@ export function policyCases(suite: SuiteApps): void {
     });
     const first = await send(app, path, key('k'));
     expect(first.headers['ratelimit-policy']).toBe(`"burst-${tag}";q=3;w=30, "daily-${tag}";q=4;w=86400`);
-    expect(first.headers['ratelimit']).toBe(`"burst-${tag}";r=2;t=10, "daily-${tag}";r=3;t=21600`);
+    expect(first.headers.ratelimit).toBe(`"burst-${tag}";r=2;t=10, "daily-${tag}";r=3;t=21600`);
     expect(await statuses(app, path, key('k'), 4)).toEqual([200, 200, 429, 429]);
   });
 

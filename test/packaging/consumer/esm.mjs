@@ -8,12 +8,14 @@ const store = new MemoryStore();
 const limiter = createLimiter({ store, capacity: 2, refillPerSecond: 1 });
 const decisions = [await limiter.take('k'), await limiter.take('k'), await limiter.take('k')];
 store.close();
-console.log(JSON.stringify({
-  format: 'esm',
-  allowed: decisions.map((d) => d.allowed),
-  redisStore: typeof RedisStore,
-  error: new TokenBucketError('INVALID_OPTION', 'x') instanceof Error,
-  express: typeof expressRateLimit({ capacity: 1, refillPerSecond: 1 }),
-  fastify: typeof tokenBucket === 'function' && tokenBucket === namedPlugin,
-  koa: typeof koaRateLimit({ capacity: 1, refillPerSecond: 1 }),
-}));
+console.log(
+  JSON.stringify({
+    format: 'esm',
+    allowed: decisions.map((d) => d.allowed),
+    redisStore: typeof RedisStore,
+    error: new TokenBucketError('INVALID_OPTION', 'x') instanceof Error,
+    express: typeof expressRateLimit({ capacity: 1, refillPerSecond: 1 }),
+    fastify: typeof tokenBucket === 'function' && tokenBucket === namedPlugin,
+    koa: typeof koaRateLimit({ capacity: 1, refillPerSecond: 1 }),
+  }),
+);

@@ -11,13 +11,7 @@ import { runHook, subscribeOnce } from './hooks.js';
 import { ipCallerKey } from './ip.js';
 import { apiKeyFromHeaders, keyHeaders, type NodeRequestHeaders } from './keys.js';
 import { parseHttpOptions, type HttpConfig, type HttpLimiterOptions, type PoliciesFunction } from './options.js';
-import {
-  limitedProblem,
-  MISSING_KEY_PROBLEM,
-  STORE_DOWN_RETRY_AFTER_SECONDS,
-  STORE_UNAVAILABLE_PROBLEM,
-  type ProblemDetails,
-} from './problems.js';
+import { limitedProblem, MISSING_KEY_PROBLEM, STORE_DOWN_RETRY_AFTER_SECONDS, STORE_UNAVAILABLE_PROBLEM, type ProblemDetails } from './problems.js';
 import { nameForRoute } from './route.js';
 
 /** How the engine reads a framework's request: only what it needs, only when it needs it. */
@@ -95,7 +89,8 @@ export class HttpEngine<Req> {
     options: HttpLimiterOptions<Req>,
     private readonly reader: RequestReader<Req>,
   ) {
-    const config = (this.config = parseHttpOptions(options));
+    const config = parseHttpOptions(options);
+    this.config = config;
     if (config.onStoreStatus !== undefined) subscribeOnce(config.store, config.onStoreStatus);
     if (typeof config.policies !== 'function' && config.policies.every((p) => p.name !== undefined)) {
       this.named = this.limiters(config.policies, '');
@@ -162,12 +157,7 @@ export class HttpEngine<Req> {
     return this.tierLimiters(policies, key, req, route);
   }
 
-  private async tierLimiters(
-    policies: PoliciesFunction<Req>,
-    key: string | undefined,
-    req: Req,
-    route: string,
-  ): Promise<RouteLimiters> {
+  private async tierLimiters(policies: PoliciesFunction<Req>, key: string | undefined, req: Req, route: string): Promise<RouteLimiters> {
     // Callers identified by IP have no key: the function gets ''.
     const list = await policies(key ?? '', req);
     if (!Array.isArray(list)) invalidOption('policies', list, 'a function returning an array of { name, capacity, refillPerSecond }');

@@ -24,7 +24,10 @@ const statusHooks = new WeakMap<Store, Set<(event: StoreStatusEvent) => unknown>
 export function subscribeOnce(store: Store, hook: (event: StoreStatusEvent) => unknown): void {
   if (typeof store.subscribe !== 'function') return; // a store that cannot fail has no status
   let hooks = statusHooks.get(store);
-  if (hooks === undefined) statusHooks.set(store, (hooks = new Set()));
+  if (hooks === undefined) {
+    hooks = new Set();
+    statusHooks.set(store, hooks);
+  }
   if (hooks.has(hook)) return;
   hooks.add(hook);
   store.subscribe((event) => runHook(() => hook(event)));

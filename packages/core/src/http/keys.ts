@@ -24,8 +24,13 @@ export function keyHeaders(req: NodeRequestHeaders): RequestHeaders {
   let authorization: string[] | undefined;
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = raw[i]!;
-    if (name.length === 9 && name.toLowerCase() === 'x-api-key') (apiKey ??= []).push(raw[i + 1]!);
-    else if (name.length === 13 && name.toLowerCase() === 'authorization') (authorization ??= []).push(raw[i + 1]!);
+    if (name.length === 9 && name.toLowerCase() === 'x-api-key') {
+      apiKey ??= [];
+      apiKey.push(raw[i + 1]!);
+    } else if (name.length === 13 && name.toLowerCase() === 'authorization') {
+      authorization ??= [];
+      authorization.push(raw[i + 1]!);
+    }
   }
   return { 'x-api-key': apiKey, authorization };
 }

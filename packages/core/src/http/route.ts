@@ -21,7 +21,10 @@ export function mountId(pattern: string): string {
 
 /** A route identity made safe as a policy name: printable ASCII, no quotes or braces, bounded. */
 export function routePolicyName(route: string): string {
-  let name = route.replace(/[^\x20-\x7e]|["\\]/g, '_').replace(/\{/g, '(').replace(/\}/g, ')');
+  let name = route
+    .replace(/[^\x20-\x7e]|["\\]/g, '_')
+    .replace(/\{/g, '(')
+    .replace(/\}/g, ')');
   if (name.length === 0) name = '/';
   if (name.length > 120) name = `${name.slice(0, 97)}~${hashCallerKey(route)}`;
   return name;
@@ -31,8 +34,6 @@ export function routePolicyName(route: string): string {
 export function nameForRoute(templates: readonly PolicyTemplate[], route: string): readonly Policy[] {
   const name = routePolicyName(route);
   return Object.freeze(
-    templates.map((p, i) =>
-      p.name !== undefined ? (p as Policy) : Object.freeze({ ...p, name: templates.length === 1 ? name : `${name}#${i}` }),
-    ),
+    templates.map((p, i) => (p.name !== undefined ? (p as Policy) : Object.freeze({ ...p, name: templates.length === 1 ? name : `${name}#${i}` }))),
   );
 }

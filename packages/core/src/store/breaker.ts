@@ -27,7 +27,10 @@ export class CircuitBreaker {
   private openedAt = 0;
   private readonly listeners = new Set<Listener>();
 
-  constructor(options: BreakerOptions = {}, private readonly clock: () => number = () => performance.now()) {
+  constructor(
+    options: BreakerOptions = {},
+    private readonly clock: () => number = () => performance.now(),
+  ) {
     const { failureThreshold = 3, cooldownMs = 1000 } = options;
     if (!Number.isSafeInteger(failureThreshold) || failureThreshold < 1) {
       invalidOption('breaker.failureThreshold', failureThreshold, 'an integer >= 1');

@@ -78,7 +78,7 @@ export class MemoryStore implements Store {
     }
     const allowed = fits(levels, cost);
     if (allowed && cost > 0) {
-      policies.forEach((p, i) => this.write(keys[i]!, p, levels[i]! - cost, now));
+      for (let i = 0; i < policies.length; i++) this.write(keys[i]!, policies[i]!, levels[i]! - cost, now);
     }
     return Promise.resolve({ allowed, levels, source: 'memory' });
   }
@@ -153,5 +153,6 @@ let shared: MemoryStore | undefined;
  * this process as they would on one Redis.
  */
 export function sharedMemoryStore(): MemoryStore {
-  return (shared ??= new MemoryStore());
+  shared ??= new MemoryStore();
+  return shared;
 }

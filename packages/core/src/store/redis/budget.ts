@@ -63,9 +63,9 @@ export class TimeBudget {
       return;
     }
     const now = this.clock();
-    let late: Pending[] | undefined;
-    for (const call of this.pending) if (call.deadline <= now) (late ??= []).push(call);
-    if (late !== undefined) setImmediate(() => this.expire(late));
+    const late: Pending[] = [];
+    for (const call of this.pending) if (call.deadline <= now) late.push(call);
+    if (late.length > 0) setImmediate(() => this.expire(late));
   }
 
   /** Rejects the calls still pending after the event loop has read its sockets once more. */

@@ -47,13 +47,16 @@ export class DenialCache {
 
   remember(callerId: string, policies: readonly Policy[], levels: readonly number[], sentAt: number): void {
     let denials = this.byPolicies.get(policies);
-    if (denials === undefined) this.byPolicies.set(policies, (denials = new Map()));
+    if (denials === undefined) {
+      denials = new Map();
+      this.byPolicies.set(policies, denials);
+    }
     if (!denials.has(callerId)) {
       // Start over when full: a cache miss only costs one call to the store, and evicting one
       // entry at a time from a Map whose keys keep changing slows every eviction down.
       if (this.count >= this.maxKeys) {
-        this.byPolicies = new WeakMap();
-        this.byPolicies.set(policies, (denials = new Map()));
+        denials = new Map();
+        this.byPolicies = new WeakMap([[policies, denials]]);
         this.count = 0;
       }
       this.count++;

@@ -52,8 +52,8 @@ export function ioredisConnection(client: IoredisLike): RedisConnection {
         this.prepareBatches();
         return batchCommand!(keys.length, ...keys, ...args);
       }
-      const run = (commands[keys.length] ??= command(takeCommand(keys.length), keys.length));
-      return run(...keys, ...args);
+      commands[keys.length] ??= command(takeCommand(keys.length), keys.length);
+      return commands[keys.length]!(...keys, ...args);
     },
     del: (keys) => client.del(...keys),
     nodeForSlot(slot) {

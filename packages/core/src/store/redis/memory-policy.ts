@@ -18,24 +18,27 @@ export function checkMemoryPolicy(client: object, connection: RedisConnection): 
   watched.add(client);
   connection.onReady(() => {
     if (warned.has(client)) return;
-    connection.memoryPolicies().then((report) => {
-      if (warned.has(client)) return;
-      const evicting = report.filter((r) => r.policy !== undefined && r.policy !== 'noeviction');
-      const unread = report.filter((r) => r.policy === undefined);
-      if (evicting.length > 0) {
-        warned.add(client);
-        const where = evicting.map((r) => `${r.node} has maxmemory-policy ${r.policy}`).join(', ');
-        warn(
-          `tokenbucket: ${where}: Redis may evict rate-limit buckets under memory pressure, and an evicted bucket comes back full (its caller gets a whole new burst). Set maxmemory-policy noeviction on the Redis the limiter uses, or give the limiter a Redis of its own.`,
-        );
-      } else if (unread.length > 0) {
-        warned.add(client);
-        const why = unread.map((r) => `${r.node}: ${r.error instanceof Error ? r.error.message : String(r.error)}`).join('; ');
-        warn(
-          `tokenbucket: could not read maxmemory-policy (${why}), so the limiter cannot tell whether Redis may evict its buckets (an evicted bucket comes back full). Make sure it is noeviction, then pass checkMemoryPolicy: false to RedisStore to skip this check.`,
-        );
-      }
-    }, () => {});
+    connection.memoryPolicies().then(
+      (report) => {
+        if (warned.has(client)) return;
+        const evicting = report.filter((r) => r.policy !== undefined && r.policy !== 'noeviction');
+        const unread = report.filter((r) => r.policy === undefined);
+        if (evicting.length > 0) {
+          warned.add(client);
+          const where = evicting.map((r) => `${r.node} has maxmemory-policy ${r.policy}`).join(', ');
+          warn(
+            `tokenbucket: ${where}: Redis may evict rate-limit buckets under memory pressure, and an evicted bucket comes back full (its caller gets a whole new burst). Set maxmemory-policy noeviction on the Redis the limiter uses, or give the limiter a Redis of its own.`,
+          );
+        } else if (unread.length > 0) {
+          warned.add(client);
+          const why = unread.map((r) => `${r.node}: ${r.error instanceof Error ? r.error.message : String(r.error)}`).join('; ');
+          warn(
+            `tokenbucket: could not read maxmemory-policy (${why}), so the limiter cannot tell whether Redis may evict its buckets (an evicted bucket comes back full). Make sure it is noeviction, then pass checkMemoryPolicy: false to RedisStore to skip this check.`,
+          );
+        }
+      },
+      () => {},
+    );
   });
 }
 

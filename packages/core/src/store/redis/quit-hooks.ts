@@ -11,7 +11,8 @@ const hooks = new WeakMap<object, Set<() => void>>();
 export function quitHooks(client: object, methods: readonly string[]): Set<() => void> {
   let set = hooks.get(client);
   if (set === undefined) {
-    const listeners = (set = new Set());
+    const listeners = new Set<() => void>();
+    set = listeners;
     hooks.set(client, listeners);
     const c = client as Record<string, unknown>;
     for (const method of methods) {

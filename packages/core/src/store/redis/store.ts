@@ -1,6 +1,5 @@
 // Bucket store on Redis (standalone, Sentinel or Cluster): the take script, Redis's clock.
 import type { Policy } from '../../policy.js';
-import { type BreakerOptions, CircuitBreaker } from '../breaker.js';
 import { bucketKey, type Store, type StoreStatusEvent, type TakeResult } from '../types.js';
 import { Batcher } from './batcher.js';
 import { TimeBudget } from './budget.js';
@@ -53,7 +52,7 @@ export class RedisStore implements Store {
       // Takes held for the end of the turn go out before QUIT (quitHooks), so they are answered.
       this.batcher = new Batcher(
         (take) => this.nodeOf(take.callerId),
-        (node, takes, keyCount) => this.sendBatch(node, takes, keyCount),
+        (node, takes) => this.sendBatch(node, takes),
         this.connection.quitHooks,
       );
     }
@@ -106,12 +105,13 @@ export class RedisStore implements Store {
 
   /**
    * Several takes of one turn in one call. Off a Cluster every key is declared. On a Cluster the
-   * takes are those of one master: the first key is declared (the client routes the call by it)
-   * and the others travel as arguments; a take the script answers "not here" (its slot moved) is
-   * sent again on its own, and the client follows the redirection.
+   * takes are those of one master (or, before the client knows the slots, of any): the first key
+   * is declared (the client routes the call by it) and the others travel as arguments; a take the
+   * script answers "not here" (its slot is elsewhere, or moved) is sent again on its own, and the
+   * client follows the redirection.
    */
-  private sendBatch(node: string | undefined, takes: QueuedTake[], keyCount: number): void {
-    if (this.connection.cluster && (node === undefined || takes.length === 1)) {
+  private sendBatch(node: string | undefined, takes: QueuedTake[]): void {
+    if (this.connection.cluster && takes.length === 1) {
       for (const t of takes) this.sendOne(t.callerId, t.policies, t.cost).then(t.resolve, t.reject);
       return;
     }
@@ -129,28 +129,30 @@ export class RedisStore implements Store {
     args.push(takes.length);
     for (const t of takes) pushTakeArgs(args, t.policies, t.cost);
     const sentAt = performance.now();
-    this.calls.run(node, takes.length, () => this.connection.take(declared, args, true)).then(
-      (reply) => {
-        let offset = 0;
-        for (const t of takes) {
-          try {
-            const result = resultFrom(reply, t.policies, offset);
-            if (result === undefined) {
-              this.sendOne(t.callerId, t.policies, t.cost).then(t.resolve, t.reject);
-            } else {
-              this.remember(t.callerId, t.policies, result, sentAt);
-              t.resolve(result);
+    this.calls
+      .run(node, takes.length, () => this.connection.take(declared, args, true))
+      .then(
+        (reply) => {
+          let offset = 0;
+          for (const t of takes) {
+            try {
+              const result = resultFrom(reply, t.policies, offset);
+              if (result === undefined) {
+                this.sendOne(t.callerId, t.policies, t.cost).then(t.resolve, t.reject);
+              } else {
+                this.remember(t.callerId, t.policies, result, sentAt);
+                t.resolve(result);
+              }
+            } catch (err) {
+              t.reject(err);
             }
-          } catch (err) {
-            t.reject(err);
+            offset += replyLength(t.policies.length);
           }
-          offset += replyLength(t.policies.length);
-        }
-      },
-      (err: unknown) => {
-        for (const t of takes) t.reject(err);
-      },
-    );
+        },
+        (err: unknown) => {
+          for (const t of takes) t.reject(err);
+        },
+      );
   }
 
   private remember(callerId: string, policies: readonly Policy[], result: TakeResult, sentAt: number): void {
