@@ -150,6 +150,21 @@ export function runRedisStoreSuite(kind: ClientKind): void {
         expect((await Promise.all(takes)).map((d) => d.allowed)).toEqual([true, true, false]);
       });
 
+      test('a store on a client closed at once warns of no maxmemory-policy it could not read', async () => {
+        // The check reads the policy when the client is ready; a read cut short by quit() says
+        // nothing about the policy (the next 'ready' would read it again).
+        const warn = jest.spyOn(process, 'emitWarning').mockImplementation(() => {});
+        try {
+          const closing = await clients.standalone();
+          new RedisStore({ client: closing.client, prefix });
+          await closing.quit();
+          await sleep(100);
+          expect(warn.mock.calls.map(([message]) => String(message))).toEqual([]);
+        } finally {
+          warn.mockRestore();
+        }
+      });
+
       test('the maxmemory-policy check reads the server\'s policy', async () => {
         const { connection } = parseRedisStoreOptions({ client: await client(), checkMemoryPolicy: false });
         const report = await connection.memoryPolicies();
