@@ -1,8 +1,9 @@
 'use strict';
 // Multi-process load on ONE caller key, for the concurrency property test and the naive-vs-atomic
 // script. Plain Node (no ts-jest): the parent side is `runHammer(options)`; the same file, forked
-// with `--worker`, is the worker. Each worker has its own ioredis client (a Redis or a Cluster)
-// and keeps `inFlight` takes running at once until its time or its count is up.
+// with `--worker`, is the worker. Each worker has its own client (a Redis or a Cluster; ioredis, or
+// node-redis by `target.library`) and keeps `inFlight` takes running at once until its time or its
+// count is up.
 //
 // Designs:
 // - 'atomic': our limiter, createLimiter({ store: new RedisStore({ client }) }) from the built
@@ -28,11 +29,38 @@ function loadCore() {
   return require(CORE_DIST);
 }
 
-function makeClient(target) {
-  const { Cluster, Redis } = require('ioredis');
-  if (target.clusterNodes) return new Cluster(target.clusterNodes, { redisOptions: { maxRetriesPerRequest: 1 } });
-  if (target.url) return new Redis(target.url, { maxRetriesPerRequest: 1 });
-  throw new Error(`target must be { url } or { clusterNodes }; got ${JSON.stringify(target)}`);
+/**
+ * A client of `target.library` (`ioredis` by default; node-redis as `redis4`, `redis5` or `redis6`,
+ * the aliased installs), connected: `{ client, call(args, key), close() }`, where `client` is what
+ * RedisStore takes and `call` sends one command (on a Cluster, routed by `key`).
+ */
+async function openClient(target) {
+  const library = target.library ?? 'ioredis';
+  if (!target.clusterNodes && !target.url) throw new Error(`target must be { url } or { clusterNodes }; got ${JSON.stringify(target)}`);
+  if (library === 'ioredis') {
+    const { Cluster, Redis } = require('ioredis');
+    const client = target.clusterNodes
+      ? new Cluster(target.clusterNodes, { redisOptions: { maxRetriesPerRequest: 1 } })
+      : new Redis(target.url, { maxRetriesPerRequest: 1 });
+    return {
+      client,
+      call: ([command, ...args]) => client.call(command, ...args),
+      close: () => client.quit().catch(() => client.disconnect()),
+    };
+  }
+  if (!/^redis[456]$/.test(library)) throw new Error(`target.library must be ioredis, redis4, redis5 or redis6; got ${JSON.stringify(library)}`);
+  const { createClient, createCluster } = require(library);
+  const cluster = Boolean(target.clusterNodes);
+  const client = cluster
+    ? createCluster({ rootNodes: target.clusterNodes.map(({ host, port }) => ({ url: `redis://${host}:${port}` })) })
+    : createClient({ url: target.url });
+  client.on('error', () => {}); // node-redis throws an 'error' event that has no listener
+  await client.connect();
+  return {
+    client,
+    call: (args, key) => (cluster ? client.sendCommand(key, false, args.map(String)) : client.sendCommand(args.map(String))),
+    close: () => (typeof client.close === 'function' ? client.close() : client.quit()),
+  };
 }
 
 /** The Redis key the design keeps the bucket under. */
@@ -43,8 +71,8 @@ function bucketKeyFor(config) {
 }
 
 /** Redis's clock, in microseconds, read on the node that holds `key`. */
-async function redisTimeUs(client, key) {
-  const [s, us] = await client.eval("return redis.call('TIME')", 1, key);
+async function redisTimeUs(conn, key) {
+  const [s, us] = await conn.call(['EVAL', "return redis.call('TIME')", 1, key], key);
   return Number(s) * 1e6 + Number(us);
 }
 
@@ -111,11 +139,11 @@ async function runHammer(options) {
     for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   }
   if (config.cleanup) {
-    const client = makeClient(config.target);
+    const conn = await openClient(config.target);
     try {
-      await client.del(key);
+      await conn.call(['DEL', key], key);
     } finally {
-      client.disconnect();
+      await conn.close();
     }
   }
   const sum = (field) => results.reduce((n, r) => n + r[field], 0);
@@ -138,9 +166,9 @@ async function runHammer(options) {
 
 // ---- worker side ----
 
-function naiveTaker(client, key, policy) {
+function naiveTaker(conn, key, policy) {
   return async function naiveTake() {
-    const raw = await client.get(key);
+    const raw = await conn.call(['GET', key], key);
     const now = Date.now() / 1000;
     let tokens = policy.capacity;
     if (raw) {
@@ -148,31 +176,31 @@ function naiveTaker(client, key, policy) {
       tokens = Math.min(policy.capacity, state.tokens + (now - state.ts) * policy.refillPerSecond);
     }
     if (tokens < 1) return false;
-    await client.set(key, JSON.stringify({ tokens: tokens - 1, ts: now }));
+    await conn.call(['SET', key, JSON.stringify({ tokens: tokens - 1, ts: now })], key);
     return true;
   };
 }
 
 async function worker() {
   const config = await new Promise((resolve) => process.once('message', (msg) => resolve(msg.config)));
-  const client = makeClient(config.target);
+  const conn = await openClient(config.target);
   const key = bucketKeyFor(config);
   let take;
   if (config.design === 'atomic') {
     const { createLimiter, RedisStore } = loadCore();
     // Several processes saturate this machine's two cores on purpose, so Redis can take longer
     // than the default time budget; what is measured here is admission, not latency.
-    const store = new RedisStore({ client, prefix: config.prefix, timeoutMs: 10_000 });
+    const store = new RedisStore({ client: conn.client, prefix: config.prefix, timeoutMs: 10_000 });
     const limiter = createLimiter({ store, ...config.policy });
     await limiter.take(config.key, { cost: 0 }); // connects and loads the script; cost 0 writes nothing
     take = async () => (await limiter.take(config.key)).allowed;
   } else if (config.design === 'naive') {
-    await client.get(key); // connects
-    take = naiveTaker(client, key, config.policy);
+    await conn.call(['GET', key], key); // connects
+    take = naiveTaker(conn, key, config.policy);
   } else {
     throw new Error(`unknown design ${JSON.stringify(config.design)}`);
   }
-  await redisTimeUs(client, key);
+  await redisTimeUs(conn, key);
   await new Promise((resolve) => {
     process.once('message', resolve); // go
     process.send({ type: 'ready' });
@@ -180,7 +208,7 @@ async function worker() {
 
   const out = { type: 'result', index: config.index, takes: 0, admitted: 0, denied: 0, errors: 0, firstError: undefined };
   const [pauseMin, pauseMax] = config.pauseMs;
-  const startUs = await redisTimeUs(client, key);
+  const startUs = await redisTimeUs(conn, key);
   const deadline = Date.now() + config.durationMs;
   const slot = async () => {
     while (Date.now() < deadline && out.takes < config.maxTakesPerProcess) {
@@ -199,8 +227,8 @@ async function worker() {
     }
   };
   await Promise.all(Array.from({ length: config.inFlight }, slot));
-  const endUs = await redisTimeUs(client, key);
-  await client.quit().catch(() => client.disconnect());
+  const endUs = await redisTimeUs(conn, key);
+  await conn.close();
   process.send({ ...out, startUs, endUs }, () => process.exit(0));
 }
 

@@ -1,5 +1,7 @@
 // Types for hammer.cjs (plain Node, so the workers run without ts-jest).
 export interface HammerTarget {
+  /** The client library: ioredis, or node-redis by its aliased install. @default 'ioredis' */
+  library?: 'ioredis' | 'redis4' | 'redis5' | 'redis6';
   url?: string;
   clusterNodes?: { host: string; port: number }[];
 }

@@ -1,7 +1,8 @@
-// The concurrency property, on the standalone Redis and on the Cluster: several processes, each
-// with its own client, hammer ONE caller key with many concurrent takes while the bucket refills.
-// The total admitted never exceeds capacity + refillPerSecond * elapsed (elapsed on Redis's
-// clock) and is not far below it either: no over-admission, no under-admission.
+// The concurrency property, on the standalone Redis and on the Cluster, through ioredis and through
+// node-redis: several processes, each with its own client, hammer ONE caller key with many
+// concurrent takes while the bucket refills. The total admitted never exceeds capacity +
+// refillPerSecond * elapsed (elapsed on Redis's clock) and is not far below it either: no
+// over-admission, no under-admission.
 import { existsSync } from 'node:fs';
 import { clusterNodes, requireCluster } from '../support/cluster';
 import { randomPrefix, redisUrl, requireRedis } from '../support/redis';
@@ -15,10 +16,18 @@ beforeAll(() => {
 });
 
 /** Each target, the check for the server it needs, and how the workers reach it. */
-const targets: [string, () => void, () => HammerTarget][] = [
+const servers: [string, () => void, () => HammerTarget][] = [
   ['standalone Redis', requireRedis, () => ({ url: redisUrl() })],
   ['Redis Cluster', requireCluster, () => ({ clusterNodes: clusterNodes() })],
 ];
+/** The client libraries the workers use: ioredis 5, and node-redis 5 (its aliased install). */
+const libraries: [string, HammerTarget['library']][] = [
+  ['ioredis 5', 'ioredis'],
+  ['node-redis 5', 'redis5'],
+];
+const targets = libraries.flatMap(([client, library]) =>
+  servers.map(([server, requireServer, target]) => [`${server} through ${client}`, requireServer, () => ({ ...target(), library })] as const),
+);
 
 describe.each(targets)('4 processes x 50 takes in flight on one key, %s', (label, requireServer, target) => {
   requireServer();

@@ -1,4 +1,5 @@
-// The store contract: the same cases run on every Store (memory, Redis, and later Redis Cluster).
+// The store contract: the same cases run on every Store (memory, and Redis and Redis Cluster through
+// every supported client).
 import { randomBytes } from 'node:crypto';
 import { createLimiter, type Decision, type PolicyOptions, type Store } from '@tokenbucket/core';
 import { sleep } from '../support/redis';
@@ -20,11 +21,11 @@ async function takeMany(take: () => Promise<Decision>, n: number): Promise<Decis
   return out;
 }
 
-export function runStoreSuite(label: string, makeHarness: () => StoreHarness): void {
+export function runStoreSuite(label: string, makeHarness: () => StoreHarness | Promise<StoreHarness>): void {
   describe(`store contract: ${label}`, () => {
     let harness: StoreHarness;
-    beforeAll(() => {
-      harness = makeHarness();
+    beforeAll(async () => {
+      harness = await makeHarness();
     });
     afterAll(async () => {
       await harness?.close?.(); // undefined when the suite failed before its first test

@@ -29,7 +29,9 @@ export function checkMemoryPolicy(client: object, connection: RedisConnection): 
           warn(
             `tokenbucket: ${where}: Redis may evict rate-limit buckets under memory pressure, and an evicted bucket comes back full (its caller gets a whole new burst). Set maxmemory-policy noeviction on the Redis the limiter uses, or give the limiter a Redis of its own.`,
           );
-        } else if (unread.length > 0) {
+        } else if (unread.length > 0 && connection.unavailable() === undefined) {
+          // (A read cut short because the client quit or lost its connection says nothing about the
+          // policy: nothing is reported, and the next 'ready' reads it again.)
           warned.add(client);
           const why = unread.map((r) => `${r.node}: ${r.error instanceof Error ? r.error.message : String(r.error)}`).join('; ');
           warn(

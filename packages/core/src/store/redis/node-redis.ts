@@ -68,7 +68,8 @@ export function nodeRedisConnection(client: NodeRedisLike): RedisConnection {
     unavailable() {
       if (cluster) return client.isOpen ? undefined : 'closed';
       const c = client as NodeRedisClientLike;
-      return c.isReady ? undefined : c.isOpen ? 'reconnecting' : 'closed';
+      // isOpen first: from quit()/close() on, the client refuses commands while still isReady.
+      return !c.isOpen ? 'closed' : c.isReady ? undefined : 'reconnecting';
     },
     async memoryPolicies(): Promise<MemoryPolicyReport> {
       const read = async (node: string, run: () => Promise<unknown>) => {

@@ -1,0 +1,44 @@
+// RedisStore with what only node-redis has (4 to 6): a client is connected by the app before the
+// store can use it, and from quit() or close() on it refuses commands. The cases every client runs
+// are in redis-store-suite.ts and redis-cluster-suite.ts (test/core/clients/).
+import { createLimiter, RedisStore } from '@tokenbucket/core';
+import { ClientPool, CLIENT_KINDS } from '../support/clients';
+import { randomPrefix, RedisPool, requireRedis } from '../support/redis';
+
+requireRedis();
+
+const pool = new RedisPool();
+const prefix = randomPrefix('node-redis');
+afterAll(() => pool.closeAll([prefix]));
+
+const SLOW = 1 / 3600;
+const closed = { code: 'STORE_UNAVAILABLE', message: expect.stringContaining('status "closed"') };
+
+describe.each(CLIENT_KINDS.filter((k) => k.library === 'node-redis'))('RedisStore on a node-redis client: $name', (kind) => {
+  const clients = new ClientPool(kind);
+  afterAll(() => clients.closeAll());
+
+  test('a client not connected yet: takes fail at once with STORE_UNAVAILABLE, and succeed once connect() has resolved', async () => {
+    const lazy = await clients.standalone({ connect: false });
+    const l = createLimiter({ store: new RedisStore({ client: lazy.client, prefix }), name: `lazy-${kind.id}`, capacity: 2, refillPerSecond: SLOW });
+    await expect(l.take('lazy-caller')).rejects.toMatchObject(closed);
+    await lazy.connect();
+    expect((await l.take('lazy-caller')).remaining).toBe(1);
+  });
+
+  test("from quit() or close() on, a take fails at once with STORE_UNAVAILABLE, not the client's own error", async () => {
+    const closing = await clients.standalone();
+    // Unbatched: the take is checked and sent in the turn it is made, right after quit().
+    const l = createLimiter({
+      store: new RedisStore({ client: closing.client, prefix, batch: false }),
+      name: `quit-${kind.id}`,
+      capacity: 2,
+      refillPerSecond: SLOW,
+    });
+    expect((await l.take('quit-caller')).remaining).toBe(1);
+    const quitting = closing.quit();
+    await expect(l.take('quit-caller')).rejects.toMatchObject(closed);
+    await quitting;
+    await expect(l.take('quit-caller')).rejects.toMatchObject(closed);
+  });
+});

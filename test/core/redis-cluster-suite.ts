@@ -1,0 +1,187 @@
+// RedisStore on a real Redis Cluster of three masters, through one client library: the store
+// contract, plus what only a Cluster has: one caller's policies in one slot, callers spread over
+// every master, and NOSCRIPT recovery when every node has forgotten the script. Every supported
+// client runs it; what the suite sees of the Cluster it reads with clients of its own, one per
+// master (test/support/cluster).
+import { createHash, randomBytes } from 'node:crypto';
+import { createLimiter, RedisStore, type Decision } from '@tokenbucket/core';
+import { parseRedisStoreOptions } from '../../packages/core/src/store/redis/options';
+import { TAKE_SCRIPT } from '../../packages/core/src/store/redis/script';
+import { ClientPool, type ClientKind } from '../support/clients';
+import { ClusterPool, requireCluster } from '../support/cluster';
+import { randomPrefix } from '../support/redis';
+import { runStoreSuite } from './store-suite';
+
+const SLOW = 1 / 3600;
+const caller = (): string => `caller-${randomBytes(6).toString('hex')}`;
+const SHA = createHash('sha1').update(TAKE_SCRIPT).digest('hex');
+const tagOf = (key: string): string | undefined => /\{([^}]+)\}$/.exec(key)?.[1];
+
+export function runRedisClusterSuite(kind: ClientKind): void {
+  describe(`RedisStore through ${kind.name}, Redis Cluster`, () => {
+    requireCluster();
+
+    const clients = new ClientPool(kind);
+    /** The test's own view of the Cluster: a plain client per master. */
+    const pool = new ClusterPool();
+    const prefix = randomPrefix(`cluster-${kind.id}`);
+    afterAll(async () => {
+      await clients.closeAll();
+      await pool.closeAll([prefix]);
+    });
+    const cluster = async (options?: Parameters<ClientPool['cluster']>[0]) => (await clients.cluster(options)).client;
+    /** The slot of `key`, as the Cluster computes it. */
+    const keySlot = async (key: string): Promise<number> => (await pool.masters())[0]!.client.cluster('KEYSLOT', key);
+
+    for (const variant of kind.variants) {
+      runStoreSuite(`RedisStore on a Redis Cluster (${kind.name}, ${variant.label})`, async () => {
+        const store = new RedisStore({ client: await cluster(variant.options), prefix });
+        return { store: () => store };
+      });
+    }
+
+    test("a multi-policy take: one caller's keys share a hash tag and a slot, on one master, all or nothing", async () => {
+      const l = createLimiter({
+        store: new RedisStore({ client: await cluster(), prefix }),
+        policies: [
+          { name: 'multi-burst', capacity: 4, refillPerSecond: SLOW },
+          { name: 'multi-hourly', capacity: 10, refillPerSecond: SLOW },
+          { name: 'multi-daily', capacity: 6, refillPerSecond: SLOW },
+        ],
+      });
+      const key = caller();
+      expect((await l.take(key, { cost: 3 })).policies.map((p) => p.remaining)).toEqual([1, 7, 3]);
+      const denied = await l.take(key, { cost: 2 });
+      expect(denied).toMatchObject({ allowed: false, policy: 'multi-burst' });
+      expect(denied.policies.map((p) => p.remaining)).toEqual([1, 7, 3]); // nothing debited anywhere
+      expect((await l.take(key)).policies.map((p) => p.remaining)).toEqual([0, 6, 2]);
+
+      const perMaster = await pool.keysPerMaster(`${prefix}multi-*`);
+      const holders = [...perMaster].filter(([, keys]) => keys.length > 0);
+      expect(holders).toHaveLength(1); // all three keys on one master
+      const keys = holders[0]![1].sort();
+      expect(keys).toHaveLength(3);
+      expect(new Set(keys.map(tagOf)).size).toBe(1);
+      const slots = await Promise.all(keys.map(keySlot));
+      expect(new Set(slots).size).toBe(1);
+      // ... and that master is the one the cluster says serves the slot.
+      const owner = (await pool.masters()).find((m) => m.slots.some(([a, b]) => slots[0]! >= a && slots[0]! <= b));
+      expect(owner?.address).toBe(holders[0]![0]);
+    });
+
+    // Regression: with the count of keys as the script's first argument, ioredis's
+    // auto-pipelining grouped takes by the slot of that number and refused every pipeline whose
+    // keys lived on several masters ("All keys in the pipeline should belong to the same slots
+    // allocation group"). RedisStore now defines its command with `numberOfKeys`.
+    for (const [v, variant] of kind.variants.entries()) {
+      test(`callers spread over every master: concurrent takes are right wherever the buckets land (${variant.label})`, async () => {
+        const name = `spread-${v}`;
+        const l = createLimiter({
+          store: new RedisStore({ client: await cluster(variant.options), prefix }),
+          policies: [
+            { name: `${name}-a`, capacity: 5, refillPerSecond: SLOW },
+            { name: `${name}-b`, capacity: 8, refillPerSecond: SLOW },
+          ],
+        });
+        const callers = Array.from({ length: 300 }, caller);
+        const first = await Promise.all(callers.map((c) => l.take(c, { cost: 2 })));
+        expect(first.every((d) => d.allowed && d.policies[0]!.remaining === 3 && d.policies[1]!.remaining === 6)).toBe(true);
+        const second = await Promise.all(callers.map((c) => l.take(c, { cost: 3 })));
+        expect(second.every((d) => d.allowed && d.policies[0]!.remaining === 0 && d.policies[1]!.remaining === 3)).toBe(true);
+        const third = await Promise.all(callers.map((c) => l.take(c)));
+        expect(third.every((d) => !d.allowed && d.policy === `${name}-a`)).toBe(true);
+
+        const perMaster = await pool.keysPerMaster(`${prefix}${name}-*`);
+        const counts = [...perMaster.values()].map((keys) => keys.length);
+        expect(counts).toHaveLength(3);
+        for (const n of counts) expect(n).toBeGreaterThan(100); // about 200 of 600 on each master
+        const all = [...perMaster.values()].flat();
+        expect(all).toHaveLength(600);
+        expect(new Set(all).size).toBe(600);
+        // Both policies of a caller sit on the same master.
+        for (const keys of perMaster.values()) {
+          const tags = new Map<string, number>();
+          for (const k of keys) tags.set(tagOf(k)!, (tags.get(tagOf(k)!) ?? 0) + 1);
+          expect([...tags.values()].every((n) => n === 2)).toBe(true);
+        }
+        // Every key is on the master that serves its slot.
+        for (const master of await pool.masters()) {
+          for (const k of perMaster.get(master.address)!.slice(0, 20)) {
+            const slot = await master.client.cluster('KEYSLOT', k);
+            expect(master.slots.some(([a, b]) => slot >= a && slot <= b)).toBe(true);
+          }
+        }
+        // reset deletes both keys wherever they are.
+        await Promise.all(callers.map((c) => l.reset(c)));
+        expect([...(await pool.keysPerMaster(`${prefix}${name}-*`)).values()].flat()).toHaveLength(0);
+      });
+    }
+
+    test.each(kind.variants.map((variant, v) => [variant.label, v] as const))(
+      'SCRIPT FLUSH on every node: the next takes reload the script on each master and are correct (%s)',
+      async (_label, v) => {
+        const name = `noscript-${v}`;
+        const l = createLimiter({
+          store: new RedisStore({ client: await cluster(kind.variants[v]!.options), prefix }),
+          name,
+          capacity: 3,
+          refillPerSecond: SLOW,
+        });
+        const callers = Array.from({ length: 30 }, caller);
+        // One take at a time: concurrency across masters is the spread case's business (see above).
+        const remaining = async (): Promise<number[]> => {
+          const out: number[] = [];
+          for (const c of callers) out.push((await l.take(c)).remaining);
+          return out;
+        };
+        expect(await remaining()).toEqual(callers.map(() => 2));
+        const masters = await pool.masters();
+        // The callers' buckets sit on every master, so every node has to reload the script.
+        const perMaster = await pool.keysPerMaster(`${prefix}${name}:*`);
+        expect([...perMaster.values()].every((keys) => keys.length > 0)).toBe(true);
+        const loaded = async (): Promise<number[]> => Promise.all(masters.map(async (m) => ((await m.client.script('EXISTS', SHA)) as number[])[0]!));
+        expect(await loaded()).toEqual([1, 1, 1]);
+
+        await Promise.all(masters.map((m) => m.client.script('FLUSH')));
+        expect(await loaded()).toEqual([0, 0, 0]);
+        expect(await remaining()).toEqual(callers.map(() => 1));
+        expect(await loaded()).toEqual([1, 1, 1]); // reloaded on every master
+
+        await Promise.all(masters.map((m) => m.client.script('FLUSH')));
+        const hot = caller();
+        const parallel = await Promise.all(Array.from({ length: 20 }, () => l.take(hot)));
+        expect(parallel.filter((d) => d.allowed)).toHaveLength(3);
+      },
+    );
+
+    test('many concurrent takes from several Cluster clients on one hot key admit exactly capacity', async () => {
+      const capacity = 100;
+      const limiters = await Promise.all(
+        Array.from({ length: 4 }, async (_, i) =>
+          createLimiter({
+            store: new RedisStore({ client: await cluster({ autoPipelining: i % 2 === 0 }), prefix }),
+            name: 'hot',
+            capacity,
+            refillPerSecond: SLOW,
+          }),
+        ),
+      );
+      const takes: Promise<Decision>[] = [];
+      for (let round = 0; round < 100; round++) for (const l of limiters) takes.push(l.take('hot-caller'));
+      const results = await Promise.all(takes);
+      expect(results.filter((d) => d.allowed)).toHaveLength(capacity);
+      const remaining = results
+        .filter((d) => d.allowed)
+        .map((d) => d.remaining)
+        .sort((a, b) => a - b);
+      expect(remaining).toEqual(Array.from({ length: capacity }, (_, i) => i));
+    });
+
+    test("the maxmemory-policy check reads every master's policy", async () => {
+      const { connection } = parseRedisStoreOptions({ client: await cluster(), checkMemoryPolicy: false });
+      const report = await connection.memoryPolicies();
+      expect(report.map((r) => r.policy)).toEqual(['noeviction', 'noeviction', 'noeviction']);
+      expect(report.map((r) => r.node).sort()).toEqual((await pool.masters()).map((m) => m.address).sort());
+    });
+  });
+}

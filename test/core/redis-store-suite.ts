@@ -1,0 +1,407 @@
+// RedisStore on a real standalone Redis, through one client library: the store contract, plus
+// what only Redis has (the script, TIME, expiry, hashed and hash-tagged keys, NOSCRIPT recovery,
+// the time budget, the breaker, the denial cache, batching). Every supported client runs it; what
+// the suite sees of Redis it reads with a client of its own (test/support/redis).
+import { createHash } from 'node:crypto';
+import { createLimiter, RedisStore, type Decision } from '@tokenbucket/core';
+import { parseRedisStoreOptions } from '../../packages/core/src/store/redis/options';
+import { ClientPool, type ClientKind } from '../support/clients';
+import { randomPrefix, RedisPool, redisUrl, requireRedis, sleep } from '../support/redis';
+import { TcpProxy } from '../support/tcp-proxy';
+import { runStoreSuite } from './store-suite';
+
+export function runRedisStoreSuite(kind: ClientKind): void {
+  describe(`RedisStore through ${kind.name}, standalone Redis`, () => {
+    requireRedis();
+
+    const clients = new ClientPool(kind);
+    /** The test's own view of Redis: reads keys, MONITOR, SCRIPT FLUSH, CLIENT KILL. */
+    const pool = new RedisPool();
+    const prefix = randomPrefix(`redis-${kind.id}`);
+    afterAll(async () => {
+      await clients.closeAll();
+      await pool.closeAll([prefix]);
+    });
+    const client = async (options?: Parameters<ClientPool['standalone']>[0]) => (await clients.standalone(options)).client;
+
+    for (const variant of kind.variants) {
+      runStoreSuite(`RedisStore (${kind.name}, ${variant.label})`, async () => {
+        const store = new RedisStore({ client: await client(variant.options), prefix });
+        return { store: () => store };
+      });
+    }
+
+    describe('the script, keys and expiry', () => {
+      test('one decision is one script call (EVALSHA) and nothing else', async () => {
+        const store = new RedisStore({ client: await client(), prefix });
+        const l = createLimiter({
+          store,
+          policies: [
+            { name: 'one-call-a', capacity: 5, refillPerSecond: 1 },
+            { name: 'one-call-b', capacity: 9, refillPerSecond: 1 },
+          ],
+        });
+        await l.take('warm-up'); // loads the script (EVALSHA, NOSCRIPT, EVAL on a fresh server)
+        const monitor = await pool.client().monitor();
+        const seen: string[][] = [];
+        monitor.on('monitor', (_time: string, args: string[], source: string) => {
+          // Commands the script runs show up with source "lua"; count only what the client sent.
+          if (source !== 'lua' && args.some((a) => a.includes(`${prefix}one-call`))) seen.push(args);
+        });
+        for (let i = 0; i < 3; i++) await l.take('one-call-caller');
+        await l.take('one-call-caller', { cost: 100 }); // denied
+        await sleep(100);
+        monitor.disconnect();
+        expect(seen.map((args) => args[0]!.toLowerCase())).toEqual(['evalsha', 'evalsha', 'evalsha', 'evalsha']);
+        expect(seen[0]![2]).toBe('2'); // both policies' keys in the one call
+      });
+
+      test('keys are hashed, hash-tagged per caller, and expire when the bucket would be full', async () => {
+        const l = createLimiter({
+          store: new RedisStore({ client: await client(), prefix }),
+          policies: [
+            { name: 'layout-burst', capacity: 10, refillPerSecond: 2 },
+            { name: 'layout-daily', capacity: 1000, refillPerSecond: 1000 / 86400 },
+          ],
+        });
+        const reader = pool.client();
+        const apiKey = 'sk_live_SECRET_raw_api_key_123';
+        const d = await l.take(apiKey, { cost: 4 });
+        const keys = (await pool.keys(`${prefix}layout-*`)).sort();
+        expect(keys).toHaveLength(2);
+        const tags = keys.map((k) => /^.*:\{([A-Za-z0-9_-]{22})\}$/.exec(k)?.[1]);
+        expect(tags[0]).toBeDefined();
+        expect(tags[0]).toBe(tags[1]);
+        // The documented id, the same on every Node version (whichever hashing API the store uses):
+        // buckets written by one version are found by another.
+        expect(tags[0]).toBe(createHash('sha256').update(apiKey, 'utf8').digest('base64url').slice(0, 22));
+        expect(keys[0]).toBe(`${prefix}layout-burst:{${tags[0]}}`);
+        for (const key of keys) {
+          expect(key).not.toContain(apiKey);
+          expect(await reader.get(key)).not.toContain(apiKey);
+        }
+        // Expiry: 4 tokens at 2/s is 2 s to full; 4 of a daily 1000 is 4 * 86.4 s.
+        const ttls = await Promise.all(keys.map((k) => reader.pttl(k)));
+        expect(ttls[0]).toBeGreaterThan(1_900);
+        expect(ttls[0]).toBeLessThanOrEqual(2_000);
+        expect(ttls[1]).toBeGreaterThan(345_000);
+        expect(ttls[1]).toBeLessThanOrEqual(345_600);
+        expect(d.policy).toBe('layout-burst'); // fewest left
+        expect(d.resetMs).toBe(2_000);
+        expect(d.policies[1]!.resetMs).toBe(345_600);
+      });
+
+      test('a denied take writes nothing: the expiry is not pushed back', async () => {
+        const reader = pool.client();
+        const l = createLimiter({ store: new RedisStore({ client: await client(), prefix }), name: 'deny-writes', capacity: 1, refillPerSecond: 0.01 });
+        await l.take('deny-writes-caller');
+        const [key] = await pool.keys(`${prefix}deny-writes:*`);
+        const before = await reader.get(key!);
+        await sleep(20);
+        expect((await l.take('deny-writes-caller')).allowed).toBe(false);
+        expect(await reader.get(key!)).toBe(before);
+        expect(await reader.pttl(key!)).toBeLessThan(100_000 - 10);
+      });
+
+      test('SCRIPT FLUSH mid-run: the next take reloads the script and is correct', async () => {
+        const l = createLimiter({ store: new RedisStore({ client: await client(), prefix }), name: 'noscript', capacity: 3, refillPerSecond: 1 / 3600 });
+        expect((await l.take('noscript-caller')).remaining).toBe(2);
+        await pool.client().script('FLUSH');
+        expect((await l.take('noscript-caller')).remaining).toBe(1);
+        await pool.client().script('FLUSH');
+        const parallel = await Promise.all([l.take('noscript-caller'), l.take('noscript-caller')]);
+        expect(parallel.filter((d) => d.allowed)).toHaveLength(1);
+      });
+
+      test('many concurrent takes from several separate clients on one hot key admit exactly capacity', async () => {
+        const capacity = 100;
+        const limiters = await Promise.all(
+          Array.from({ length: 6 }, async (_, i) =>
+            createLimiter({
+              store: new RedisStore({ client: await client({ autoPipelining: i % 2 === 0 }), prefix }),
+              name: 'hot',
+              capacity,
+              refillPerSecond: 1 / 3600, // refill during the test: about 0.001 token
+            }),
+          ),
+        );
+        const takes: Promise<Decision>[] = [];
+        for (let round = 0; round < 100; round++) for (const l of limiters) takes.push(l.take('hot-caller'));
+        const results = await Promise.all(takes);
+        expect(results).toHaveLength(600);
+        expect(results.filter((d) => d.allowed)).toHaveLength(capacity);
+        const remaining = results
+          .filter((d) => d.allowed)
+          .map((d) => d.remaining)
+          .sort((a, b) => a - b);
+        expect(remaining).toEqual(Array.from({ length: capacity }, (_, i) => i)); // each token once
+      });
+
+      test('a store fault rejects the take; it never escapes unhandled', async () => {
+        const faulty = await clients.standalone({ noRetry: true });
+        const l = createLimiter({ store: new RedisStore({ client: faulty.client, prefix }), name: 'fault', capacity: 3, refillPerSecond: 1 });
+        await l.take('fault-caller');
+        faulty.drop();
+        await expect(l.take('fault-caller')).rejects.toThrow();
+      });
+
+      test('takes held for the end of the turn when the client is closed are sent first, and answered', async () => {
+        const closing = await clients.standalone();
+        const l = createLimiter({ store: new RedisStore({ client: closing.client, prefix }), name: 'quit', capacity: 2, refillPerSecond: 1 / 3600 });
+        const takes = [l.take('quit-caller'), l.take('quit-caller'), l.take('quit-caller')];
+        await closing.quit();
+        expect((await Promise.all(takes)).map((d) => d.allowed)).toEqual([true, true, false]);
+      });
+
+      test('a store on a client closed at once warns of no maxmemory-policy it could not read', async () => {
+        // The check reads the policy when the client is ready; a read cut short by quit() says
+        // nothing about the policy (the next 'ready' would read it again).
+        const warn = jest.spyOn(process, 'emitWarning').mockImplementation(() => {});
+        try {
+          const closing = await clients.standalone();
+          new RedisStore({ client: closing.client, prefix });
+          await closing.quit();
+          await sleep(100);
+          expect(warn.mock.calls.map(([message]) => String(message))).toEqual([]);
+        } finally {
+          warn.mockRestore();
+        }
+      });
+
+      test("the maxmemory-policy check reads the server's policy", async () => {
+        const { connection } = parseRedisStoreOptions({ client: await client(), checkMemoryPolicy: false });
+        const report = await connection.memoryPolicies();
+        expect(report.map((r) => r.policy)).toEqual(['noeviction']);
+      });
+
+      test('invalid options name the option and the value', async () => {
+        expect(() => new RedisStore({ client: {} as never })).toThrow(
+          /`client` must be an ioredis Redis or Cluster client, or a node-redis client from createClient or createCluster; got an object/,
+        );
+        const c = await client();
+        expect(() => new RedisStore({ client: c, prefix: 'a{b}' })).toThrow(/`prefix`.*got "a\{b\}"/);
+        expect(() => new RedisStore(undefined as never)).toThrow(/`options` must be an object/);
+      });
+    });
+
+    describe('time budget and circuit breaker', () => {
+      test('a take the server does not answer within timeoutMs fails with STORE_TIMEOUT, on time', async () => {
+        const store = new RedisStore({ client: await client(), prefix, timeoutMs: 100 });
+        const l = createLimiter({ store, name: 'budget', capacity: 3, refillPerSecond: 1 });
+        await l.take('budget-caller');
+        // A client whose every command waits behind a blocking one on the same connection.
+        const blocked = await clients.standalone();
+        const slowStore = new RedisStore({ client: blocked.client, prefix, timeoutMs: 100 });
+        const slow = createLimiter({ store: slowStore, name: 'budget', capacity: 3, refillPerSecond: 1 });
+        await blocked.send(['PING']);
+        const blocking = blocked.send(['BLPOP', `${prefix}never-pushed`, 1]).catch(() => undefined);
+        const start = performance.now();
+        await expect(slow.take('budget-caller')).rejects.toMatchObject({ code: 'STORE_TIMEOUT' });
+        expect(performance.now() - start).toBeLessThan(100 + 400);
+        await blocking;
+      });
+
+      test('while the client is reconnecting nothing is sent (no offline-queue replay), and the circuit opens', async () => {
+        // The client reaches Redis through a relay the test cuts: reconnection attempts are refused
+        // until it is restored, however fast the client retries.
+        const proxy = await TcpProxy.start(redisUrl());
+        try {
+          // ioredis: its offline queue on, and many retries per command.
+          const flaky = await clients.standalone({ url: proxy.url, reconnectDelayMs: 50, ioredis: { maxRetriesPerRequest: 20 } });
+          const store = new RedisStore({ client: flaky.client, prefix, breaker: { failureThreshold: 2, cooldownMs: 60_000 } });
+          const statuses: string[] = [];
+          store.subscribe((e) => statuses.push(e.status));
+          const l = createLimiter({ store, name: 'offline', capacity: 3, refillPerSecond: 1 / 3600 });
+          await l.take('offline-caller');
+          const reconnecting = flaky.next('reconnecting');
+          await proxy.cut(); // the connection drops
+          await reconnecting;
+          const unavailable = { code: 'STORE_UNAVAILABLE', message: expect.stringContaining('status "reconnecting"') };
+          await expect(l.take('offline-caller')).rejects.toMatchObject(unavailable);
+          await expect(l.take('offline-caller')).rejects.toMatchObject(unavailable);
+          await expect(l.take('offline-caller')).rejects.toMatchObject({ code: 'STORE_CIRCUIT_OPEN' });
+          expect(statuses).toEqual(['down']);
+          const ready = flaky.next('ready');
+          await proxy.restore();
+          await ready;
+          await sleep(50);
+          // Only the first take ever reached Redis: 2 tokens left, nothing replayed.
+          const reader = createLimiter({ store: new RedisStore({ client: await client(), prefix }), name: 'offline', capacity: 3, refillPerSecond: 1 / 3600 });
+          expect((await reader.take('offline-caller', { cost: 0 })).remaining).toBe(2);
+        } finally {
+          await proxy.stop();
+        }
+      });
+
+      test('invalid time budget and breaker options name the option', async () => {
+        const c = await client();
+        expect(() => new RedisStore({ client: c, timeoutMs: 0 })).toThrow(/`timeoutMs` must be a finite number of milliseconds > 0; got 0/);
+        expect(() => new RedisStore({ client: c, breaker: { cooldownMs: NaN } })).toThrow(/`breaker.cooldownMs`.*got NaN/);
+      });
+    });
+
+    describe('denial cache', () => {
+      async function countCalls(pattern: string, run: () => Promise<void>): Promise<number> {
+        const monitor = await pool.client().monitor();
+        let calls = 0;
+        monitor.on('monitor', (_time: string, args: string[], source: string) => {
+          if (source !== 'lua' && args.some((a) => a.includes(pattern))) calls++;
+        });
+        await run();
+        await sleep(100);
+        monitor.disconnect();
+        return calls;
+      }
+
+      test('a denied caller hammering: one Redis call, the rest answered here with the same decision', async () => {
+        const l = createLimiter({ store: new RedisStore({ client: await client(), prefix }), name: 'dc-hammer', capacity: 2, refillPerSecond: 1 / 3600 });
+        await l.take('dc-caller', { cost: 2 });
+        const decisions: Decision[] = [];
+        const calls = await countCalls(`${prefix}dc-hammer`, async () => {
+          for (let i = 0; i < 50; i++) decisions.push(await l.take('dc-caller'));
+        });
+        expect(calls).toBe(1);
+        expect(decisions.every((d) => !d.allowed && d.remaining === 0 && d.limit === 2)).toBe(true);
+        expect(decisions[49]!.retryAfterMs).toBeGreaterThan(3_590_000);
+        expect(decisions[49]!.retryAfterMs).toBeLessThanOrEqual(decisions[0]!.retryAfterMs);
+        // A cheaper take the remembered levels cannot rule out still asks Redis: cost 0 reads.
+        expect((await l.take('dc-caller', { cost: 0 })).allowed).toBe(true);
+      });
+
+      test('the remembered denial ends as soon as the refill could cover the cost', async () => {
+        const l = createLimiter({ store: new RedisStore({ client: await client(), prefix }), name: 'dc-refill', capacity: 1, refillPerSecond: 10 });
+        await l.take('dc-r');
+        const denied = await l.take('dc-r');
+        expect(denied.allowed).toBe(false);
+        await sleep(denied.retryAfterMs + 5);
+        expect((await l.take('dc-r')).allowed).toBe(true);
+      });
+
+      test('reset forgets the denial; denialCache false asks Redis every time', async () => {
+        const c = await client();
+        const store = new RedisStore({ client: c, prefix });
+        const l = createLimiter({ store, name: 'dc-reset', capacity: 1, refillPerSecond: 1 / 3600 });
+        await l.take('dc-x');
+        expect((await l.take('dc-x')).allowed).toBe(false);
+        await l.reset('dc-x');
+        expect((await l.take('dc-x')).allowed).toBe(true);
+
+        const uncached = createLimiter({
+          store: new RedisStore({ client: c, prefix, denialCache: false }),
+          name: 'dc-off',
+          capacity: 1,
+          refillPerSecond: 1 / 3600,
+        });
+        await uncached.take('dc-y');
+        const calls = await countCalls(`${prefix}dc-off`, async () => {
+          for (let i = 0; i < 5; i++) await uncached.take('dc-y');
+        });
+        expect(calls).toBe(5);
+        expect(() => new RedisStore({ client: c, denialCache: { maxKeys: 0 } })).toThrow(/`denialCache.maxKeys` must be an integer >= 1.*got 0/);
+      });
+
+      test('denials are kept per limiter, and the cache starts over at maxKeys', async () => {
+        const store = new RedisStore({ client: await client(), prefix, denialCache: { maxKeys: 2 } });
+        const one = createLimiter({ store, name: 'dc-max-one', capacity: 1, refillPerSecond: 1 / 3600 });
+        const two = createLimiter({ store, name: 'dc-max-two', capacity: 1, refillPerSecond: 1 / 3600 });
+        for (const caller of ['m-a', 'm-b']) {
+          await one.take(caller);
+          expect((await one.take(caller)).allowed).toBe(false); // remembered
+        }
+        // The same caller under another limiter is another bucket: not denied by one's memory.
+        expect((await two.take('m-a')).allowed).toBe(true);
+        const remembered = await countCalls(`${prefix}dc-max-one`, async () => {
+          for (const caller of ['m-a', 'm-b']) expect((await one.take(caller)).allowed).toBe(false);
+        });
+        expect(remembered).toBe(0);
+        // A third denial fills the cache past maxKeys: it starts over with only that one.
+        expect((await two.take('m-a')).allowed).toBe(false);
+        const afterStartOver = await countCalls(`${prefix}dc-max-`, async () => {
+          expect((await two.take('m-a')).allowed).toBe(false); // remembered
+          expect((await one.take('m-a')).allowed).toBe(false); // forgotten: asks Redis
+          expect((await one.take('m-b')).allowed).toBe(false); // forgotten: asks Redis
+        });
+        expect(afterStartOver).toBe(2);
+      });
+
+      test('another process debiting the bucket cannot make a remembered denial wrong', async () => {
+        // Two stores (two processes' worth of state) on one bucket: the one that remembers a denial
+        // only ever denies what Redis would deny, because others can only take tokens away.
+        const a = createLimiter({ store: new RedisStore({ client: await client(), prefix }), name: 'dc-two', capacity: 3, refillPerSecond: 1 / 3600 });
+        const b = createLimiter({ store: new RedisStore({ client: await client(), prefix }), name: 'dc-two', capacity: 3, refillPerSecond: 1 / 3600 });
+        await a.take('dc-z', { cost: 2 });
+        expect((await a.take('dc-z', { cost: 2 })).allowed).toBe(false); // remembered by a: 1 left
+        expect((await b.take('dc-z')).allowed).toBe(true); // b takes the last one
+        expect((await a.take('dc-z', { cost: 2 })).allowed).toBe(false);
+        expect((await a.take('dc-z')).allowed).toBe(false); // not ruled out locally: asks Redis, 0 left
+      });
+    });
+
+    describe('batching', () => {
+      async function scriptCalls(pattern: string, run: () => Promise<void>): Promise<string[][]> {
+        const monitor = await pool.client().monitor();
+        const calls: string[][] = [];
+        monitor.on('monitor', (_time: string, args: string[], source: string) => {
+          if (source !== 'lua' && args.some((a) => a.includes(pattern))) calls.push(args);
+        });
+        await run();
+        await sleep(100);
+        monitor.disconnect();
+        return calls;
+      }
+
+      test('the takes of one tick go in one script call, each all-or-nothing and in order', async () => {
+        const store = new RedisStore({ client: await client(), prefix });
+        const one = createLimiter({ store, name: 'batch-one', capacity: 2, refillPerSecond: 1 / 3600 });
+        const two = createLimiter({
+          store,
+          policies: [
+            { name: 'batch-a', capacity: 5, refillPerSecond: 1 / 3600 },
+            { name: 'batch-b', capacity: 1, refillPerSecond: 1 / 3600 },
+          ],
+        });
+        let results: Decision[] = [];
+        const calls = await scriptCalls(`${prefix}batch-`, async () => {
+          results = await Promise.all([
+            one.take('x'),
+            one.take('x'),
+            one.take('x'), // the third take of x in the same call sees the first two
+            two.take('y'),
+            two.take('y'), // denied by batch-b, so batch-a is not debited either
+            one.take('z', { cost: 3 }), // above capacity
+          ]);
+        });
+        expect(calls).toHaveLength(1);
+        expect(results.map((d) => d.allowed)).toEqual([true, true, false, true, false, false]);
+        expect(results.map((d) => d.remaining)).toEqual([1, 0, 0, 0, 0, 2]);
+        expect(results[4]!.policies.map((p) => p.remaining)).toEqual([4, 0]);
+        expect(results[5]!.retryAfterMs).toBe(Infinity);
+      });
+
+      test('batch: false sends each take on its own', async () => {
+        const c = await client();
+        const l = createLimiter({ store: new RedisStore({ client: c, prefix, batch: false }), name: 'nobatch', capacity: 10, refillPerSecond: 1 });
+        const calls = await scriptCalls(`${prefix}nobatch`, async () => {
+          await Promise.all([l.take('a'), l.take('b'), l.take('c')]);
+        });
+        expect(calls).toHaveLength(3);
+        expect(() => new RedisStore({ client: c, batch: 'yes' as never })).toThrow(/`batch` must be true or false; got "yes"/);
+      });
+
+      test('more takes than one call may carry are split into several calls, none lost', async () => {
+        const l = createLimiter({ store: new RedisStore({ client: await client(), prefix }), name: 'bigbatch', capacity: 1000, refillPerSecond: 1 / 3600 });
+        let results: Decision[] = [];
+        const calls = await scriptCalls(`${prefix}bigbatch`, async () => {
+          results = await Promise.all(Array.from({ length: 600 }, (_, i) => l.take(`caller-${i % 300}`)));
+        });
+        // At most 32 keys a call, in as few calls as that allows: 600 keys go in 19.
+        const keysPerCall = calls.map((args) => Number(args[2]));
+        expect(keysPerCall).toHaveLength(19);
+        expect(keysPerCall.reduce((a, b) => a + b, 0)).toBe(600);
+        expect(Math.max(...keysPerCall)).toBeLessThanOrEqual(32);
+        expect(results.every((d) => d.allowed)).toBe(true);
+        expect(results.filter((d) => d.remaining === 998)).toHaveLength(300); // each caller's second take
+      });
+    });
+  });
+}
