@@ -1,0 +1,219 @@
+// Public entry point of @tokenbucket/prometheus: the limiter's diagnostics channels as prom-client metrics.
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import {
+  CHANNELS,
+  invalidOption,
+  TokenBucketError,
+  type DecisionEvent,
+  type StoreCallMessage,
+  type StoreErrorMessage,
+  type StoreStatusMessage,
+} from '@tokenbucket/core';
+import { Counter, Gauge, Histogram, register as defaultRegistry, type Metric, type OpenMetricsContentType, type PrometheusContentType, type Registry } from 'prom-client';
+import { DecisionCounts, ONE_NODE, StoreStates } from './counts.js';
+
+export { ONE_NODE, OTHER } from './counts.js';
+
+/** Bucket bounds (seconds) of the Redis call histogram: a loopback call takes well under 1 ms, a time-out 200 ms. */
+export const DEFAULT_BUCKETS: readonly number[] = Object.freeze([
+  0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
+]);
+
+/** A prom-client registry, in either exposition format. */
+export type AnyRegistry = Registry<PrometheusContentType> | Registry<OpenMetricsContentType>;
+
+export interface PrometheusMetricsOptions {
+  /**
+   * The registry the metrics are registered on.
+   * @default prom-client's default registry (`register`)
+   */
+  register?: AnyRegistry;
+  /**
+   * Prepended to every metric name. Dashboards and alerts that ship with tokenbucket use the default.
+   * @default 'tokenbucket_'
+   */
+  prefix?: string;
+  /**
+   * Upper bounds, in seconds, of `tokenbucket_store_call_duration_seconds`'s buckets: increasing,
+   * finite, > 0.
+   * @default DEFAULT_BUCKETS, 0.1 ms to 1 s
+   */
+  buckets?: readonly number[];
+  /**
+   * Distinct values of the `route` label, and of the `policy` label, that get series of their own;
+   * past it, decisions count under `(other)` and one TokenBucketWarning says so. Route and policy
+   * names are patterns, so their number is the app's; this bounds a mistake (concrete URLs).
+   * @default 1000
+   */
+  maxLabelValues?: number;
+}
+
+/** What `registerMetrics` registered, and how to undo it. */
+export interface PrometheusMetrics {
+  /** `tokenbucket_decisions_total{route, policy, outcome, source}`. */
+  readonly decisions: Counter<'route' | 'policy' | 'outcome' | 'source'>;
+  /** `tokenbucket_store_errors_total{store, code}`. */
+  readonly storeErrors: Counter<'store' | 'code'>;
+  /** `tokenbucket_store_up{store, node}`: 1 or 0. */
+  readonly storeUp: Gauge<'store' | 'node'>;
+  /** `tokenbucket_store_call_duration_seconds{store}`. */
+  readonly storeCallDuration: Histogram<'store'>;
+  /** Unsubscribes from the channels and removes the metrics from the registry. Safe to call twice. */
+  close(): void;
+}
+
+const OPTIONS = new Set(['register', 'prefix', 'buckets', 'maxLabelValues']);
+
+/**
+ * Subscribes to tokenbucket's diagnostics channels and registers four metrics on a prom-client
+ * registry: decisions, store errors, store up, Redis call durations. Every limiter and store in
+ * the process is counted, whatever created it. Throws a TokenBucketError (INVALID_OPTION) for a
+ * bad option, and for a registry that already has these metrics (close the first registration).
+ */
+export function registerMetrics(options: PrometheusMetricsOptions = {}): PrometheusMetrics {
+  if (typeof options !== 'object' || options === null) invalidOption('options', options, 'an object');
+  for (const name of Object.keys(options)) {
+    if (!OPTIONS.has(name)) {
+      throw new TokenBucketError('INVALID_OPTION', `registerMetrics has no option \`${name}\` (it takes ${[...OPTIONS].join(', ')}).`, name);
+    }
+  }
+  const { register = defaultRegistry, prefix = 'tokenbucket_', buckets = DEFAULT_BUCKETS, maxLabelValues = 1000 } = options;
+  if (typeof register !== 'object' || register === null || typeof register.getSingleMetric !== 'function' || typeof register.registerMetric !== 'function') {
+    invalidOption('register', register, "a prom-client Registry (new Registry(), or prom-client's `register`)");
+  }
+  if (typeof prefix !== 'string' || !/^([a-zA-Z_:][a-zA-Z0-9_:]*)?$/.test(prefix)) {
+    invalidOption('prefix', prefix, 'a metric name prefix: letters, digits, _ and :, not starting with a digit');
+  }
+  if (!Array.isArray(buckets) || buckets.length === 0 || buckets.some((b, i) => typeof b !== 'number' || !Number.isFinite(b) || b <= 0 || (i > 0 && b <= buckets[i - 1]!))) {
+    invalidOption('buckets', buckets, 'a non-empty array of increasing finite numbers of seconds > 0');
+  }
+  if (!Number.isSafeInteger(maxLabelValues) || maxLabelValues < 1) invalidOption('maxLabelValues', maxLabelValues, 'an integer >= 1');
+
+  const names = {
+    decisions: `${prefix}decisions_total`,
+    storeErrors: `${prefix}store_errors_total`,
+    storeUp: `${prefix}store_up`,
+    storeCallDuration: `${prefix}store_call_duration_seconds`,
+  };
+  for (const name of Object.values(names)) {
+    if (register.getSingleMetric(name) !== undefined) {
+      invalidOption(
+        'register',
+        register,
+        `a registry without \`${name}\`, which is already registered there (by an earlier registerMetrics: call close() on what it returned first, or give another \`prefix\`)`,
+      );
+    }
+  }
+
+  const counts = new DecisionCounts(maxLabelValues);
+  const states = new StoreStates();
+
+  const decisions = new Counter({
+    name: names.decisions,
+    help: 'Rate-limit decisions, by route, binding policy, outcome (allowed or denied; a dry-run denial is denied) and source (redis, denial-cache, memory, fallback, store).',
+    labelNames: ['route', 'policy', 'outcome', 'source'] as const,
+    registers: [],
+    collect() {
+      for (const s of counts.series) {
+        if (s.total > s.reported) {
+          this.inc(s.labels, s.total - s.reported);
+          s.reported = s.total;
+        }
+      }
+    },
+  });
+  const storeErrors = new Counter({
+    name: names.storeErrors,
+    help: 'Failed calls to a store (errors and time-outs), by store and error code.',
+    labelNames: ['store', 'code'] as const,
+    registers: [],
+  });
+  const storeUp = new Gauge({
+    name: names.storeUp,
+    help: "1 while the store's (or Cluster node's) circuit is closed and calls go to Redis, 0 while it is open and onStoreError answers.",
+    labelNames: ['store', 'node'] as const,
+    registers: [],
+    collect() {
+      this.reset();
+      states.forEach((up, store, node) => this.set({ store, node }, up));
+    },
+  });
+  const storeCallDuration = new Histogram({
+    name: names.storeCallDuration,
+    help: 'Duration of calls to Redis (one take, or a batch of takes), from send to reply or failure, in seconds.',
+    labelNames: ['store'] as const,
+    buckets: [...buckets],
+    registers: [],
+  });
+  const registered: [string, Metric][] = [
+    [names.decisions, decisions],
+    [names.storeErrors, storeErrors],
+    [names.storeUp, storeUp],
+    [names.storeCallDuration, storeCallDuration],
+  ];
+  for (const [, metric] of registered) register.registerMetric(metric);
+
+  const storeLabels = new Map<string, { store: string }>();
+  const handlers: [string, (message: unknown) => void][] = [
+    [CHANNELS.decision, guarded((m) => counts.count(m as DecisionEvent))],
+    [
+      CHANNELS.storeError,
+      guarded((m) => {
+        const { store, code } = m as StoreErrorMessage;
+        storeErrors.inc({ store, code });
+      }),
+    ],
+    [
+      CHANNELS.storeStatus,
+      guarded((m) => {
+        const { store, node, status } = m as StoreStatusMessage;
+        states.status(store, node, status === 'up');
+      }),
+    ],
+    [
+      CHANNELS.storeCall,
+      guarded((m) => {
+        const { store, node, durationMs, ok } = m as StoreCallMessage;
+        let labels = storeLabels.get(store);
+        if (labels === undefined) storeLabels.set(store, (labels = { store }));
+        storeCallDuration.observe(labels, durationMs / 1000);
+        if (ok) states.called(store, node);
+      }),
+    ],
+  ];
+  for (const [name, handler] of handlers) subscribe(name, handler);
+
+  let open = true;
+  return {
+    decisions,
+    storeErrors,
+    storeUp,
+    storeCallDuration,
+    close() {
+      if (!open) return;
+      open = false;
+      for (const [name, handler] of handlers) unsubscribe(name, handler);
+      // Only ours: after close(), the same names may have been registered again by someone else.
+      for (const [name, metric] of registered) {
+        if (register.getSingleMetric(name) === metric) register.removeSingleMetric(name);
+      }
+    },
+  };
+}
+
+/**
+ * A subscriber that cannot throw: an error thrown by a diagnostics_channel subscriber is the
+ * process's uncaught exception. A failure becomes one TokenBucketWarning per subscriber.
+ */
+function guarded(handle: (message: unknown) => void): (message: unknown) => void {
+  let warned = false;
+  return (message) => {
+    try {
+      handle(message);
+    } catch (err) {
+      if (warned) return;
+      warned = true;
+      process.emitWarning(`tokenbucket: a metrics subscriber failed: ${err instanceof Error ? err.message : String(err)}`, 'TokenBucketWarning');
+    }
+  };
+}
