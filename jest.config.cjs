@@ -18,7 +18,7 @@ module.exports = {
     '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/test/tsconfig.json' }],
   },
   moduleNameMapper: {
-    '^@tokenbucket/(core|express|fastify|koa|prometheus)$': '<rootDir>/packages/$1/src/index.ts',
+    '^@tokenbucket/(core|express|fastify|koa|opentelemetry|prometheus)$': '<rootDir>/packages/$1/src/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
   testTimeout: 30000,
