@@ -1,10 +1,11 @@
-// The demo: starts the Express example app, then sends it bursts from two API keys and prints,
-// for each request, the status, the RateLimit headers and Retry-After.
+// The demo: starts the metrics example (the Express example with /metrics), sends it bursts from two
+// API keys and prints, for each request, the status, the RateLimit headers and Retry-After; then
+// the counters it scrapes from /metrics.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 
-const server = fileURLToPath(new URL('../express/server.mjs', import.meta.url));
+const server = fileURLToPath(new URL('../metrics/server.mjs', import.meta.url));
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const run = randomBytes(3).toString('hex'); // fresh callers each run, even on a shared Redis
 const keys = { alice: `demo-alice-${run}`, bob: `demo-bob-${run}` };
@@ -26,7 +27,7 @@ function startApp() {
 
 const { child, url, store } = await startApp();
 const started = performance.now();
-console.log(`Started examples/express/server.mjs at ${url}`);
+console.log(`Started examples/metrics/server.mjs at ${url}`);
 console.log(`Store: ${store}\n`);
 console.log('GET /search allows a burst of 5 per API key, then 1 request a second.\n');
 
@@ -70,6 +71,12 @@ try {
   console.log(
     `\nPolicy header on that route: ${(await fetch(`${url}/reports`, { method: 'POST', headers: { 'x-api-key': keys.alice } })).headers.get('ratelimit-policy')}`,
   );
+
+  console.log(`\nWhat Prometheus would scrape from ${url}/metrics (the counters; no label holds an API key):`);
+  const scraped = await (await fetch(`${url}/metrics`)).text();
+  for (const line of scraped.split('\n')) {
+    if (/^tokenbucket_(decisions_total|store_errors_total|store_up|store_call_duration_seconds_count)\b/.test(line)) console.log(`  ${line}`);
+  }
 } finally {
   child.kill('SIGTERM');
 }
