@@ -7,7 +7,7 @@ const consumer = join(__dirname, 'consumer');
 const root = join(__dirname, '..', '..');
 
 beforeAll(() => {
-  for (const pkg of ['core', 'express', 'fastify', 'koa']) {
+  for (const pkg of ['core', 'express', 'fastify', 'koa', 'prometheus', 'opentelemetry']) {
     for (const dist of ['dist/esm/index.js', 'dist/cjs/index.js']) {
       if (!existsSync(join(root, 'packages', pkg, dist))) {
         throw new Error(`packages/${pkg}/${dist} is missing: build first (\`pnpm build\`; \`pnpm test\` does it).`);
@@ -27,6 +27,10 @@ test.each(['esm.mjs', 'cjs.cjs'])('%s imports every package and uses it', (file)
     express: 'function',
     fastify: true,
     koa: 'function',
+    prometheus: [
+      ['allowed', 2],
+      ['denied', 1],
+    ],
   });
 });
 

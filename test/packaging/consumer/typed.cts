@@ -10,3 +10,7 @@ import express = require('@tokenbucket/express');
 import fastify = require('@tokenbucket/fastify');
 export const handler = express.rateLimit({ capacity: 1, refillPerSecond: 1 });
 export const plugin = fastify.tokenBucket;
+
+import prometheus = require('@tokenbucket/prometheus');
+import opentelemetry = require('@tokenbucket/opentelemetry');
+export const closers: (() => void)[] = [prometheus.registerMetrics().close, opentelemetry.registerMetrics().close];

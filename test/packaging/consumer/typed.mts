@@ -12,3 +12,11 @@ import tokenBucket from '@tokenbucket/fastify';
 import { rateLimit as koaRateLimit } from '@tokenbucket/koa';
 export const handlers = [rateLimit({ capacity: 1, refillPerSecond: 1 }), koaRateLimit({ capacity: 1, refillPerSecond: 1 })];
 export const plugin = tokenBucket;
+
+import { registerMetrics, type PrometheusMetrics } from '@tokenbucket/prometheus';
+import { registerMetrics as registerOpenTelemetry, type OpenTelemetryMetrics } from '@tokenbucket/opentelemetry';
+import { Registry } from 'prom-client';
+export const prometheus: PrometheusMetrics = registerMetrics({ register: new Registry(), prefix: 'app_tokenbucket_', buckets: [0.001, 0.01] });
+export const opentelemetry: OpenTelemetryMetrics = registerOpenTelemetry({ maxLabelValues: 100 });
+// @ts-expect-error: the registry option is `register`
+registerMetrics({ registry: new Registry() });

@@ -1,0 +1,122 @@
+// The metrics packages as users get them: packed with `pnpm pack`, installed from the tarballs into
+// a fresh project outside the workspace, and used from ESM and from CommonJS.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const root = join(__dirname, '..', '..');
+const PACKAGES = ['core', 'prometheus', 'opentelemetry'];
+/** The versions the workspace pins, so an install can come from the local pnpm store. */
+const pinned = (name: string): string => JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).devDependencies[name];
+
+let dir: string;
+const tarballs = new Map<string, string>();
+
+beforeAll(() => {
+  for (const pkg of PACKAGES) {
+    if (!existsSync(join(root, 'packages', pkg, 'dist/esm/index.js'))) {
+      throw new Error(`packages/${pkg} is not built: run \`pnpm build\` first (\`pnpm test\` does).`);
+    }
+  }
+  dir = mkdtempSync(join(tmpdir(), 'tokenbucket-tarballs-'));
+  for (const pkg of PACKAGES) {
+    execFileSync('pnpm', ['pack', '--pack-destination', dir], { cwd: join(root, 'packages', pkg), stdio: 'pipe' });
+    const file = readdirSync(dir).find((f) => f.startsWith(`tokenbucket-${pkg}-`) && f.endsWith('.tgz'));
+    if (file === undefined) throw new Error(`pnpm pack made no tarball for packages/${pkg}`);
+    tarballs.set(pkg, `file:./${file}`);
+  }
+  const consumer = {
+    name: 'tarball-consumer',
+    private: true,
+    dependencies: {
+      '@tokenbucket/core': tarballs.get('core'),
+      '@tokenbucket/prometheus': tarballs.get('prometheus'),
+      '@tokenbucket/opentelemetry': tarballs.get('opentelemetry'),
+      'prom-client': pinned('prom-client'),
+      '@opentelemetry/api': pinned('@opentelemetry/api'),
+      '@opentelemetry/sdk-metrics': pinned('@opentelemetry/sdk-metrics'),
+    },
+    // The packed packages name core by version: take it from its tarball, never from a registry.
+    pnpm: { overrides: { '@tokenbucket/core': tarballs.get('core') } },
+  };
+  writeFileSync(join(dir, 'package.json'), JSON.stringify(consumer, null, 2));
+  for (const [file, source] of Object.entries(SCRIPTS)) writeFileSync(join(dir, file), source);
+  execFileSync('pnpm', ['install', '--prefer-offline', '--ignore-workspace', '--reporter=silent'], { cwd: dir, stdio: 'pipe' });
+}, 180_000);
+
+afterAll(() => {
+  if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+});
+
+test('the tarballs hold the builds, the types and the docs, and nothing of the sources', () => {
+  for (const pkg of ['prometheus', 'opentelemetry']) {
+    const files = execFileSync('tar', ['tzf', join(dir, tarballs.get(pkg)!.slice('file:./'.length))], { encoding: 'utf8' }).trim().split('\n').sort();
+    expect(files).toEqual(
+      expect.arrayContaining(['package/dist/esm/index.js', 'package/dist/esm/index.d.ts', 'package/dist/cjs/index.js', 'package/dist/cjs/index.d.ts', 'package/README.md', 'package/CHANGELOG.md']),
+    );
+    expect(files.filter((f) => f.startsWith('package/src/'))).toEqual([]);
+  }
+  // Every package, core included, came from this workspace's tarballs.
+  for (const pkg of PACKAGES) {
+    const installed = readFileSync(join(dir, 'node_modules/@tokenbucket', pkg, 'dist/cjs/index.js'), 'utf8');
+    expect(installed).toBe(readFileSync(join(root, 'packages', pkg, 'dist/cjs/index.js'), 'utf8'));
+  }
+});
+
+test.each(['esm.mjs', 'cjs.cjs'])('%s: both packages count the same decisions', (file) => {
+  const out = JSON.parse(execFileSync(process.execPath, [file], { cwd: dir, encoding: 'utf8' }));
+  expect(out).toEqual({
+    format: file.startsWith('esm') ? 'esm' : 'cjs',
+    prometheus: [
+      'tokenbucket_decisions_total{route="",policy="packed",outcome="allowed",source="memory"} 1',
+      'tokenbucket_decisions_total{route="",policy="packed",outcome="denied",source="memory"} 1',
+    ],
+    opentelemetry: [
+      ['allowed', 1],
+      ['denied', 1],
+    ],
+  });
+});
+
+/** One program, in both module formats: two decisions, read from prom-client and from the OpenTelemetry SDK. */
+const body = (format: string) => `
+  class Reader extends MetricReader {
+    async onShutdown() {}
+    async onForceFlush() {}
+  }
+  const register = new Registry();
+  const prom = registerMetrics({ register });
+  const reader = new Reader();
+  const provider = new MeterProvider({ readers: [reader] });
+  const otel = registerOpenTelemetry({ meterProvider: provider });
+  const store = new MemoryStore();
+  const limiter = createLimiter({ store, name: 'packed', capacity: 1, refillPerSecond: 1 / 60 });
+  await limiter.take('k');
+  await limiter.take('k');
+  store.close();
+  const prometheus = (await register.metrics()).split('\\n').filter((l) => l.startsWith('tokenbucket_decisions_total'));
+  const { resourceMetrics } = await reader.collect();
+  const decisions = resourceMetrics.scopeMetrics.flatMap((s) => s.metrics).find((m) => m.descriptor.name === 'tokenbucket.decisions');
+  const opentelemetry = decisions.dataPoints.map((p) => [p.attributes.outcome, p.value]);
+  prom.close();
+  otel.close();
+  await provider.shutdown();
+  console.log(JSON.stringify({ format: '${format}', prometheus, opentelemetry }));
+`;
+const SCRIPTS: Record<string, string> = {
+  'esm.mjs': `import { createLimiter, MemoryStore } from '@tokenbucket/core';
+import { registerMetrics } from '@tokenbucket/prometheus';
+import { registerMetrics as registerOpenTelemetry } from '@tokenbucket/opentelemetry';
+import { Registry } from 'prom-client';
+import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
+${body('esm')}`,
+  'cjs.cjs': `const { createLimiter, MemoryStore } = require('@tokenbucket/core');
+const { registerMetrics } = require('@tokenbucket/prometheus');
+const { registerMetrics: registerOpenTelemetry } = require('@tokenbucket/opentelemetry');
+const { Registry } = require('prom-client');
+const { MeterProvider, MetricReader } = require('@opentelemetry/sdk-metrics');
+(async () => {
+${body('cjs')}
+})();`,
+};
