@@ -49,7 +49,9 @@ const variants = [
       const noop = () => {};
       const names = Object.values(core.CHANNELS);
       for (const name of names) subscribe(name, noop);
-      return () => names.forEach((name) => unsubscribe(name, noop));
+      return () => {
+        for (const name of names) unsubscribe(name, noop);
+      };
     },
   },
   {
@@ -152,7 +154,9 @@ const clients = [];
 try {
   console.log(
     `diagnostics channels: ${SECONDS} s x ${ROUNDS} rounds per variant and workload, ${IN_FLIGHT} in flight; ` +
-      `Node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model.trim()}), load ${loadavg().map((l) => l.toFixed(1)).join(' ')}`,
+      `Node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model.trim()}), load ${loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' ')}`,
   );
   publicationCost();
   for (const [w, work] of workloads.entries()) {
@@ -193,7 +197,11 @@ try {
     }
     print(work, rps, cpu);
   }
-  console.log(`\nload average at the end: ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+  console.log(
+    `\nload average at the end: ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}`,
+  );
 } finally {
   for (const c of clients) c.disconnect();
   redis.stop();
@@ -208,7 +216,18 @@ function publicationCost() {
   const decision = core.CHANNELS.decision;
   const ch = channel(decision);
   const verdict = { allowed: true };
-  const event = (i) => ({ route: 'GET /items/:id', policy: 'catalog', outcome: i & 7 ? 'allowed' : 'denied', source: 'redis', cost: 1, remaining: i, callerId: 'kX9vQ2mZ7bT4wL1pR8sN3a', keySource: 'key', dryRun: false, decision: verdict });
+  const event = (i) => ({
+    route: 'GET /items/:id',
+    policy: 'catalog',
+    outcome: i & 7 ? 'allowed' : 'denied',
+    source: 'redis',
+    cost: 1,
+    remaining: i,
+    callerId: 'kX9vQ2mZ7bT4wL1pR8sN3a',
+    keySource: 'key',
+    dryRun: false,
+    decision: verdict,
+  });
   const ns = () => {
     const n = 1_000_000;
     let best = Infinity;
@@ -242,7 +261,9 @@ function print(work, rps, cpu) {
   const refRate = median(rps[reference]);
   const refCpu = median(cpu[reference]);
   console.log(`\n${work.name}`);
-  console.log(`  ${'variant'.padEnd(20)} ${'decisions/s'.padStart(11)} ${'ratio'.padStart(6)}  ${'CPU µs/dec'.padStart(10)} ${'ratio'.padStart(6)}  rounds (decisions/s)`);
+  console.log(
+    `  ${'variant'.padEnd(20)} ${'decisions/s'.padStart(11)} ${'ratio'.padStart(6)}  ${'CPU µs/dec'.padStart(10)} ${'ratio'.padStart(6)}  rounds (decisions/s)`,
+  );
   for (const [v, variant] of variants.entries()) {
     const rate = median(rps[v]);
     const us = median(cpu[v]);

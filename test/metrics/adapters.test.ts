@@ -5,9 +5,11 @@ import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { CHANNELS, RedisStore, type DecisionEvent } from '@tokenbucket/core';
 import { registerMetrics, type PrometheusMetrics } from '@tokenbucket/prometheus';
 import { Registry } from 'prom-client';
-import { randomPrefix, RedisPool } from '../support/redis';
+import { randomPrefix, RedisPool, requireRedis } from '../support/redis';
 import { FRAMEWORKS, startApp, type App, type Route } from './apps';
 import { parseExposition, total } from './exposition';
+
+requireRedis();
 
 const SLOW = 1 / 3600;
 

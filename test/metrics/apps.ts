@@ -10,7 +10,7 @@ import { rateLimit as expressRateLimit } from '@tokenbucket/express';
 import tokenBucket from '@tokenbucket/fastify';
 import { rateLimit as koaRateLimit } from '@tokenbucket/koa';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: one set of options for three frameworks' request types
 export type Limit = HttpLimiterOptions<any>;
 
 export interface Route {

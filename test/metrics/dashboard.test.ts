@@ -7,7 +7,7 @@ import { RedisStore } from '@tokenbucket/core';
 import { registerMetrics, type PrometheusMetrics } from '@tokenbucket/prometheus';
 import { Registry } from 'prom-client';
 import { freePort } from '../support/net';
-import { closeClient, randomPrefix, RedisPool } from '../support/redis';
+import { closeClient, randomPrefix, RedisPool, requireRedis } from '../support/redis';
 import { startApp, type App } from './apps';
 import { parseExposition } from './exposition';
 
@@ -22,13 +22,12 @@ const panels = dashboard.panels.flatMap((p) => [p, ...(p.panels ?? [])]);
 const queries = panels.flatMap((p) => (p.targets ?? []).map((t) => ({ panel: p.title, expr: t.expr })));
 
 test('the dashboard has the panels an operator looks for', () => {
-  expect(panels.map((p) => p.title)).toEqual(
-    expect.arrayContaining(['Decisions by outcome', 'Denial rate by policy', 'Store up', 'Redis call latency p99']),
-  );
+  expect(panels.map((p) => p.title)).toEqual(expect.arrayContaining(['Decisions by outcome', 'Denial rate by policy', 'Store up', 'Redis call latency p99']));
   expect(queries.find((q) => q.panel === 'Redis call latency p99')?.expr).toMatch(/^histogram_quantile\(0\.99, .*_bucket\[/);
 });
 
 describe('every query against a real scrape', () => {
+  requireRedis();
   const pool = new RedisPool();
   const prefix = randomPrefix('dashboard');
   const register = new Registry();
@@ -73,9 +72,19 @@ describe('every query against a real scrape', () => {
     }
     // The traffic reached every metric, with both states of the store.
     expect([...labels.keys()]).toEqual(
-      expect.arrayContaining(['tokenbucket_decisions_total', 'tokenbucket_store_errors_total', 'tokenbucket_store_up', 'tokenbucket_store_call_duration_seconds_bucket']),
+      expect.arrayContaining([
+        'tokenbucket_decisions_total',
+        'tokenbucket_store_errors_total',
+        'tokenbucket_store_up',
+        'tokenbucket_store_call_duration_seconds_bucket',
+      ]),
     );
-    expect(samples.filter((s) => s.name === 'tokenbucket_store_up').map((s) => [s.labels.store, s.value]).sort()).toEqual([
+    expect(
+      samples
+        .filter((s) => s.name === 'tokenbucket_store_up')
+        .map((s) => [s.labels.store, s.value])
+        .sort(),
+    ).toEqual([
       ['down', 0],
       ['live', 1],
     ]);
@@ -96,7 +105,10 @@ describe('every query against a real scrape', () => {
         }
       }
       for (const [, list] of expr.matchAll(/\b(?:by|without|on|ignoring|group_left|group_right)\s*\(([^)]*)\)/g)) {
-        for (const label of list!.split(',').map((l) => l.trim()).filter(Boolean)) {
+        for (const label of list!
+          .split(',')
+          .map((l) => l.trim())
+          .filter(Boolean)) {
           expect([where, label, known.has(label)]).toEqual([where, label, true]);
         }
       }

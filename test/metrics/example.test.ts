@@ -5,8 +5,10 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { hashCallerKey } from '@tokenbucket/core';
-import { RedisPool } from '../support/redis';
+import { RedisPool, requireRedis } from '../support/redis';
 import { parseExposition, total } from './exposition';
+
+requireRedis();
 
 const root = join(__dirname, '..', '..');
 const pool = new RedisPool();
@@ -22,9 +24,13 @@ afterAll(async () => {
 
 test('GET /metrics after six searches: 5 allowed, 1 denied, the store up', async () => {
   for (const pkg of ['core', 'express', 'prometheus']) {
-    if (!existsSync(join(root, 'packages', pkg, 'dist/esm/index.js'))) throw new Error(`packages/${pkg} is not built: run \`pnpm build\` first (\`pnpm test\` does).`);
+    if (!existsSync(join(root, 'packages', pkg, 'dist/esm/index.js')))
+      throw new Error(`packages/${pkg} is not built: run \`pnpm build\` first (\`pnpm test\` does).`);
   }
-  const started = spawn(process.execPath, [join(root, 'examples/metrics/server.mjs')], { env: { ...process.env, PORT: '0' }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const started = spawn(process.execPath, [join(root, 'examples/metrics/server.mjs')], {
+    env: { ...process.env, PORT: '0' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   child = started;
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';

@@ -6,7 +6,7 @@ import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporte
 import { DataPointType, MeterProvider, type Histogram } from '@opentelemetry/sdk-metrics';
 import { CHANNELS, createLimiter, MemoryStore, RedisStore, TokenBucketError } from '@tokenbucket/core';
 import { DEFAULT_BUCKETS, registerMetrics, type OpenTelemetryMetrics } from '@tokenbucket/opentelemetry';
-import { randomPrefix, RedisPool } from '../support/redis';
+import { randomPrefix, RedisPool, requireRedis } from '../support/redis';
 import { startApp, type App } from './apps';
 import { parseExposition } from './exposition';
 import { meterProvider, pointValue } from './otel';
@@ -14,6 +14,7 @@ import { meterProvider, pointValue } from './otel';
 const SLOW = 1 / 3600;
 
 describe('after a burst through fastify on Redis', () => {
+  requireRedis();
   const pool = new RedisPool();
   const prefix = randomPrefix('metrics-otel');
   const otel = meterProvider();
@@ -142,7 +143,32 @@ test('one open registration per MeterProvider; close() stops counting', async ()
   await otel.provider.shutdown();
 });
 
+test('past maxLabelValues, new policies count as (other), with one warning; a subscriber never throws', async () => {
+  const otel = meterProvider();
+  const metrics = registerMetrics({ meterProvider: otel.provider, maxLabelValues: 1 });
+  const warn = jest.spyOn(process, 'emitWarning').mockImplementation(() => {});
+  const stores = [new MemoryStore(), new MemoryStore(), new MemoryStore()];
+  try {
+    for (const [i, store] of stores.entries()) await createLimiter({ store, name: `q${i}`, capacity: 1, refillPerSecond: 1 }).take('k');
+    channel(CHANNELS.storeCall).publish(null);
+    const points = (await otel.collect()).metrics.get('tokenbucket.decisions')!.dataPoints;
+    expect(points.map((p) => [p.attributes.policy, p.value])).toEqual([
+      ['q0', 1],
+      ['(other)', 2],
+    ]);
+    expect(warn).toHaveBeenCalledTimes(2);
+    expect(warn).toHaveBeenCalledWith(expect.stringMatching(/more than 1 distinct `policy` label values/), 'TokenBucketWarning');
+    expect(warn).toHaveBeenCalledWith(expect.stringMatching(/^tokenbucket: a metrics subscriber failed/), 'TokenBucketWarning');
+  } finally {
+    warn.mockRestore();
+    metrics.close();
+    for (const store of stores) store.close();
+    await otel.provider.shutdown();
+  }
+});
+
 test.each([
+  [null, 'options'],
   [{ buckets: [2, 1] }, 'buckets'],
   [{ maxLabelValues: 1.5 }, 'maxLabelValues'],
   [{ meterProvider: {} }, 'meterProvider'],

@@ -114,6 +114,7 @@ test('a message its subscriber cannot read is a warning, never an uncaught excep
 });
 
 test.each([
+  [null, 'options'],
   [{ prefix: 'bad-prefix' }, 'prefix'],
   [{ prefix: 3 }, 'prefix'],
   [{ buckets: [] }, 'buckets'],

@@ -6,7 +6,7 @@ import { createLimiter, RedisStore } from '@tokenbucket/core';
 import { registerMetrics as registerOpenTelemetry, type OpenTelemetryMetrics } from '@tokenbucket/opentelemetry';
 import { registerMetrics, type PrometheusMetrics } from '@tokenbucket/prometheus';
 import { Registry } from 'prom-client';
-import { ClusterPool } from '../support/cluster';
+import { ClusterPool, requireCluster } from '../support/cluster';
 import { RedisProcess } from '../support/redis-process';
 import { randomPrefix } from '../support/redis';
 import { startApp, type App } from './apps';
@@ -42,7 +42,13 @@ describe('store up', () => {
       server = await RedisProcess.start();
       client = new Redis(server.url, { maxRetriesPerRequest: 1 });
       client.on('error', () => {}); // the app's own logging would go here
-      const redisStore = new RedisStore({ client, prefix: randomPrefix('store-up'), name: store, timeoutMs: 150, breaker: { failureThreshold: 3, cooldownMs: 200 } });
+      const redisStore = new RedisStore({
+        client,
+        prefix: randomPrefix('store-up'),
+        name: store,
+        timeoutMs: 150,
+        breaker: { failureThreshold: 3, cooldownMs: 200 },
+      });
       app = await startApp('express', [{ method: 'GET', path: '/x', limit: { store: redisStore, capacity: 1000, refillPerSecond: 1 } }]);
     });
     afterAll(async () => {
@@ -87,6 +93,7 @@ describe('store up', () => {
   });
 
   describe('on a Redis Cluster', () => {
+    requireCluster();
     const pool = new ClusterPool();
     const prefix = randomPrefix('store-up-cluster');
     afterAll(() => pool.closeAll([prefix]));

@@ -51,9 +51,19 @@ afterAll(() => {
 
 test('the tarballs hold the builds, the types and the docs, and nothing of the sources', () => {
   for (const pkg of ['prometheus', 'opentelemetry']) {
-    const files = execFileSync('tar', ['tzf', join(dir, tarballs.get(pkg)!.slice('file:./'.length))], { encoding: 'utf8' }).trim().split('\n').sort();
+    const files = execFileSync('tar', ['tzf', join(dir, tarballs.get(pkg)!.slice('file:./'.length))], { encoding: 'utf8' })
+      .trim()
+      .split('\n')
+      .sort();
     expect(files).toEqual(
-      expect.arrayContaining(['package/dist/esm/index.js', 'package/dist/esm/index.d.ts', 'package/dist/cjs/index.js', 'package/dist/cjs/index.d.ts', 'package/README.md', 'package/CHANGELOG.md']),
+      expect.arrayContaining([
+        'package/dist/esm/index.js',
+        'package/dist/esm/index.d.ts',
+        'package/dist/cjs/index.js',
+        'package/dist/cjs/index.d.ts',
+        'package/README.md',
+        'package/CHANGELOG.md',
+      ]),
     );
     expect(files.filter((f) => f.startsWith('package/src/'))).toEqual([]);
   }

@@ -52,7 +52,10 @@ export class DecisionCounts {
       }
     }
     const first = list[0];
-    const labels = first === undefined ? { route: this.routes.value(route), policy: this.policies.value(event.policy), outcome, source } : { ...first.labels, outcome, source };
+    const labels =
+      first === undefined
+        ? { route: this.routes.value(route), policy: this.policies.value(event.policy), outcome, source }
+        : { ...first.labels, outcome, source };
     const s: DecisionSeries = { labels, total: 1, reported: 0 };
     list.push(s);
     this.series.push(s);
@@ -62,14 +65,20 @@ export class DecisionCounts {
   private routeEntry(route: string): Map<string, DecisionSeries[]> {
     const label = this.routes.value(route);
     let entry = this.byRoute.get(label);
-    if (entry === undefined) this.byRoute.set(label, (entry = new Map()));
+    if (entry === undefined) {
+      entry = new Map();
+      this.byRoute.set(label, entry);
+    }
     return entry;
   }
 
   private policyEntry(byPolicy: Map<string, DecisionSeries[]>, policy: string): DecisionSeries[] {
     const label = this.policies.value(policy);
     let entry = byPolicy.get(label);
-    if (entry === undefined) byPolicy.set(label, (entry = []));
+    if (entry === undefined) {
+      entry = [];
+      byPolicy.set(label, entry);
+    }
     return entry;
   }
 }
@@ -126,7 +135,7 @@ export class StoreStates {
   }
 
   /** Calls `report` for each store and node to report. */
-  forEach(report: (up: number, store: string, node: string) => void): void {
+  report(report: (up: number, store: string, node: string) => void): void {
     for (const [store, nodes] of this.states) {
       const named = nodes.size > (nodes.has(ONE_NODE) ? 1 : 0);
       for (const [node, up] of nodes) if (!(named && node === ONE_NODE)) report(up, store, node);
@@ -135,7 +144,10 @@ export class StoreStates {
 
   private nodes(store: string): Map<string, number> {
     let nodes = this.states.get(store);
-    if (nodes === undefined) this.states.set(store, (nodes = new Map()));
+    if (nodes === undefined) {
+      nodes = new Map();
+      this.states.set(store, nodes);
+    }
     return nodes;
   }
 }

@@ -27,9 +27,7 @@ export { ONE_NODE, OTHER } from './counts.js';
 export const METER_NAME = '@tokenbucket/opentelemetry';
 
 /** Bucket bounds (seconds) of the Redis call histogram: a loopback call takes well under 1 ms, a time-out 200 ms. */
-export const DEFAULT_BUCKETS: readonly number[] = Object.freeze([
-  0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
-]);
+export const DEFAULT_BUCKETS: readonly number[] = Object.freeze([0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1]);
 
 export interface OpenTelemetryMetricsOptions {
   /**
@@ -86,7 +84,11 @@ export function registerMetrics(options: OpenTelemetryMetricsOptions = {}): Open
   if (typeof meterProvider !== 'object' || meterProvider === null || typeof meterProvider.getMeter !== 'function') {
     invalidOption('meterProvider', meterProvider, 'an OpenTelemetry MeterProvider');
   }
-  if (!Array.isArray(buckets) || buckets.length === 0 || buckets.some((b, i) => typeof b !== 'number' || !Number.isFinite(b) || b <= 0 || (i > 0 && b <= buckets[i - 1]!))) {
+  if (
+    !Array.isArray(buckets) ||
+    buckets.length === 0 ||
+    buckets.some((b, i) => typeof b !== 'number' || !Number.isFinite(b) || b <= 0 || (i > 0 && b <= buckets[i - 1]!))
+  ) {
     invalidOption('buckets', buckets, 'a non-empty array of increasing finite numbers of seconds > 0');
   }
   if (!Number.isSafeInteger(maxLabelValues) || maxLabelValues < 1) invalidOption('maxLabelValues', maxLabelValues, 'an integer >= 1');
@@ -103,7 +105,8 @@ export function registerMetrics(options: OpenTelemetryMetricsOptions = {}): Open
   const states = new StoreStates();
 
   const decisions = meter.createObservableCounter('tokenbucket.decisions', {
-    description: 'Rate-limit decisions, by route, binding policy, outcome (allowed or denied; a dry-run denial is denied) and source (redis, denial-cache, memory, fallback, store).',
+    description:
+      'Rate-limit decisions, by route, binding policy, outcome (allowed or denied; a dry-run denial is denied) and source (redis, denial-cache, memory, fallback, store).',
     unit: '{decision}',
     valueType: ValueType.INT,
   });
@@ -126,7 +129,9 @@ export function registerMetrics(options: OpenTelemetryMetricsOptions = {}): Open
     for (const s of counts.series) result.observe(s.total, s.labels as unknown as Record<string, string>);
   };
   const observeStores: ObservableCallback = (result) => {
-    states.forEach((up, store, node) => result.observe(up, { store, node }));
+    states.report((up, store, node) => {
+      result.observe(up, { store, node });
+    });
   };
   decisions.addCallback(observeDecisions);
   storeUp.addCallback(observeStores);
@@ -153,7 +158,10 @@ export function registerMetrics(options: OpenTelemetryMetricsOptions = {}): Open
       guarded((m) => {
         const { store, node, durationMs, ok } = m as StoreCallMessage;
         let attributes = storeAttributes.get(store);
-        if (attributes === undefined) storeAttributes.set(store, (attributes = { store }));
+        if (attributes === undefined) {
+          attributes = { store };
+          storeAttributes.set(store, attributes);
+        }
         storeCallDuration.record(durationMs / 1000, attributes);
         if (ok) states.called(store, node);
       }),

@@ -9,15 +9,22 @@ import {
   type StoreErrorMessage,
   type StoreStatusMessage,
 } from '@tokenbucket/core';
-import { Counter, Gauge, Histogram, register as defaultRegistry, type Metric, type OpenMetricsContentType, type PrometheusContentType, type Registry } from 'prom-client';
-import { DecisionCounts, ONE_NODE, StoreStates } from './counts.js';
+import {
+  Counter,
+  Gauge,
+  Histogram,
+  register as defaultRegistry,
+  type Metric,
+  type OpenMetricsContentType,
+  type PrometheusContentType,
+  type Registry,
+} from 'prom-client';
+import { DecisionCounts, StoreStates } from './counts.js';
 
 export { ONE_NODE, OTHER } from './counts.js';
 
 /** Bucket bounds (seconds) of the Redis call histogram: a loopback call takes well under 1 ms, a time-out 200 ms. */
-export const DEFAULT_BUCKETS: readonly number[] = Object.freeze([
-  0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
-]);
+export const DEFAULT_BUCKETS: readonly number[] = Object.freeze([0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1]);
 
 /** A prom-client registry, in either exposition format. */
 export type AnyRegistry = Registry<PrometheusContentType> | Registry<OpenMetricsContentType>;
@@ -84,7 +91,11 @@ export function registerMetrics(options: PrometheusMetricsOptions = {}): Prometh
   if (typeof prefix !== 'string' || !/^([a-zA-Z_:][a-zA-Z0-9_:]*)?$/.test(prefix)) {
     invalidOption('prefix', prefix, 'a metric name prefix: letters, digits, _ and :, not starting with a digit');
   }
-  if (!Array.isArray(buckets) || buckets.length === 0 || buckets.some((b, i) => typeof b !== 'number' || !Number.isFinite(b) || b <= 0 || (i > 0 && b <= buckets[i - 1]!))) {
+  if (
+    !Array.isArray(buckets) ||
+    buckets.length === 0 ||
+    buckets.some((b, i) => typeof b !== 'number' || !Number.isFinite(b) || b <= 0 || (i > 0 && b <= buckets[i - 1]!))
+  ) {
     invalidOption('buckets', buckets, 'a non-empty array of increasing finite numbers of seconds > 0');
   }
   if (!Number.isSafeInteger(maxLabelValues) || maxLabelValues < 1) invalidOption('maxLabelValues', maxLabelValues, 'an integer >= 1');
@@ -135,7 +146,9 @@ export function registerMetrics(options: PrometheusMetricsOptions = {}): Prometh
     registers: [],
     collect() {
       this.reset();
-      states.forEach((up, store, node) => this.set({ store, node }, up));
+      states.report((up, store, node) => {
+        this.set({ store, node }, up);
+      });
     },
   });
   const storeCallDuration = new Histogram({
@@ -175,7 +188,10 @@ export function registerMetrics(options: PrometheusMetricsOptions = {}): Prometh
       guarded((m) => {
         const { store, node, durationMs, ok } = m as StoreCallMessage;
         let labels = storeLabels.get(store);
-        if (labels === undefined) storeLabels.set(store, (labels = { store }));
+        if (labels === undefined) {
+          labels = { store };
+          storeLabels.set(store, labels);
+        }
         storeCallDuration.observe(labels, durationMs / 1000);
         if (ok) states.called(store, node);
       }),

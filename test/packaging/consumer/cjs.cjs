@@ -15,9 +15,7 @@ const { Registry } = require('prom-client');
   const limiter = createLimiter({ store, capacity: 2, refillPerSecond: 1 });
   const decisions = [await limiter.take('k'), await limiter.take('k'), await limiter.take('k')];
   store.close();
-  const counted = (await register.getMetricsAsJSON())
-    .find((m) => m.name === 'tokenbucket_decisions_total')
-    .values.map((v) => [v.labels.outcome, v.value]);
+  const counted = (await register.getMetricsAsJSON()).find((m) => m.name === 'tokenbucket_decisions_total').values.map((v) => [v.labels.outcome, v.value]);
   metrics.close();
   otel.close();
   console.log(
