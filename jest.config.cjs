@@ -61,6 +61,7 @@ for (const k of [3, 2]) {
 /** @type {import('jest').Config} */
 module.exports = {
   testTimeout: 30000,
+  reporters: ['default', '<rootDir>/test/support/projects-reporter.cjs'],
   projects: [
     {
       ...shared,
