@@ -1,31 +1,89 @@
 // Jest runs the TypeScript tests against the packages' sources; tests/packaging checks the builds.
 // No global check for Redis: a suite that needs a server says so at its top (requireRedis(),
 // requireCluster() in test/support), and the suites that need none run without one.
+//
+// One project per framework version the adapters' peer ranges claim: each runs that adapter's
+// test files (test/http/<framework>*.test.ts) with the framework resolved to an aliased install
+// of that version (root devDependencies such as "express4": "npm:express@4.22.3").
 const { readdirSync } = require('node:fs');
+const { devDependencies } = require('./package.json');
 
 // Every package directory under packages/, so a new package gets the coverage floor by itself.
 const packages = readdirSync(`${__dirname}/packages`, { withFileTypes: true })
   .filter((entry) => entry.isDirectory())
   .map((entry) => entry.name);
 
-/** @type {import('jest').Config} */
-module.exports = {
+/** The version a devDependency pins, through an npm alias or not: `npm:express@4.22.3` -> 4.22.3. */
+const pinned = (name) => devDependencies[name].replace(/^npm:.*@/, '');
+
+const shared = {
   testEnvironment: 'node',
-  // packages/ is a root too so that a source file no test loads still shows up in coverage, at 0%.
-  roots: ['<rootDir>/test', '<rootDir>/packages'],
-  testMatch: ['**/*.test.ts'],
   transform: {
     '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/test/tsconfig.json' }],
   },
-  moduleNameMapper: {
-    '^@tokenbucket/(core|express|fastify|koa|opentelemetry|prometheus)$': '<rootDir>/packages/$1/src/index.ts',
-    '^(\\.{1,2}/.*)\\.js$': '$1',
-  },
+};
+const sources = {
+  '^@tokenbucket/(core|express|fastify|koa|opentelemetry|prometheus)$': '<rootDir>/packages/$1/src/index.ts',
+  '^(\\.{1,2}/.*)\\.js$': '$1',
+};
+
+/** Maps a module and its subpaths (`koa`, `koa/package.json`) to an aliased install. */
+const alias = (module, installed) => ({ [`^${module.replace('/', '\\/')}(/.*)?$`]: `${installed}$1` });
+
+/**
+ * A project running the test files of test/http named `<prefix>*.test.ts` with `modules`
+ * (module -> aliased install; none: the root install). `versions` is what the project promises
+ * to load; test/http/framework-versions.test.ts checks it.
+ */
+function project(displayName, prefix, versions, modules = {}) {
+  return {
+    ...shared,
+    displayName,
+    roots: ['<rootDir>/test'],
+    testMatch: [`<rootDir>/test/http/**/${prefix}*.test.ts`, '<rootDir>/test/http/framework-versions.test.ts'],
+    moduleNameMapper: { ...sources, ...Object.assign({}, ...Object.entries(modules).map(([m, i]) => alias(m, i))) },
+    globals: { FRAMEWORK_VERSIONS: versions },
+  };
+}
+
+const koa = { 3: pinned('koa'), 2: pinned('koa2') };
+const router = { 15: pinned('@koa/router'), 14: pinned('koa-router14'), 13: pinned('koa-router13'), 12: pinned('koa-router12') };
+const koaProjects = [];
+for (const k of [3, 2]) {
+  for (const r of [15, 14, 13, 12]) {
+    const modules = {};
+    if (k !== 3) modules.koa = `koa${k}`;
+    if (r !== 15) modules['@koa/router'] = `koa-router${r}`;
+    koaProjects.push(project(`koa ${koa[k]} + @koa/router ${router[r]}`, 'koa', { koa: koa[k], '@koa/router': router[r] }, modules));
+  }
+}
+
+/** @type {import('jest').Config} */
+module.exports = {
   testTimeout: 30000,
+  reporters: ['default', '<rootDir>/test/support/projects-reporter.cjs'],
+  projects: [
+    {
+      ...shared,
+      displayName: 'core',
+      // packages/ is a root too so that a source file no test loads still shows up in coverage, at 0%.
+      roots: ['<rootDir>/test', '<rootDir>/packages'],
+      testMatch: ['**/*.test.ts'],
+      // The files the framework projects below run: every other test file runs here, once.
+      testPathIgnorePatterns: ['/node_modules/', '/test/http/(.*/)?(express|fastify|koa|nest|framework-versions)[^/]*\\.test\\.ts$'],
+      moduleNameMapper: sources,
+    },
+    project(`express ${pinned('express')}`, 'express', { express: pinned('express') }),
+    project(`express ${pinned('express4')}`, 'express', { express: pinned('express4') }, { express: 'express4' }),
+    project(`fastify ${pinned('fastify')}`, 'fastify', { fastify: pinned('fastify') }),
+    ...koaProjects,
+    project(`nestjs ${pinned('@nestjs/core')} (express 5)`, 'nest', { '@nestjs/core': pinned('@nestjs/core') }),
+  ],
 
   // Coverage (on with `--coverage`, which scripts/test.sh passes on a full run) counts the
-  // packages' sources as the tests load them through moduleNameMapper. Code that runs only in
-  // child processes (test/concurrency's hammer, the packaging consumers) is not counted.
+  // packages' sources as the tests load them through moduleNameMapper, in every project. Code
+  // that runs only in child processes (test/concurrency's hammer, the packaging consumers) is not
+  // counted.
   collectCoverageFrom: ['packages/*/src/**/*.ts'],
   coverageDirectory: '<rootDir>/coverage',
   coverageReporters: ['text-summary', 'json-summary', 'lcov'],

@@ -41,6 +41,15 @@ export async function typeChecks(): Promise<void> {
   void config;
   // @ts-expect-error: cost is a number or a function returning one
   fastify.get('/e', { config: { rateLimit: { capacity: 1, refillPerSecond: 1, cost: 'high' } } }, async () => 'e');
+  await fastify.register(tokenBucket, { hook: 'preHandler' });
+  fastify.get('/h', { config: { rateLimit: { capacity: 1, refillPerSecond: 1, hook: 'preValidation' } } }, async () => 'h');
+  // The hook fastify.rateLimit() returns fits every request hook the option names.
+  const limit = fastify.rateLimit({ capacity: 1, refillPerSecond: 1 });
+  fastify.get('/i', { onRequest: limit, preParsing: limit, preValidation: limit, preHandler: [limit] }, async () => 'i');
+  // @ts-expect-error: hook is one of the four request hooks before the handler
+  fastify.get('/f', { config: { rateLimit: { capacity: 1, refillPerSecond: 1, hook: 'onSend' } } }, async () => 'f');
+  // @ts-expect-error: fastify.rateLimit() runs where it is added: no hook option
+  fastify.rateLimit({ capacity: 1, refillPerSecond: 1, hook: 'preHandler' });
 
   // @ts-expect-error: refillPerSecond is required with capacity... as a number
   createLimiter({ capacity: 1, refillPerSecond: '1' });

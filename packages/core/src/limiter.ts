@@ -3,6 +3,7 @@ import { buildDecision, type Decision, type DecisionEvent } from './decision.js'
 import { decisionChannel, type DecisionSource } from './diagnostics.js';
 import { describeValue, invalidOption, TokenBucketError } from './errors.js';
 import { hashCallerKey } from './hash.js';
+import { checkOptionNames, optionNames } from './option-names.js';
 import { parseCost, parsePolicies, type Policy, type PolicyOptions } from './policy.js';
 import { sharedMemoryStore } from './store/memory.js';
 import type { Store } from './store/types.js';
@@ -48,9 +49,12 @@ export interface Limiter {
   reset(key: string): Promise<void>;
 }
 
-/** Creates a limiter. Throws a TokenBucketError (code INVALID_OPTION) for bad options. */
+const LIMITER_OPTIONS = optionNames<LimiterOptions>({ store: 1, name: 1, capacity: 1, refillPerSecond: 1, policies: 1 });
+
+/** Creates a limiter. Throws a TokenBucketError (code INVALID_OPTION) for bad options, unknown names included. */
 export function createLimiter(options: LimiterOptions): Limiter {
   if (typeof options !== 'object' || options === null) invalidOption('options', options, 'an object');
+  checkOptionNames(options, LIMITER_OPTIONS);
   return new TokenBucketLimiter(parsePolicies(options), parseStore(options.store));
 }
 

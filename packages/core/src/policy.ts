@@ -1,5 +1,6 @@
 // Policies as the user writes them, their validation into frozen Policy objects, and the cost.
 import { describeValue, invalidOption, TokenBucketError } from './errors.js';
+import { checkOptionNames, optionNames } from './option-names.js';
 
 /** One token bucket per caller: `capacity` tokens, refilled continuously at `refillPerSecond`. */
 export interface PolicyOptions {
@@ -45,6 +46,8 @@ export const MAX_POLICIES = 32;
 /** The longest time a bucket may take to fill, in microseconds (keeps Redis's arithmetic exact). */
 const MAX_FILL_MICROSECONDS = 1e15;
 
+const POLICY_OPTIONS = optionNames<PolicyOptions>({ name: 1, capacity: 1, refillPerSecond: 1 });
+
 const NAME_PATTERN = /^[\x20-\x7e]{1,128}$/;
 const NAME_FORBIDDEN = /["\\{}]/;
 
@@ -70,6 +73,8 @@ function parseTemplate(input: unknown, path: string, unnamed: 'default' | 'allow
   if (typeof input !== 'object' || input === null) {
     invalidOption(path.replace(/\.$/, '') || 'policy', input, 'an object { name, capacity, refillPerSecond }');
   }
+  // Inline, the policy's fields are among the limiter's options, whose names the caller checks.
+  if (path !== '') checkOptionNames(input, POLICY_OPTIONS, path);
   const { name = unnamed === 'default' ? 'default' : undefined, capacity, refillPerSecond } = input as Partial<PolicyOptions>;
   if (name !== undefined && !isPolicyName(name)) {
     invalidOption(`${path}name`, name, 'a string of 1 to 128 printable ASCII characters without ", \\, { or }');

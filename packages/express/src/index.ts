@@ -1,7 +1,7 @@
 // Express middleware: the framework glue of core's adapter contract, and route patterns.
-import { createHttpLimiter, mountId, routeId, type AdapterOptions, type Decision, type HttpAdapter } from '@tokenbucket/core';
+import { createHttpLimiter, type AdapterOptions, type Decision, type HttpAdapter } from '@tokenbucket/core';
 import type { Request, RequestHandler, Response } from 'express';
-import { mountPattern, routePattern } from './patterns.js';
+import { rootApp, routeName } from './patterns.js';
 
 /** `onLimited` in Express: answer the denied request yourself. */
 export type OnLimited = (req: Request, res: Response, decision: Decision) => void | Promise<void>;
@@ -11,6 +11,7 @@ export interface RateLimitOptions extends AdapterOptions<Request, OnLimited> {}
 const express: HttpAdapter<Request, Response, OnLimited> = {
   incoming: (req) => req,
   ip: (req) => req.ip,
+  app: rootApp,
   headersSent: (res) => res.headersSent,
   setHeader: (res, name, value) => void res.setHeader(name, value),
   send(res, status, contentType, body) {
@@ -31,9 +32,8 @@ const express: HttpAdapter<Request, Response, OnLimited> = {
 export function rateLimit(options: RateLimitOptions): RequestHandler {
   const limiter = createHttpLimiter(express, options);
   const middleware: RequestHandler = (req, res, next) => {
-    const route = req.route === undefined ? mountId(mountPattern(req, middleware)) : routeId(req.method, routePattern(req));
     limiter
-      .handle(req, res, route)
+      .handle(req, res, routeName(req, middleware))
       .then((go) => {
         if (go) next();
       })

@@ -1,6 +1,16 @@
 // Fastify plugin: per-route `config.rateLimit` read in onRoute, and `fastify.rateLimit(opts)`.
-import { createHttpLimiter, invalidOption, NO_ROUTE, routeId, type AdapterOptions, type Decision, type HttpAdapter } from '@tokenbucket/core';
-import type { FastifyInstance, FastifyPluginCallback, FastifyReply, FastifyRequest, onRequestHookHandler, RouteOptions } from 'fastify';
+import {
+  ADAPTER_OPTION_NAMES,
+  checkOptionNames,
+  createHttpLimiter,
+  invalidOption,
+  NO_ROUTE,
+  routeId,
+  type AdapterOptions,
+  type Decision,
+  type HttpAdapter,
+} from '@tokenbucket/core';
+import type { FastifyInstance, FastifyPluginCallback, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import fp from 'fastify-plugin';
 
 /** `onLimited` in Fastify: answer the denied request yourself. */
@@ -8,7 +18,22 @@ export type OnLimited = (request: FastifyRequest, reply: FastifyReply, decision:
 
 export interface RateLimitOptions extends AdapterOptions<FastifyRequest, OnLimited> {}
 
-export interface TokenBucketPluginOptions extends RateLimitOptions {
+/** The request hooks a limit can run in, earliest first. */
+export type LimitHook = 'onRequest' | 'preParsing' | 'preValidation' | 'preHandler';
+
+/** Options of a route's `config.rateLimit`. */
+export interface RouteRateLimitOptions extends RateLimitOptions {
+  /**
+   * The request hook the limit runs in. `'onRequest'` limits before anything else is done for
+   * the request (the body is not read); `'preHandler'` runs after your authentication hooks, so
+   * that `key` can read what they set (`key: (request) => request.user?.id`). `'preParsing'` and
+   * `'preValidation'` are the steps between (the body is parsed by `preValidation`).
+   * @default 'onRequest' (or the plugin's `hook`)
+   */
+  hook?: LimitHook;
+}
+
+export interface TokenBucketPluginOptions extends RouteRateLimitOptions {
   /**
    * Limit every route registered after the plugin with these options, unless its
    * `config.rateLimit` is `false`. When false, only routes with a `config.rateLimit` object (or
@@ -18,24 +43,36 @@ export interface TokenBucketPluginOptions extends RateLimitOptions {
   global?: boolean;
 }
 
+/** A request hook that limits; usable as `onRequest`, `preParsing`, `preValidation` or `preHandler`. */
+export type RateLimitHook = (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply | undefined>;
+
 declare module 'fastify' {
   interface FastifyContextConfig {
     /** This route's rate-limit options, merged over the plugin's; `false` opts out. */
-    rateLimit?: RateLimitOptions | false;
+    rateLimit?: RouteRateLimitOptions | false;
   }
   interface FastifyInstance {
-    /** An onRequest hook that limits with these options merged over the plugin's. */
-    rateLimit(options?: RateLimitOptions): onRequestHookHandler;
+    /**
+     * A request hook that limits with these options merged over the plugin's, to add to any
+     * request hook yourself: `{ onRequest: app.rateLimit(...) }`, or after your authentication,
+     * `{ preHandler: [authenticate, app.rateLimit(...)] }`.
+     */
+    rateLimit(options?: RateLimitOptions): RateLimitHook;
   }
 }
 
+const HOOKS: readonly LimitHook[] = ['onRequest', 'preParsing', 'preValidation', 'preHandler'];
 const POLICY_FIELDS = ['name', 'capacity', 'refillPerSecond', 'policies'] as const;
+const ROUTE_OPTION_NAMES: readonly string[] = [...ADAPTER_OPTION_NAMES, 'hook'];
+const PLUGIN_OPTION_NAMES: readonly string[] = [...ROUTE_OPTION_NAMES, 'global'];
+
+function parseHook(hook: unknown, option: string): LimitHook {
+  if (!HOOKS.includes(hook as LimitHook)) invalidOption(option, hook, `one of ${HOOKS.map((h) => `'${h}'`).join(', ')}`);
+  return hook as LimitHook;
+}
 
 /** Route options over plugin defaults; a route that sets any policy field replaces all of them. */
 function merge(defaults: RateLimitOptions, route: RateLimitOptions): RateLimitOptions {
-  if (typeof route !== 'object' || route === null) {
-    invalidOption('config.rateLimit', route, 'an options object, or false to opt out');
-  }
   const merged: Record<string, unknown> = { ...defaults };
   if (POLICY_FIELDS.some((field) => route[field] !== undefined)) {
     for (const field of POLICY_FIELDS) delete merged[field];
@@ -44,8 +81,10 @@ function merge(defaults: RateLimitOptions, route: RateLimitOptions): RateLimitOp
 }
 
 const fastify: HttpAdapter<FastifyRequest, FastifyReply, OnLimited> = {
+  optionNames: ['hook'],
   incoming: (request) => request.raw,
   ip: (request) => request.ip,
+  app: (request) => request.server,
   headersSent: (reply) => reply.sent,
   setHeader: (reply, name, value) => void reply.header(name, value),
   send: (reply, status, contentType, body) => void reply.code(status).type(contentType).send(body),
@@ -53,34 +92,68 @@ const fastify: HttpAdapter<FastifyRequest, FastifyReply, OnLimited> = {
 };
 
 /**
- * The onRequest hook for one set of options. `url` is the route's pattern when known at
- * registration; otherwise it is read from the request. Each method of a route has its own
- * bucket (HEAD shares GET's), as in the other adapters.
+ * The hook for one set of options. `url` is the route's pattern when known at registration;
+ * otherwise it is read from the request. Each method of a route has its own bucket (HEAD shares
+ * GET's), as in the other adapters.
  */
-function limitHook(options: RateLimitOptions, url?: string): onRequestHookHandler {
+function limitHook(options: RateLimitOptions, url?: string): RateLimitHook {
   const limiter = createHttpLimiter(fastify, options);
-  return async function tokenBucketOnRequest(request: FastifyRequest, reply: FastifyReply) {
+  return async function tokenBucketHook(request: FastifyRequest, reply: FastifyReply) {
     // A request that matched no route (a 404) has no pattern: never name a bucket by its URL.
     const route = routeId(request.method, url ?? request.routeOptions.url ?? NO_ROUTE);
     if (!(await limiter.handle(request, reply, route))) return reply;
+    return undefined;
   };
 }
 
-const plugin: FastifyPluginCallback<TokenBucketPluginOptions> = (fastify: FastifyInstance, options, done) => {
-  const { global = false, ...defaults } = options;
-  if (typeof global !== 'boolean') invalidOption('global', global, 'true or false');
-
-  fastify.decorate('rateLimit', (routeOptions: RateLimitOptions = {} as RateLimitOptions) => limitHook(merge(defaults as RateLimitOptions, routeOptions)));
-
-  fastify.addHook('onRoute', (route: RouteOptions) => {
-    const config = (route.config as { rateLimit?: RateLimitOptions | false } | undefined)?.rateLimit;
-    if (config === false || (config === undefined && !global)) return;
-    const hook = limitHook(merge(defaults as RateLimitOptions, config ?? {}), route.url);
-    const existing = route.onRequest;
-    route.onRequest = existing === undefined ? [hook] : [...(Array.isArray(existing) ? existing : [existing]), hook];
-  });
+const plugin: FastifyPluginCallback<TokenBucketPluginOptions> = (fastify, options, done) => {
+  try {
+    setup(fastify, options);
+  } catch (err) {
+    // Bad options fail the registration: `await app.register(...)` rejects with the error.
+    done(err as Error);
+    return;
+  }
   done();
 };
+
+function setup(fastify: FastifyInstance, options: TokenBucketPluginOptions): void {
+  checkOptionNames(options, PLUGIN_OPTION_NAMES);
+  const { global = false, hook = 'onRequest', ...defaults } = options;
+  if (typeof global !== 'boolean') invalidOption('global', global, 'true or false');
+  const defaultHook = parseHook(hook, 'hook');
+
+  fastify.decorate('rateLimit', (routeOptions: RateLimitOptions = {}) => {
+    if (typeof routeOptions !== 'object' || routeOptions === null) invalidOption('options', routeOptions, 'an options object');
+    if ('hook' in routeOptions) {
+      invalidOption('hook', (routeOptions as RouteRateLimitOptions).hook, 'left out: the hook this returns runs where you add it');
+    }
+    return limitHook(merge(defaults, routeOptions));
+  });
+
+  // One hook per route options and URL: the HEAD route Fastify adds for a GET route reuses the
+  // GET route's hook (one limiter, so HEAD shares GET's bucket as in the other adapters).
+  const hooks = new WeakMap<object, Map<string, RateLimitHook>>();
+  fastify.addHook('onRoute', (route: RouteOptions) => {
+    const config = (route.config as { rateLimit?: unknown } | undefined)?.rateLimit;
+    if (config === false || (config === undefined && !global)) return;
+    if (config !== undefined && (typeof config !== 'object' || config === null)) {
+      invalidOption('config.rateLimit', config, 'an options object, or false to opt out');
+    }
+    const own = (config ?? {}) as RouteRateLimitOptions;
+    checkOptionNames(own, ROUTE_OPTION_NAMES, 'config.rateLimit.');
+    const name = own.hook === undefined ? defaultHook : parseHook(own.hook, 'config.rateLimit.hook');
+    const byUrl = hooks.get(config ?? defaults) ?? new Map<string, RateLimitHook>();
+    hooks.set(config ?? defaults, byUrl);
+    let handler = byUrl.get(route.url);
+    if (handler === undefined) {
+      handler = limitHook(merge(defaults, own), route.url);
+      byUrl.set(route.url, handler);
+    }
+    const existing = route[name] as unknown;
+    route[name] = (existing === undefined ? [handler] : [...(Array.isArray(existing) ? existing : [existing]), handler]) as never;
+  });
+}
 
 /** The plugin: `await app.register(tokenBucket, { store, ...defaults })`. */
 export const tokenBucket = fp(plugin, { fastify: '5.x', name: '@tokenbucket/fastify' });

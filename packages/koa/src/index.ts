@@ -10,6 +10,7 @@ export interface RateLimitOptions extends AdapterOptions<Context, OnLimited> {}
 const koa: HttpAdapter<Context, Context, OnLimited> = {
   incoming: (ctx) => ctx.req,
   ip: (ctx) => ctx.ip,
+  app: (ctx) => ctx.app,
   headersSent: (ctx) => ctx.headerSent,
   setHeader: (ctx, name, value) => ctx.set(name, value),
   send(ctx, status, contentType, body) {
@@ -41,15 +42,24 @@ interface Layer {
 }
 
 /**
+ * What @koa/router appends to a router's prefix for `router.use(middleware)` without a path: its
+ * internal pattern for "anything below", which differs between its majors (`([^/]*)` in 12 to 14,
+ * `(?:\/|$)` in 15, and `{/*rest}` in 15 for a nested router). Never part of a name.
+ */
+const NO_PATH = /(?:\(\[\^\/\]\*\)|\(\?:\\\/\|\$\)|\{\/\*rest\})$/;
+
+/**
  * `GET /items/:id` on a @koa/router route; `USE /api` on `router.use('/api', ...)`, one bucket
- * for every route and method under it; `USE /` as app-level middleware. Always the pattern the
- * router was given (prefixes of nested routers included), never the concrete URL.
+ * for every route and method under it; `router.use(...)` without a path is named by the router's
+ * prefix (`USE /` at the root); `USE /` as app-level middleware. Always the pattern the router was
+ * given (prefixes of nested routers included), never the concrete URL, the same on every
+ * @koa/router major.
  */
 function routeOf(ctx: Context, middleware: Middleware): string {
   const matched = (ctx as Context & { matched?: Layer[] }).matched;
   const layer = matched?.find((l) => Array.isArray(l.stack) && l.stack.includes(middleware));
   if (layer === undefined || typeof layer.path !== 'string') return mountId('/');
-  if (!Array.isArray(layer.methods) || layer.methods.length === 0) return mountId(layer.path);
+  if (!Array.isArray(layer.methods) || layer.methods.length === 0) return mountId(layer.path.replace(NO_PATH, '') || '/');
   return routeId(ctx.method, layer.path);
 }
 

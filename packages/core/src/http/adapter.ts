@@ -2,7 +2,7 @@
 import type { Decision } from '../decision.js';
 import { invalidOption } from '../errors.js';
 import { HttpEngine, type HttpOutcome, type RequestReader } from './engine.js';
-import type { HttpLimiterOptions } from './options.js';
+import { HTTP_OPTION_NAMES, type HttpLimiterOptions } from './options.js';
 import { PROBLEM_CONTENT_TYPE } from './problems.js';
 
 /**
@@ -11,6 +11,11 @@ import { PROBLEM_CONTENT_TYPE } from './problems.js';
  * `Req` is the framework's request and `Res` its response (Koa: the context for both).
  */
 export interface HttpAdapter<Req, Res, OnLimited> extends RequestReader<Req> {
+  /**
+   * Names of the options the adapter reads itself (Fastify: `hook`), beside core's and
+   * `onLimited`: any other name is an error at creation.
+   */
+  readonly optionNames?: readonly string[];
   /** True once the response has started (something else answered): the limiter then writes nothing. */
   headersSent(res: Res): boolean;
   setHeader(res: Res, name: string, value: string): void;
@@ -29,6 +34,9 @@ export interface AdapterOptions<Req, OnLimited> extends HttpLimiterOptions<Req> 
   onLimited?: OnLimited;
 }
 
+/** The names of AdapterOptions: every adapter takes these (and may read more of its own). */
+export const ADAPTER_OPTION_NAMES: readonly string[] = Object.freeze([...HTTP_OPTION_NAMES, 'onLimited']);
+
 /** What an adapter runs per request. */
 export interface HttpLimiter<Req, Res> {
   /**
@@ -44,15 +52,16 @@ export interface HttpLimiter<Req, Res> {
 }
 
 /**
- * Validates the options (throwing a TokenBucketError that names the option and value) and builds
- * the limiter an adapter runs per request. `route` is a route identity from `routeId` or
- * `mountId`: a pattern, never a concrete URL.
+ * Validates the options (throwing a TokenBucketError that names the option and value, or the
+ * unknown name) and builds the limiter an adapter runs per request. `route` is a route identity
+ * from `routeId` or `mountId`: a pattern, never a concrete URL.
  */
 export function createHttpLimiter<Req, Res, OnLimited>(
   adapter: HttpAdapter<Req, Res, OnLimited>,
   options: AdapterOptions<Req, OnLimited>,
 ): HttpLimiter<Req, Res> {
-  const engine = new HttpEngine<Req>(options, adapter);
+  const known = adapter.optionNames === undefined ? ADAPTER_OPTION_NAMES : [...ADAPTER_OPTION_NAMES, ...adapter.optionNames];
+  const engine = new HttpEngine<Req>(options, adapter, known);
   const onLimited = options.onLimited;
   if (onLimited !== undefined && typeof onLimited !== 'function') invalidOption('onLimited', onLimited, 'a function');
   return {

@@ -12,7 +12,7 @@ import { ipCallerKey } from './ip.js';
 import { apiKeyFromHeaders, keyHeaders, type NodeRequestHeaders } from './keys.js';
 import { parseHttpOptions, type HttpConfig, type HttpLimiterOptions, type PoliciesFunction } from './options.js';
 import { limitedProblem, MISSING_KEY_PROBLEM, STORE_DOWN_RETRY_AFTER_SECONDS, STORE_UNAVAILABLE_PROBLEM, type ProblemDetails } from './problems.js';
-import { nameForRoute } from './route.js';
+import { claimRoute, nameForRoute } from './route.js';
 
 /** How the engine reads a framework's request: only what it needs, only when it needs it. */
 export interface RequestReader<Req> {
@@ -20,6 +20,12 @@ export interface RequestReader<Req> {
   incoming(req: Req): NodeRequestHeaders;
   /** The client IP per the framework's trust-proxy setting; read only for a request without a key. */
   ip(req: Req): string | undefined;
+  /**
+   * The application the request is in (Express: the root app; Koa: `ctx.app`; Fastify: the
+   * server). Default names are made distinct per application: see `claimRoute`. Without it,
+   * per process.
+   */
+  app?(req: Req): object;
 }
 
 /** What to do with a request: set `headers`, then continue or answer. */
@@ -58,6 +64,8 @@ interface RouteLimiters {
 /** Route names whose limiters one engine keeps (per policies list); more are built per request. */
 const MAX_CACHED_ROUTES = 10_000;
 const NO_HEADERS: readonly [string, string][] = Object.freeze([]);
+/** The application of adapters that do not say which one a request is in. */
+const PROCESS = Object.freeze({});
 const PASS: HttpOutcome = Object.freeze({ action: 'pass', headers: NO_HEADERS });
 const MISSING_KEY: HttpOutcome = Object.freeze({
   action: 'reject',
@@ -85,11 +93,13 @@ export class HttpEngine<Req> {
   /** A policies function's results, parsed once per array object, then limiters per route. */
   private readonly byPolicies = new WeakMap<readonly PolicyOptions[], { templates: readonly PolicyTemplate[]; routes: Map<string, RouteLimiters> }>();
 
+  /** `known`: the option names the adapter takes (core's, `onLimited` and its own). */
   constructor(
     options: HttpLimiterOptions<Req>,
     private readonly reader: RequestReader<Req>,
+    known?: readonly string[],
   ) {
-    const config = parseHttpOptions(options);
+    const config = parseHttpOptions(options, known);
     this.config = config;
     if (config.onStoreStatus !== undefined) subscribeOnce(config.store, config.onStoreStatus);
     if (typeof config.policies !== 'function' && config.policies.every((p) => p.name !== undefined)) {
@@ -100,6 +110,9 @@ export class HttpEngine<Req> {
   /** Decides what to do with a request. Rejects only for a user function's fault (key, cost, policies). */
   async check(req: Req, route: string): Promise<HttpOutcome> {
     const c = this.config;
+    // Before anything that may end the request: the order in which limiters claim a route's name
+    // is the order requests reach them, whatever each one decides.
+    const nameRoute = this.named !== undefined ? route : claimRoute(this.reader.app?.(req) ?? PROCESS, route, this);
     if (c.skip !== undefined && (await c.skip(req)) === true) return PASS;
 
     const key = c.key === undefined ? apiKeyFromHeaders(keyHeaders(this.reader.incoming(req))) : checkKey(await c.key(req));
@@ -107,7 +120,7 @@ export class HttpEngine<Req> {
       if (c.onMissingKey === 'skip') return PASS;
       if (c.onMissingKey === 'reject') return MISSING_KEY;
     }
-    const found = this.limitersFor(key, req, route);
+    const found = this.limitersFor(key, req, nameRoute);
     const limiters = found instanceof Promise ? await found : found;
     const cost = typeof c.cost === 'number' ? c.cost : parseCost(await c.cost(req));
     let callerKey: string;

@@ -1,8 +1,11 @@
 // memoizePolicies: a per-caller policy lookup (a plan from a database), cached.
 import { invalidOption } from '../errors.js';
+import { checkOptionNames } from '../option-names.js';
 import type { PolicyOptions } from '../policy.js';
 
 type MaybePromise<T> = T | Promise<T>;
+
+const MEMOIZE_OPTIONS: readonly string[] = ['ttlMs', 'maxKeys'];
 
 /**
  * Caches a per-caller policy lookup (a plan read from a database, say) for `ttlMs`, keeping at
@@ -12,6 +15,8 @@ export function memoizePolicies<Req>(
   lookup: (key: string, req: Req) => MaybePromise<readonly PolicyOptions[]>,
   options: { ttlMs?: number; maxKeys?: number } = {},
 ): (key: string, req: Req) => MaybePromise<readonly PolicyOptions[]> {
+  if (typeof options !== 'object' || options === null) invalidOption('options', options, 'an object { ttlMs, maxKeys }');
+  checkOptionNames(options, MEMOIZE_OPTIONS);
   const { ttlMs = 60_000, maxKeys = 10_000 } = options;
   if (typeof lookup !== 'function') invalidOption('lookup', lookup, 'a function (key, req) => policies');
   if (!(typeof ttlMs === 'number' && ttlMs > 0 && Number.isFinite(ttlMs))) invalidOption('ttlMs', ttlMs, 'a finite number > 0');

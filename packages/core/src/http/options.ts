@@ -2,6 +2,7 @@
 import type { DecisionEvent } from '../decision.js';
 import { invalidOption } from '../errors.js';
 import { parseStore } from '../limiter.js';
+import { checkOptionNames, optionNames } from '../option-names.js';
 import { parseCost, parsePolicyTemplates, type PolicyOptions, type PolicyTemplate } from '../policy.js';
 import type { Store, StoreStatusEvent } from '../store/types.js';
 import { parseIpv6Subnet, type Ipv6Subnet } from './ip.js';
@@ -131,15 +132,37 @@ export interface HttpConfig<Req> {
   readonly onStoreStatus: HttpLimiterOptions<Req>['onStoreStatus'];
 }
 
+/** The names of HttpLimiterOptions. */
+export const HTTP_OPTION_NAMES = optionNames<HttpLimiterOptions<unknown>>({
+  store: 1,
+  capacity: 1,
+  refillPerSecond: 1,
+  name: 1,
+  policies: 1,
+  key: 1,
+  onMissingKey: 1,
+  ipv6Subnet: 1,
+  cost: 1,
+  skip: 1,
+  dryRun: 1,
+  onStoreError: 1,
+  legacyHeaders: 1,
+  onDecision: 1,
+  onError: 1,
+  onStoreStatus: 1,
+});
+
 const MISSING_KEYS: readonly OnMissingKey[] = ['ip', 'reject', 'skip'];
 const STORE_ERRORS: readonly OnStoreError[] = ['fallback', 'allow', 'deny'];
 
 /**
  * Validates adapter options into a frozen config. Throws a TokenBucketError (INVALID_OPTION)
- * naming the option and value for anything wrong.
+ * naming the option and value for anything wrong, and for a name not in `known` (the adapter's
+ * options: these and the ones it reads itself).
  */
-export function parseHttpOptions<Req>(options: HttpLimiterOptions<Req>): HttpConfig<Req> {
+export function parseHttpOptions<Req>(options: HttpLimiterOptions<Req>, known: readonly string[] = HTTP_OPTION_NAMES): HttpConfig<Req> {
   if (typeof options !== 'object' || options === null) invalidOption('options', options, 'an object');
+  checkOptionNames(options, known);
   const o = options;
   const cost = typeof o.cost === 'function' ? o.cost : o.cost === undefined ? 1 : parseCost(o.cost);
   let policies: HttpConfig<Req>['policies'];

@@ -1,6 +1,7 @@
 // In-process bucket store: the embedded default, and the same semantics as the Redis store.
 import { performance } from 'node:perf_hooks';
 import { invalidOption } from '../errors.js';
+import { checkOptionNames, optionNames } from '../option-names.js';
 import { fits, type Policy } from '../policy.js';
 import { bucketKey, type Store, type TakeResult } from './types.js';
 
@@ -27,6 +28,8 @@ export interface MemoryStoreOptions {
   clock?: () => number;
 }
 
+const MEMORY_STORE_OPTIONS = optionNames<MemoryStoreOptions>({ maxKeys: 1, sweepIntervalMs: 1, clock: 1 });
+
 interface Bucket {
   /** Tokens at `at`. */
   tokens: number;
@@ -48,6 +51,8 @@ export class MemoryStore implements Store {
   private readonly timer: NodeJS.Timeout;
 
   constructor(options: MemoryStoreOptions = {}) {
+    if (typeof options !== 'object' || options === null) invalidOption('options', options, 'an object { maxKeys, sweepIntervalMs }');
+    checkOptionNames(options, MEMORY_STORE_OPTIONS);
     const { maxKeys = 100_000, sweepIntervalMs = 60_000, clock = () => performance.now() } = options;
     if (!Number.isSafeInteger(maxKeys) || maxKeys < 1) invalidOption('maxKeys', maxKeys, 'an integer >= 1');
     if (typeof sweepIntervalMs !== 'number' || !(sweepIntervalMs >= 10) || !Number.isFinite(sweepIntervalMs)) {

@@ -1,5 +1,6 @@
 // RedisStore's options, and their parsing into the store's config.
 import { invalidOption } from '../../errors.js';
+import { checkOptionNames, optionNames } from '../../option-names.js';
 import type { BreakerOptions } from '../breaker.js';
 import type { RedisConnection } from './connection.js';
 import { type IoredisLike, ioredisConnection, isIoredis } from './ioredis.js';
@@ -68,6 +69,19 @@ export interface RedisStoreOptions {
   checkMemoryPolicy?: boolean;
 }
 
+const REDIS_STORE_OPTIONS = optionNames<RedisStoreOptions>({
+  client: 1,
+  prefix: 1,
+  name: 1,
+  timeoutMs: 1,
+  breaker: 1,
+  denialCache: 1,
+  batch: 1,
+  checkMemoryPolicy: 1,
+});
+const BREAKER_OPTIONS = optionNames<BreakerOptions>({ failureThreshold: 1, cooldownMs: 1 });
+const DENIAL_CACHE_OPTIONS = optionNames<Exclude<RedisStoreOptions['denialCache'], false | undefined>>({ maxKeys: 1 });
+
 /** RedisStoreOptions, validated. */
 export interface RedisStoreConfig {
   readonly connection: RedisConnection;
@@ -85,6 +99,7 @@ export function parseRedisStoreOptions(options: RedisStoreOptions): RedisStoreCo
   if (typeof options !== 'object' || options === null) {
     invalidOption('options', options, 'an object { client, prefix }');
   }
+  checkOptionNames(options, REDIS_STORE_OPTIONS);
   const { client, prefix = 'tb:', name = 'redis', timeoutMs = 200, breaker, denialCache = {}, batch = true, checkMemoryPolicy = true } = options;
   if (!isIoredis(client) && !isNodeRedis(client)) {
     invalidOption('client', client, 'an ioredis Redis or Cluster client, or a node-redis client from createClient or createCluster');
@@ -101,9 +116,12 @@ export function parseRedisStoreOptions(options: RedisStoreOptions): RedisStoreCo
   if (breaker !== undefined && (typeof breaker !== 'object' || breaker === null)) {
     invalidOption('breaker', breaker, 'an object { failureThreshold, cooldownMs }');
   }
+  if (breaker !== undefined) checkOptionNames(breaker, BREAKER_OPTIONS, 'breaker.');
   let denialCacheKeys = 0;
   if (denialCache !== false) {
-    const maxKeys = (denialCache as { maxKeys?: unknown } | null)?.maxKeys ?? 100_000;
+    if (typeof denialCache !== 'object' || denialCache === null) invalidOption('denialCache', denialCache, 'an object { maxKeys }, or false');
+    checkOptionNames(denialCache, DENIAL_CACHE_OPTIONS, 'denialCache.');
+    const maxKeys = (denialCache as { maxKeys?: unknown }).maxKeys ?? 100_000;
     if (!Number.isSafeInteger(maxKeys) || (maxKeys as number) < 1) {
       invalidOption('denialCache.maxKeys', maxKeys, 'an integer >= 1 (or denialCache: false)');
     }
