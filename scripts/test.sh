@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The README's test command (`npm test`): installs pnpm and the dependencies, builds the packages,
-# starts a throwaway Redis unless REDIS_URL is given and a throwaway 3-master Redis Cluster unless
-# REDIS_CLUSTER_NODES is given, type-checks, runs every test, and stops the servers it started.
+# The README's test command (`npm test`): installs pnpm, the dependencies, and redis-server and
+# redis-sentinel when missing, builds the packages, starts a throwaway Redis unless REDIS_URL is
+# given and a throwaway 3-master Redis Cluster unless REDIS_CLUSTER_NODES is given, type-checks,
+# runs every test, and stops the servers it started.
 # Extra arguments go to jest, e.g. `npm test -- test/core/http.test.ts`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,12 +11,12 @@ source scripts/lib.sh
 ensure_pnpm
 pnpm install --frozen-lockfile
 pnpm build
+# Always: the reliability tests start redis-server and redis-sentinel processes of their own.
+ensure_redis_server
 if [ -z "${REDIS_URL:-}" ]; then
-  ensure_redis_server
   start_redis
 fi
 if [ -z "${REDIS_CLUSTER_NODES:-}" ]; then
-  ensure_redis_server
   start_redis_cluster
 fi
 pnpm typecheck
