@@ -29,6 +29,8 @@ export function checkMemoryPolicy(client: object, connection: RedisConnection): 
           `tokenbucket: ${where}: Redis may evict rate-limit buckets under memory pressure, and an evicted bucket comes back full (its caller gets a whole new burst). Set maxmemory-policy noeviction on the Redis the limiter uses, or give the limiter a Redis of its own.`,
         );
       } else if (unread.length > 0) {
+        // Cut short by the client closing or reconnecting: nothing was learned, the next ready checks again.
+        if (connection.unavailable() !== undefined) return;
         warned.add(client);
         const why = unread.map((r) => `${r.node}: ${r.error instanceof Error ? r.error.message : String(r.error)}`).join('; ');
         warn(
