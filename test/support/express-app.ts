@@ -21,21 +21,24 @@ export function blockEventLoop(ms: number): void {
 }
 
 /**
- * `GET /r` behind `rateLimit(options)`: 200 `{ ok: true }`; with `?block=<ms>`, the handler blocks
- * the event loop that long before it answers, at the end of the turn (where a handler's work
- * after its first `await` runs, and where the takes of the turn have just been sent). Errors go
- * to an error handler that answers 500 with the error's code and message.
+ * `GET /r` behind `rateLimit(options)`: 200 `{ ok: true }`; with `?block=<ms>`, the handler calls
+ * `beforeBlock` and the event loop is blocked that long before the answer, from a timer: the
+ * first thing the loop runs after the end of the turn, where the takes of the turn (`beforeBlock`'s
+ * among them) have just been sent, and before it reads their replies (as a periodic job, or work
+ * a handler schedules with setTimeout, would). Errors go to an error handler that answers 500
+ * with the error's code and message.
  */
-export async function startExpressApp(options: RateLimitOptions): Promise<ExpressApp> {
+export async function startExpressApp(options: RateLimitOptions, beforeBlock?: () => void): Promise<ExpressApp> {
   const app = express();
   const errors: unknown[] = [];
   app.get('/r', rateLimit(options), (req, res) => {
     const block = Number(req.query.block ?? 0);
     if (block === 0) return void res.json({ ok: true });
-    setImmediate(() => {
+    beforeBlock?.();
+    setTimeout(() => {
       blockEventLoop(block);
       res.json({ ok: true });
-    });
+    }, 0);
   });
   app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
     errors.push(err);
