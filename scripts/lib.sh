@@ -24,16 +24,19 @@ ensure_pnpm() {
   pnpm --version >/dev/null
 }
 
-# Installs Debian's redis-server (which brings redis-cli) when it is not on the machine.
+# Installs what the tests run from Debian when it is missing: redis-server (which brings
+# redis-cli) and redis-sentinel (a package of its own on Debian; the Sentinel failover test
+# starts three sentinels).
 ensure_redis_server() {
-  if command -v redis-server >/dev/null 2>&1 && command -v redis-cli >/dev/null 2>&1; then
-    return
-  fi
-  echo "==> installing redis-server (and redis-cli) from Debian with apt-get"
+  local packages=()
+  command -v redis-server >/dev/null 2>&1 && command -v redis-cli >/dev/null 2>&1 || packages+=(redis-server)
+  command -v redis-sentinel >/dev/null 2>&1 || packages+=(redis-sentinel)
+  [ "${#packages[@]}" -gt 0 ] || return 0
+  echo "==> installing ${packages[*]} from Debian"
   local sudo=''
   [ "$(id -u)" -eq 0 ] || sudo='sudo'
   $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq redis-server >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${packages[@]}" >/dev/null
 }
 
 # Prints a TCP port that is free on 127.0.0.1 right now.

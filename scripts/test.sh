@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# The README's test command (`npm test`): installs pnpm and the dependencies, builds the packages,
-# starts a throwaway Redis unless REDIS_URL is given and a throwaway 3-master Redis Cluster unless
-# REDIS_CLUSTER_NODES is given, type-checks, runs every test with coverage of packages/*/src
-# (jest fails the run when a package is below the floor set in jest.config.cjs), and stops the
-# servers it started. Each step prints one "==> " line as it starts.
+# The README's test command (`npm test`): installs pnpm, the dependencies, and redis-server and
+# redis-sentinel when missing, builds the packages, starts a throwaway Redis unless REDIS_URL is
+# given and a throwaway 3-master Redis Cluster unless REDIS_CLUSTER_NODES is given, type-checks,
+# runs every test with coverage of packages/*/src (jest fails the run when a package is below the
+# floor set in jest.config.cjs), and stops the servers it started. Each step prints one "==> "
+# line as it starts.
 # Extra arguments go to jest, e.g. `npm test -- test/core/http.test.ts`; such a partial run
 # collects no coverage (it would miss the floor by design) unless COVERAGE=1 is set.
 set -euo pipefail
@@ -15,14 +16,14 @@ echo "==> installing dependencies: pnpm install --frozen-lockfile (the versions 
 pnpm install --frozen-lockfile
 echo "==> building packages/*: ESM and CommonJS builds with type declarations, in dist/"
 pnpm build
+# Always: the reliability tests start redis-server and redis-sentinel processes of their own.
+ensure_redis_server
 if [ -z "${REDIS_URL:-}" ]; then
-  ensure_redis_server
   start_redis
 else
   echo "==> using the Redis at REDIS_URL=$REDIS_URL"
 fi
 if [ -z "${REDIS_CLUSTER_NODES:-}" ]; then
-  ensure_redis_server
   start_redis_cluster
 else
   echo "==> using the Redis Cluster at REDIS_CLUSTER_NODES=$REDIS_CLUSTER_NODES"

@@ -9,3 +9,13 @@ export async function freePort(): Promise<number> {
     });
   });
 }
+
+/** `count` distinct ports free on 127.0.0.1 right now (held open together while they are chosen). */
+export async function freePorts(count: number): Promise<number[]> {
+  const servers = Array.from({ length: count }, () => createServer());
+  const ports = await Promise.all(
+    servers.map((s) => new Promise<number>((resolve) => s.listen(0, '127.0.0.1', () => resolve((s.address() as { port: number }).port)))),
+  );
+  await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
+  return ports;
+}

@@ -1,21 +1,9 @@
-// ioredis: TLS, ACL users, Sentinel and Cluster are options of the client.
+// ioredis: TLS, ACL users and Cluster are options of the client (Sentinel: see below).
 import { Cluster, Redis } from 'ioredis';
 
 // Managed Redis with TLS and an ACL user (e.g. a cloud provider's endpoint):
 new Redis({ host: 'redis.example.com', port: 6380, username: 'limiter', password: process.env.REDIS_PASSWORD, tls: {} });
 new Redis('rediss://limiter:secret@redis.example.com:6380'); // the same as a URL
-
-// Sentinel: ioredis asks the sentinels for the current master and follows failovers.
-new Redis({
-  sentinels: [
-    { host: 's1', port: 26379 },
-    { host: 's2', port: 26379 },
-  ],
-  name: 'mymaster',
-  username: 'limiter',
-  password: process.env.REDIS_PASSWORD,
-  sentinelPassword: process.env.SENTINEL_PASSWORD,
-});
 
 // Cluster: one caller's buckets share a hash tag, so a multi-policy take is one script call.
 new Cluster(
