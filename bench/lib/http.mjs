@@ -2,7 +2,7 @@
 // at 1 connection for latency, interleaved round after round; one run record per measurement.
 import os from 'node:os';
 import { PATHS } from '../apps/shared.mjs';
-import { appName } from './options.mjs';
+import { appFile } from './options.mjs';
 import { processCpuSeconds, startApp } from './processes.mjs';
 import { sumValues } from './redis-meter.mjs';
 
@@ -27,7 +27,7 @@ export async function httpRounds(bench, { framework, limiters, paths = Object.ke
   try {
     for (const limiter of limiters) {
       for (const pipelining of limiter === 'none' ? ['off'] : config.pipelining) {
-        const app = await startApp(appName(framework, limiter), { ...target.env, BENCH_PIPELINING: pipelining });
+        const app = await startApp(appFile(framework, limiter), { ...target.env, BENCH_PIPELINING: pipelining });
         apps.set(limiter === 'none' ? 'none' : `${limiter}|${pipelining}`, app);
       }
     }

@@ -10,8 +10,8 @@ export const LIMITERS = {
   koa: ['none', 'koa-ratelimit', 'tokenbucket'],
 };
 
-/** The app file (apps/<name>.mjs) for a framework and a limiter. */
-export const appName = (framework, limiter) => `${framework}-${limiter.replace('@', '').replace('/', '-')}`;
+/** The app file, apps/<framework>-<limiter>.mjs (`@fastify/rate-limit`: `fastify-rate-limit`). */
+export const appFile = (framework, limiter) => new URL(`../apps/${framework}-${limiter.replace('@', '').replace('/', '-')}.mjs`, import.meta.url);
 
 const MODES = {
   // One short round of everything: checks the harness and the apps, not the figures.

@@ -63,12 +63,14 @@ export function serve(handle) {
 }
 
 /**
- * Starts one benchmarked app (`apps/<name>.mjs`) with `env` and waits for its `listening <port>`
- * line. Its stdout also carries `store-error` / `store-down` lines from our limiter's hooks,
- * counted in `failures`.
+ * Starts one app, a file (path or URL) run by `node` with `env`, and waits for its
+ * `listening <port>` line. Its stdout also carries `store-error` / `store-down` lines from our
+ * limiter's hooks, counted in `failures`.
  */
-export function startApp(name, env = {}, timeoutMs = 30_000) {
-  const proc = spawn(process.execPath, [new URL(`apps/${name}.mjs`, BENCH).pathname], {
+export function startApp(file, env = {}, timeoutMs = 30_000) {
+  const path = file instanceof URL ? file.pathname : file;
+  const name = path.split('/').pop();
+  const proc = spawn(process.execPath, [path], {
     env: childEnv(env),
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -79,11 +81,11 @@ export function startApp(name, env = {}, timeoutMs = 30_000) {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       proc.kill('SIGKILL');
-      reject(new Error(`apps/${name}.mjs did not listen in ${timeoutMs} ms`));
+      reject(new Error(`${name} did not print "listening <port>" in ${timeoutMs} ms`));
     }, timeoutMs);
     proc.once('exit', (code) => {
       clearTimeout(timer);
-      reject(new Error(`apps/${name}.mjs exited with ${code}`));
+      reject(new Error(`${name} exited with ${code}`));
     });
     let buffered = '';
     proc.stdout.setEncoding('utf8').on('data', (chunk) => {
@@ -99,7 +101,7 @@ export function startApp(name, env = {}, timeoutMs = 30_000) {
         } else if (line === 'store-error' || line === 'store-down') {
           app.failures++;
         } else if (line) {
-          process.stderr.write(`[apps/${name}] ${line}\n`);
+          process.stderr.write(`[${name}] ${line}\n`);
         }
       }
     });

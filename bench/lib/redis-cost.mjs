@@ -1,7 +1,7 @@
 // Redis cost per decision and per bucket, through each limited HTTP app on one Redis: commands per
 // allowed and per denied decision, and the memory one caller's bucket takes.
 import { PATHS } from '../apps/shared.mjs';
-import { appName } from './options.mjs';
+import { appFile } from './options.mjs';
 import { startApp } from './processes.mjs';
 import { perOp, sumValues } from './redis-meter.mjs';
 
@@ -11,7 +11,7 @@ export async function redisCosts(bench, { framework, limiters }) {
   const rows = [];
   for (const limiter of limiters) {
     if (limiter === 'none') continue;
-    const app = await startApp(appName(framework, limiter), { ...bench.target.env, BENCH_PIPELINING: 'off' });
+    const app = await startApp(appFile(framework, limiter), { ...bench.target.env, BENCH_PIPELINING: 'off' });
     try {
       const load = (path, keys, amount) =>
         loader.call({ url: `http://127.0.0.1:${app.port}${PATHS[path].route}`, keys, amount, connections: Math.min(10, amount) });
