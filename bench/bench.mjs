@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { httpRounds } from './lib/http.mjs';
-import { LIMITERS, parseOptions } from './lib/options.mjs';
+import { FRAMEWORKS, LIMITERS, parseOptions, SECTIONS } from './lib/options.mjs';
 import { worker } from './lib/processes.mjs';
 import { clusterSpecs, rawRounds, standaloneSpecs } from './lib/raw.mjs';
 import { redisCosts } from './lib/redis-cost.mjs';
@@ -57,9 +57,12 @@ export async function main(argv = process.argv.slice(2), env = process.env) {
   const bench = (targetName) => ({ config, loader, meter: meters[targetName], target: targets[targetName], log, sampleLoad });
 
   const cpus = os.cpus();
+  // Only a full run of every section and framework is written as results/full.*.
+  const complete = only.length === SECTIONS.length && frameworks.length === FRAMEWORKS.length;
   const meta = {
     date: new Date().toISOString(),
     mode,
+    output: mode === 'full' && !complete ? 'partial' : mode,
     only,
     frameworks,
     commit: gitCommit(),
@@ -79,20 +82,33 @@ export async function main(argv = process.argv.slice(2), env = process.env) {
 
   const runs = [];
   const redisCostRows = [];
+  const primes = [];
+  // A section that fails is reported, and the others still run and are written.
+  const failures = [];
+  const section = async (name, fn) => {
+    try {
+      await fn();
+    } catch (err) {
+      failures.push(`${name}: ${err.message}`);
+      log(`SECTION FAILED ${name}: ${err.stack}`);
+    }
+  };
   try {
     for (const framework of frameworks) {
       const limiters = LIMITERS[framework];
-      if (only.includes('redis')) redisCostRows.push(...(await redisCosts(bench('redis'), { framework, limiters })));
-      if (only.includes('http')) await httpRounds(bench('redis'), { framework, limiters }, runs);
+      if (only.includes('redis')) await section(`redis ${framework}`, async () => redisCostRows.push(...(await redisCosts(bench('redis'), { framework, limiters }))));
+      if (only.includes('http')) await section(`http ${framework}`, () => httpRounds(bench('redis'), { framework, limiters }, runs));
     }
     if (only.includes('raw')) {
-      await rawRounds(bench('redis'), { specs: standaloneSpecs(config), rounds: config.rawRounds, wideKeys: config.wideKeys }, runs);
+      await section('raw', () => rawRounds(bench('redis'), { specs: standaloneSpecs(config), rounds: config.rawRounds, wideKeys: config.wideKeys }, runs, primes));
     }
     if (only.includes('cluster')) {
       const cluster = bench('cluster');
-      await rawRounds(cluster, { specs: clusterSpecs(config), rounds: config.rounds, wideKeys: config.clusterKeys }, runs);
+      await section('cluster raw', () => rawRounds(cluster, { specs: clusterSpecs(config), rounds: config.rounds, wideKeys: config.clusterKeys }, runs));
       const framework = config.clusterFramework;
-      await httpRounds(cluster, { framework, limiters: LIMITERS[framework], paths: ['allowed'], latency: false }, runs);
+      await section(`cluster http ${framework}`, () =>
+        httpRounds(cluster, { framework, limiters: LIMITERS[framework], paths: ['allowed'], latency: false }, runs),
+      );
     }
   } finally {
     await loader.stop();
@@ -103,9 +119,14 @@ export async function main(argv = process.argv.slice(2), env = process.env) {
   meta.loadavgAfter = os.loadavg();
   meta.load1DuringRuns = { min: Math.min(...loadSamples), max: Math.max(...loadSamples), median: median(loadSamples) };
   meta.elapsedSeconds = Math.round((Date.now() - started) / 1000);
-  const { markdown } = writeResults({ meta, runs, redis: redisCostRows });
+  meta.failures = failures;
+  const { markdown } = writeResults({ meta, runs, redis: redisCostRows, primes });
   process.stdout.write(markdown);
-  log(`wrote bench/results/${mode}.{json,md,svg} in ${meta.elapsedSeconds} s`);
+  log(`wrote bench/results/${meta.output}.{json,md,svg} in ${meta.elapsedSeconds} s`);
+  if (failures.length) {
+    log(`${failures.length} section(s) failed: ${failures.join('; ')}`);
+    process.exitCode = 1;
+  }
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

@@ -26,15 +26,25 @@ export function clusterSpecs(config) {
 
 /**
  * Starts a raw worker on `bench.target`, warms every spec up once, then runs `rounds` rounds of
- * every spec in a rotating order, each a warm-up and a measured run. Appends run records to `runs`.
+ * every spec in a rotating order, each a warm-up and a measured run. Appends run records to `runs`,
+ * and to `primes` how long each denied-wide spec took to spend every key's token first.
  */
-export async function rawRounds(bench, { specs, rounds, wideKeys }, runs) {
+export async function rawRounds(bench, { specs, rounds, wideKeys }, runs, primes = []) {
   const { config, target, log } = bench;
   const raw = worker('workers/raw.mjs', target.env);
   try {
     await raw.call({ type: 'init', wideKeys });
     await bench.meter.flushall();
-    for (const spec of specs) await raw.call({ type: 'warmup', spec, seconds: config.rawWarmup, inFlight: config.inFlight });
+    for (const spec of specs) {
+      // The first warm-up of a denied-wide spec first denies every key once, which can take
+      // minutes (see bench/README.md, raw decisions): it gets its own time limit.
+      const warm = await raw.call({ type: 'warmup', spec, seconds: config.rawWarmup, inFlight: config.inFlight }, 900_000);
+      if (warm.primeSeconds !== undefined) primes.push({ ...spec, wideKeys, seconds: warm.primeSeconds });
+      log(
+        `raw ${target.name} warm-up ${spec.keys} ${spec.path} pipelining ${spec.pipelining} ${spec.lib}: ${Math.round(warm.rps)}/s, ${warm.errors} errors` +
+          (warm.primeSeconds === undefined ? '' : `, after spending every key's token in ${warm.primeSeconds.toFixed(1)} s`),
+      );
+    }
     for (let round = 1; round <= rounds; round++) {
       for (let i = 0; i < specs.length; i++) {
         const spec = specs[(i + round - 1) % specs.length];

@@ -103,14 +103,14 @@ function rawTable(rows, versions, bestPeerRps) {
   return out;
 }
 
-export function markdown({ meta, summary, redis }) {
+export function markdown({ meta, summary, redis, primes = [] }) {
   const { http, raw, targets } = summary;
   const c = meta.config;
   const lines = [];
   const push = (...l) => lines.push(...l);
   const loads = (xs) => xs.map((x) => x.toFixed(2)).join(' ');
   push(
-    `# tokenbucket benchmark: ${meta.mode} run`,
+    `# tokenbucket benchmark: ${meta.output === 'partial' ? 'partial run (full mode, some sections or frameworks)' : `${meta.mode} run`}`,
     '',
     `${meta.date.slice(0, 16).replace('T', ' ')} UTC, commit ${meta.commit}; ${meta.machine.cpus}, ${meta.machine.memoryGiB} GiB, ${meta.machine.os};` +
       ` Node ${meta.machine.node}, Redis ${meta.machine.redis} on loopback${meta.machine.cluster ? ` (and a Cluster of ${meta.machine.cluster})` : ''}.`,
@@ -204,6 +204,16 @@ export function markdown({ meta, summary, redis }) {
       ...rawTable(standaloneRaw, meta.versions),
       '',
     );
+    if (primes.length) {
+      push(
+        `Before the denied-wide runs, each configuration spends the one token of each of the ${int(c.wideKeys)} keys (one decision per key, ${c.inFlight} in flight):`,
+        '',
+        '| limiter | auto-pipelining | seconds | decisions/s |',
+        '|---|---|---:|---:|',
+        ...primes.map((p) => `| ${label(p.lib, meta.versions)} | ${p.pipelining} | ${fix(p.seconds, 1)} | ${int(p.wideKeys / p.seconds)} |`),
+        '',
+      );
+    }
     collect((r) => `raw ${r.keys} ${r.path} ${r.lib} pipelining ${r.pipelining}`, standaloneRaw);
   }
 
@@ -227,6 +237,7 @@ export function markdown({ meta, summary, redis }) {
     }
     push('');
   }
+  for (const failure of meta.failures ?? []) problems.unshift(`section failed, its figures are missing: ${failure}`);
   if (problems.length) push('## Problems (figures marked ⚠ are not to be trusted)', '', ...problems.map((p) => `- ${p}`), '');
   return lines.join('\n');
 }

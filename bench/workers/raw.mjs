@@ -104,12 +104,13 @@ serve(async (msg) => {
   }
   const d = decider(msg.spec);
   const key = keyAt(msg.spec.keys);
+  let primeSeconds;
   if (msg.type === 'warmup') {
     // A fresh denied-wide decider first spends every key's only token (and fills a block cache).
     if (d.fresh && msg.spec.path === 'denied' && msg.spec.keys === 'wide') {
-      await load(d.fn, key, { total: wideKeys.length, inFlight: msg.inFlight });
+      primeSeconds = (await load(d.fn, key, { total: wideKeys.length, inFlight: msg.inFlight })).seconds;
     }
     d.fresh = false;
   }
-  return load(d.fn, key, { seconds: msg.seconds, inFlight: msg.inFlight });
+  return { ...(await load(d.fn, key, { seconds: msg.seconds, inFlight: msg.inFlight })), primeSeconds };
 });
