@@ -9,10 +9,12 @@ export function standaloneSpecs(config) {
   const specs = [];
   for (const keys of ['hot', 'wide']) {
     for (const path of ['allowed', 'denied']) {
-      // The in-memory block only acts on denials: on the allowed path it is the plain peer.
-      const libs = path === 'allowed' ? ['tokenbucket', 'rate-limiter-flexible'] : ['tokenbucket', 'rate-limiter-flexible', 'rate-limiter-flexible+block'];
       for (const pipelining of config.pipelining) {
-        for (const lib of libs) specs.push({ lib, pipelining, keys, path });
+        specs.push({ lib: 'tokenbucket', pipelining, keys, path }, { lib: 'rate-limiter-flexible', pipelining, keys, path });
+        // The in-memory block only acts on denials, and answers them without Redis, so it runs
+        // with one setting: on the allowed path it is the plain peer, and auto-pipelining
+        // changes nothing for it (while filling its block with every wide key takes minutes).
+        if (path === 'denied' && pipelining === config.pipelining[0]) specs.push({ lib: 'rate-limiter-flexible+block', pipelining, keys, path });
       }
     }
   }
