@@ -1,0 +1,15 @@
+// Express 5 with ours: @tokenbucket/express on a RedisStore (one Redis, or a Cluster).
+import { RedisStore } from '@tokenbucket/core';
+import { rateLimit } from '@tokenbucket/express';
+import express from 'express';
+import { Cluster, Redis } from 'ioredis';
+import { announce, BODY, connectRedis, HOST, PATHS, PORT, storeEvents } from './shared.mjs';
+
+const store = new RedisStore({ client: await connectRedis({ Redis, Cluster }) });
+const app = express();
+for (const { route, capacity, refillPerSecond } of Object.values(PATHS)) {
+  app.get(route, rateLimit({ store, capacity, refillPerSecond, ...storeEvents }), (_req, res) => {
+    res.json(BODY);
+  });
+}
+const server = app.listen(PORT, HOST, () => announce(server));

@@ -1,0 +1,65 @@
+// What every benchmarked app shares, using nothing but Node: its routes and body, the limits,
+// the caller key, the Redis client's settings, and the line that tells the bench its port.
+
+/** The body every app answers on every route. */
+export const BODY = { ok: true, items: [1, 2, 3] };
+
+/**
+ * The two routes every app serves. `/a` (allowed): a limit nobody reaches, so every request is a
+ * full allowed decision. `/d` (denied): 10 a minute, hammered by one key, so nearly every request
+ * is denied. Window-based peers count `max` per 60 s window. Our allowed bucket refills at a
+ * billion a day, slower than the keys take, so it stays in Redis like the peers' counters do
+ * (at a billion a minute it would be full, and expire, a millisecond after each take, and the
+ * script would read a missing key: cheaper than the live bucket real callers have).
+ */
+export const PATHS = {
+  allowed: { route: '/a', capacity: 1e9, refillPerSecond: 1e9 / 86_400, max: 1e9, windowMs: 60_000 },
+  denied: { route: '/d', capacity: 10, refillPerSecond: 10 / 60, max: 10, windowMs: 60_000 },
+};
+
+/** The caller key every limiter is told to use (ours reads X-API-Key by default). */
+export const apiKey = (headers) => headers['x-api-key'];
+
+/** Where to listen: loopback only, on the port the bench gives (0: any free port). */
+export const HOST = '127.0.0.1';
+export const PORT = Number(process.env.PORT ?? 0);
+
+/** Tells the bench (reading stdout) the port the app listens on. */
+export function announce(server) {
+  process.stdout.write(`listening ${server.address().port}\n`);
+}
+
+/**
+ * Our limiter's error and status hooks: a store failure would make ours look faster than it is
+ * (the fallback answers from memory), so each one is reported to the bench as a line on stdout.
+ * They run only when something fails.
+ */
+export const storeEvents = {
+  onError: () => process.stdout.write('store-error\n'),
+  onStoreStatus: (event) => {
+    if (event.status === 'down') process.stdout.write('store-down\n');
+  },
+};
+
+/**
+ * The app's Redis client, ready: a Cluster when BENCH_CLUSTER_NODES lists its nodes
+ * (`host:port,...`), otherwise one Redis at BENCH_REDIS_URL; ioredis auto-pipelining on when
+ * BENCH_PIPELINING (or `pipelining`) is `on`. Takes the ioredis classes so this file loads
+ * nothing itself.
+ */
+export async function connectRedis({ Redis, Cluster }, pipelining = process.env.BENCH_PIPELINING) {
+  const enableAutoPipelining = pipelining === 'on';
+  const nodes = process.env.BENCH_CLUSTER_NODES;
+  const url = process.env.BENCH_REDIS_URL;
+  if (!nodes && !url) throw new Error('set BENCH_REDIS_URL or BENCH_CLUSTER_NODES (bench/run.sh does)');
+  const client = nodes
+    ? new Cluster(
+        nodes.split(',').map((node) => ({ host: node.split(':')[0], port: Number(node.split(':')[1]) })),
+        { enableAutoPipelining },
+      )
+    : new Redis(url, { enableAutoPipelining });
+  if (client.status !== 'ready') {
+    await new Promise((resolve, reject) => client.once('ready', resolve).once('error', reject));
+  }
+  return client;
+}
