@@ -6,7 +6,7 @@ import { hashCallerKey } from './hash.js';
 import { checkOptionNames, optionNames } from './option-names.js';
 import { parseCost, parsePolicies, type Policy, type PolicyOptions } from './policy.js';
 import { sharedMemoryStore } from './store/memory.js';
-import type { Store } from './store/types.js';
+import type { Store, TakeResult } from './store/types.js';
 
 /** Options of `createLimiter`: one policy inline, or several in `policies`. */
 export interface LimiterOptions extends Partial<PolicyOptions> {
@@ -86,7 +86,7 @@ export class TokenBucketLimiter implements Limiter {
     } catch (err) {
       return Promise.reject(err);
     }
-    const taken = this.takeById(id, cost);
+    const taken = Promise.resolve(this.takeById(id, cost));
     if (!decisionChannel.hasSubscribers) return taken.then(decisionOf);
     return taken.then((decided) => {
       decisionChannel.publish(decisionEvent(decided, id, cost, undefined, undefined, false));
@@ -94,9 +94,22 @@ export class TokenBucketLimiter implements Limiter {
     });
   }
 
-  /** A take for a hashed caller id and a cost already validated, and where its answer came from. */
-  async takeById(callerId: string, cost: number): Promise<Decided> {
-    const result = await this.store.take(callerId, this.policies, cost);
+  /**
+   * A take for a hashed caller id and a cost already validated, and where its answer came from:
+   * at once when the store answers at once (`takeNow`), else a promise. Never throws: a store's
+   * fault is a rejection.
+   */
+  takeById(callerId: string, cost: number): Decided | Promise<Decided> {
+    try {
+      const now = this.store.takeNow?.(callerId, this.policies, cost);
+      if (now !== undefined) return this.decided(now, cost);
+      return this.store.take(callerId, this.policies, cost).then((result) => this.decided(result, cost));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  private decided(result: TakeResult, cost: number): Decided {
     return { decision: buildDecision(this.policies, result, cost), source: result.source ?? 'store' };
   }
 

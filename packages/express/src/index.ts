@@ -32,12 +32,9 @@ const express: HttpAdapter<Request, Response, OnLimited> = {
 export function rateLimit(options: RateLimitOptions): RequestHandler {
   const limiter = createHttpLimiter(express, options);
   const middleware: RequestHandler = (req, res, next) => {
-    limiter
-      .handle(req, res, routeName(req, middleware))
-      .then((go) => {
-        if (go) next();
-      })
-      .catch(next);
+    const go = limiter.handle(req, res, routeName(req, middleware));
+    if (go === true) next();
+    else if (go !== false) go.then((pass) => pass && next(), next);
   };
   return middleware;
 }

@@ -91,19 +91,37 @@ const fastify: HttpAdapter<FastifyRequest, FastifyReply, OnLimited> = {
   callOnLimited: (onLimited, request, reply, decision) => onLimited(request, reply, decision),
 };
 
-/**
- * The hook for one set of options. `url` is the route's pattern when known at registration;
- * otherwise it is read from the request. Each method of a route has its own bucket (HEAD shares
- * GET's), as in the other adapters.
- */
-function limitHook(options: RateLimitOptions, url?: string): RateLimitHook {
+/** A request that matched no route (a 404) has no pattern: never name a bucket by its URL. */
+const routeOf = (request: FastifyRequest, url: string | undefined): string => routeId(request.method, url ?? request.routeOptions.url ?? NO_ROUTE);
+
+/** The hook `fastify.rateLimit(...)` returns, for any request hook: an async function. */
+function limitHook(options: RateLimitOptions): RateLimitHook {
   const limiter = createHttpLimiter(fastify, options);
   return async function tokenBucketHook(request: FastifyRequest, reply: FastifyReply) {
-    // A request that matched no route (a 404) has no pattern: never name a bucket by its URL.
-    const route = routeId(request.method, url ?? request.routeOptions.url ?? NO_ROUTE);
-    if (!(await limiter.handle(request, reply, route))) return reply;
-    return undefined;
+    return (await limiter.handle(request, reply, routeOf(request, undefined))) ? undefined : reply;
   };
+}
+
+type Done = (err?: Error) => void;
+
+/**
+ * The hook `config.rateLimit` installs in the route's `name` hook, for `url`, the route's
+ * pattern. Callback style, so that a decision made without waiting (a remembered denial, a
+ * MemoryStore) continues in the same turn instead of through a promise. Each method of a route
+ * has its own bucket (HEAD shares GET's), as in the other adapters.
+ */
+function routeHook(options: RateLimitOptions, url: string, name: LimitHook): unknown {
+  const limiter = createHttpLimiter(fastify, options);
+  const run = (request: FastifyRequest, reply: FastifyReply, done: Done): void => {
+    const go = limiter.handle(request, reply, routeOf(request, url));
+    // Not going on (the request was answered): Fastify is told nothing more, as after `reply.send` in a hook.
+    if (go === true) done();
+    else if (go !== false) go.then((pass) => pass && done(), done);
+  };
+  if (name !== 'preParsing') return run;
+  // preParsing hooks receive the body stream and hand it on.
+  return (request: FastifyRequest, reply: FastifyReply, payload: unknown, done: (err: Error | null, payload?: unknown) => void): void =>
+    run(request, reply, (err) => done(err ?? null, payload));
 }
 
 const plugin: FastifyPluginCallback<TokenBucketPluginOptions> = (fastify, options, done) => {
@@ -133,7 +151,7 @@ function setup(fastify: FastifyInstance, options: TokenBucketPluginOptions): voi
 
   // One hook per route options and URL: the HEAD route Fastify adds for a GET route reuses the
   // GET route's hook (one limiter, so HEAD shares GET's bucket as in the other adapters).
-  const hooks = new WeakMap<object, Map<string, RateLimitHook>>();
+  const hooks = new WeakMap<object, Map<string, unknown>>();
   fastify.addHook('onRoute', (route: RouteOptions) => {
     const config = (route.config as { rateLimit?: unknown } | undefined)?.rateLimit;
     if (config === false || (config === undefined && !global)) return;
@@ -143,11 +161,11 @@ function setup(fastify: FastifyInstance, options: TokenBucketPluginOptions): voi
     const own = (config ?? {}) as RouteRateLimitOptions;
     checkOptionNames(own, ROUTE_OPTION_NAMES, 'config.rateLimit.');
     const name = own.hook === undefined ? defaultHook : parseHook(own.hook, 'config.rateLimit.hook');
-    const byUrl = hooks.get(config ?? defaults) ?? new Map<string, RateLimitHook>();
+    const byUrl = hooks.get(config ?? defaults) ?? new Map<string, unknown>();
     hooks.set(config ?? defaults, byUrl);
     let handler = byUrl.get(route.url);
     if (handler === undefined) {
-      handler = limitHook(merge(defaults, own), route.url);
+      handler = routeHook(merge(defaults, own), route.url, name);
       byUrl.set(route.url, handler);
     }
     const existing = route[name] as unknown;

@@ -43,10 +43,12 @@ export interface HttpLimiter<Req, Res> {
    * Decides for one request and writes the outcome: headers, then either nothing (resolves
    * `true`: go on to the handler) or the answer (resolves `false`: the request is done, by the
    * default problem response or `onLimited`). Writes nothing when the response has already
-   * started. Rejects with the fault of a user function (key, cost, skip, policies, onLimited):
-   * hand it to the framework's error handling.
+   * started. Answers at once, without a promise, when the decision needed no waiting (a denial
+   * remembered in memory, a MemoryStore, no user functions) and `onLimited` was not called:
+   * adapters continue synchronously then. Rejects with the fault of a user function (key, cost,
+   * skip, policies, onLimited), never throws: hand it to the framework's error handling.
    */
-  handle(req: Req, res: Res, route: string): Promise<boolean>;
+  handle(req: Req, res: Res, route: string): boolean | Promise<boolean>;
   /** The decision alone, written nowhere: for frameworks that answer in their own way. */
   check(req: Req, route: string): Promise<HttpOutcome>;
 }
@@ -64,19 +66,26 @@ export function createHttpLimiter<Req, Res, OnLimited>(
   const engine = new HttpEngine<Req>(options, adapter, known);
   const onLimited = options.onLimited;
   if (onLimited !== undefined && typeof onLimited !== 'function') invalidOption('onLimited', onLimited, 'a function');
+  /** Writes an outcome; a promise only while `onLimited` runs. */
+  const write = (req: Req, res: Res, outcome: HttpOutcome): boolean | Promise<boolean> => {
+    if (adapter.headersSent(res)) return false;
+    for (const [name, value] of outcome.headers) adapter.setHeader(res, name, value);
+    if (outcome.action === 'pass') return true;
+    if (outcome.action === 'limited' && onLimited !== undefined) {
+      return Promise.resolve(adapter.callOnLimited(onLimited, req, res, outcome.decision)).then(() => false);
+    }
+    adapter.send(res, outcome.status, PROBLEM_CONTENT_TYPE, outcome.bodyText);
+    return false;
+  };
   return {
-    check: (req, route) => engine.check(req, route),
-    async handle(req, res, route) {
-      const outcome = await engine.check(req, route);
-      if (adapter.headersSent(res)) return false;
-      for (const [name, value] of outcome.headers) adapter.setHeader(res, name, value);
-      if (outcome.action === 'pass') return true;
-      if (outcome.action === 'limited' && onLimited !== undefined) {
-        await adapter.callOnLimited(onLimited, req, res, outcome.decision);
-        return false;
+    check: async (req, route) => engine.decide(req, route),
+    handle(req, res, route) {
+      try {
+        const outcome = engine.decide(req, route);
+        return outcome instanceof Promise ? outcome.then((o) => write(req, res, o)) : write(req, res, outcome);
+      } catch (err) {
+        return Promise.reject(err);
       }
-      adapter.send(res, outcome.status, PROBLEM_CONTENT_TYPE, outcome.bodyText);
-      return false;
     },
   };
 }

@@ -61,6 +61,16 @@ interface RouteLimiters {
   readonly policyHeader: string;
 }
 
+/** One request's take: what its outcome and a store failure need. */
+interface Take<Req> {
+  readonly req: Req;
+  readonly route: string;
+  readonly keySource: 'key' | 'ip';
+  readonly callerId: string;
+  readonly cost: number;
+  readonly limiters: RouteLimiters;
+}
+
 /** Route names whose limiters one engine keeps (per policies list); more are built per request. */
 const MAX_CACHED_ROUTES = 10_000;
 const NO_HEADERS: readonly [string, string][] = Object.freeze([]);
@@ -93,6 +103,9 @@ export class HttpEngine<Req> {
   /** A policies function's results, parsed once per array object, then limiters per route. */
   private readonly byPolicies = new WeakMap<readonly PolicyOptions[], { templates: readonly PolicyTemplate[]; routes: Map<string, RouteLimiters> }>();
 
+  /** No user function to call per request (skip, key, cost, policies): the path that need not wait. */
+  private readonly plain: boolean;
+
   /** `known`: the option names the adapter takes (core's, `onLimited` and its own). */
   constructor(
     options: HttpLimiterOptions<Req>,
@@ -101,60 +114,91 @@ export class HttpEngine<Req> {
   ) {
     const config = parseHttpOptions(options, known);
     this.config = config;
+    this.plain = config.skip === undefined && config.key === undefined && typeof config.cost === 'number' && typeof config.policies !== 'function';
     if (config.onStoreStatus !== undefined) subscribeOnce(config.store, config.onStoreStatus);
     if (typeof config.policies !== 'function' && config.policies.every((p) => p.name !== undefined)) {
       this.named = this.limiters(config.policies, '');
     }
   }
 
-  /** Decides what to do with a request. Rejects only for a user function's fault (key, cost, policies). */
-  async check(req: Req, route: string): Promise<HttpOutcome> {
+  /**
+   * Decides what to do with a request: at once when nothing in the way waits (no user function
+   * to call, the store answers from memory), else a promise. Rejects (or throws) only for a user
+   * function's fault (key, cost, policies).
+   */
+  decide(req: Req, route: string): HttpOutcome | Promise<HttpOutcome> {
     const c = this.config;
     // Before anything that may end the request: the order in which limiters claim a route's name
     // is the order requests reach them, whatever each one decides.
     const nameRoute = this.named !== undefined ? route : claimRoute(this.reader.app?.(req) ?? PROCESS, route, this);
-    if (c.skip !== undefined && (await c.skip(req)) === true) return PASS;
+    if (!this.plain) return this.decideWithFunctions(req, route, nameRoute);
+    const key = apiKeyFromHeaders(keyHeaders(this.reader.incoming(req)));
+    return this.missingKey(key) ?? this.take(req, route, key, this.limitersFor(key, req, nameRoute) as RouteLimiters, c.cost as number);
+  }
 
+  /** The request path with the user's functions (skip, key, policies, cost), each awaited in that order. */
+  private async decideWithFunctions(req: Req, route: string, nameRoute: string): Promise<HttpOutcome> {
+    const c = this.config;
+    if (c.skip !== undefined && (await c.skip(req)) === true) return PASS;
     const key = c.key === undefined ? apiKeyFromHeaders(keyHeaders(this.reader.incoming(req))) : checkKey(await c.key(req));
-    if (key === undefined) {
-      if (c.onMissingKey === 'skip') return PASS;
-      if (c.onMissingKey === 'reject') return MISSING_KEY;
-    }
+    const missing = this.missingKey(key);
+    if (missing !== undefined) return missing;
     const found = this.limitersFor(key, req, nameRoute);
     const limiters = found instanceof Promise ? await found : found;
     const cost = typeof c.cost === 'number' ? c.cost : parseCost(await c.cost(req));
+    return this.take(req, route, key, limiters, cost);
+  }
+
+  /** The answer to a request without a key, unless it is limited by IP. */
+  private missingKey(key: string | undefined): HttpOutcome | undefined {
+    if (key !== undefined || this.config.onMissingKey === 'ip') return undefined;
+    return this.config.onMissingKey === 'skip' ? PASS : MISSING_KEY;
+  }
+
+  private take(req: Req, route: string, key: string | undefined, limiters: RouteLimiters, cost: number): HttpOutcome | Promise<HttpOutcome> {
     let callerKey: string;
     if (key === undefined) {
       const ip = this.reader.ip(req);
-      callerKey = `ip:${ip === undefined ? 'unknown' : ipCallerKey(ip, c.ipv6Subnet)}`;
+      callerKey = `ip:${ip === undefined ? 'unknown' : ipCallerKey(ip, this.config.ipv6Subnet)}`;
     } else {
       callerKey = `key:${key}`;
     }
-    const callerId = hashCallerKey(callerKey);
+    const t: Take<Req> = { req, route, keySource: key === undefined ? 'ip' : 'key', callerId: hashCallerKey(callerKey), cost, limiters };
+    const taken = limiters.main.takeById(t.callerId, cost);
+    if (!(taken instanceof Promise)) return this.outcome(taken, t);
+    return taken.then(
+      (decided) => this.outcome(decided, t),
+      (error: unknown) => this.storeFailed(error, t),
+    );
+  }
 
-    let decided: Decided;
-    try {
-      decided = await limiters.main.takeById(callerId, cost);
-    } catch (error) {
-      const circuitOpen = error instanceof TokenBucketError && error.code === 'STORE_CIRCUIT_OPEN';
-      if (!circuitOpen && c.onError !== undefined) {
-        const onError = c.onError;
-        runHook(() => onError({ route, error, action: c.onStoreError }, req));
-      }
-      if (c.onStoreError === 'allow' || (c.onStoreError === 'deny' && c.dryRun)) return PASS;
-      if (c.onStoreError === 'deny') return STORE_DOWN;
-      limiters.fallback ??= new TokenBucketLimiter(limiters.main.policies, sharedMemoryStore());
-      decided = { decision: (await limiters.fallback.takeById(callerId, cost)).decision, source: 'fallback' };
+  /** The store failed this take: the configured `onStoreError`, and `onError` unless the circuit was already open. */
+  private async storeFailed(error: unknown, t: Take<Req>): Promise<HttpOutcome> {
+    const { req, route, limiters } = t;
+    const c = this.config;
+    const circuitOpen = error instanceof TokenBucketError && error.code === 'STORE_CIRCUIT_OPEN';
+    if (!circuitOpen && c.onError !== undefined) {
+      const onError = c.onError;
+      runHook(() => onError({ route, error, action: c.onStoreError }, req));
     }
+    if (c.onStoreError === 'allow' || (c.onStoreError === 'deny' && c.dryRun)) return PASS;
+    if (c.onStoreError === 'deny') return STORE_DOWN;
+    limiters.fallback ??= new TokenBucketLimiter(limiters.main.policies, sharedMemoryStore());
+    const local = await limiters.fallback.takeById(t.callerId, t.cost);
+    return this.outcome({ decision: local.decision, source: 'fallback' }, t);
+  }
 
+  /** A decision made: its event, its headers, and pass or the limited answer. */
+  private outcome(decided: Decided, t: Take<Req>): HttpOutcome {
+    const c = this.config;
     const decision = decided.decision;
     if (c.onDecision !== undefined || decisionChannel.hasSubscribers) {
-      const event = decisionEvent(decided, callerId, cost, route, key === undefined ? 'ip' : 'key', c.dryRun);
+      const event = decisionEvent(decided, t.callerId, t.cost, t.route, t.keySource, c.dryRun);
       if (decisionChannel.hasSubscribers) decisionChannel.publish(event);
       const onDecision = c.onDecision;
-      if (onDecision !== undefined) runHook(() => onDecision(event, req));
+      if (onDecision !== undefined) runHook(() => onDecision(event, t.req));
     }
-    const headers = headersWithPolicy(decision, c, limiters.policyHeader);
+    const headers = headersWithPolicy(decision, c, t.limiters.policyHeader);
     if (decision.allowed) return { action: 'pass', headers, decision };
     // A dry run never blocks, so it never asks the client to wait.
     if (c.dryRun) return { action: 'pass', headers: headers.filter(([name]) => name !== 'Retry-After'), decision };

@@ -72,6 +72,11 @@ export class MemoryStore implements Store {
   }
 
   take(callerId: string, policies: readonly Policy[], cost: number): Promise<TakeResult> {
+    return Promise.resolve(this.takeNow(callerId, policies, cost));
+  }
+
+  /** The take, done now: a MemoryStore never waits. */
+  takeNow(callerId: string, policies: readonly Policy[], cost: number): TakeResult {
     const now = this.clock();
     const keys: string[] = [];
     const levels: number[] = [];
@@ -85,7 +90,7 @@ export class MemoryStore implements Store {
     if (allowed && cost > 0) {
       for (let i = 0; i < policies.length; i++) this.write(keys[i]!, policies[i]!, levels[i]! - cost, now);
     }
-    return Promise.resolve({ allowed, levels, source: 'memory' });
+    return { allowed, levels, source: 'memory' };
   }
 
   reset(callerId: string, policies: readonly Policy[]): Promise<void> {

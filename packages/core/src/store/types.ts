@@ -35,6 +35,13 @@ export interface Store {
    * then, only if every bucket holds at least `cost` tokens, debit `cost` from each.
    */
   take(callerId: string, policies: readonly Policy[], cost: number): Promise<TakeResult>;
+  /**
+   * Optional: the same take, answered at once when the store can answer without waiting (from
+   * memory), or `undefined` when it cannot (the limiter then calls `take`). A result must have
+   * the same effect as `take`'s: it is the take, not a preview. It spares the request path a
+   * promise per decision where none is needed.
+   */
+  takeNow?(callerId: string, policies: readonly Policy[], cost: number): TakeResult | undefined;
   /** Forgets the caller's buckets for these policies: the next take finds them full. */
   reset(callerId: string, policies: readonly Policy[]): Promise<void>;
   /**

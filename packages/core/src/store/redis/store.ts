@@ -60,15 +60,20 @@ export class RedisStore implements Store {
   }
 
   take(callerId: string, policies: readonly Policy[], cost: number): Promise<TakeResult> {
-    // Not an async function: a remembered denial is answered without one more promise to chain.
-    const denied = this.denials?.check(callerId, policies, cost);
-    if (denied !== undefined) return Promise.resolve({ allowed: false, levels: denied, source: 'denial-cache' });
+    const denied = this.takeNow(callerId, policies, cost);
+    if (denied !== undefined) return Promise.resolve(denied);
     if (this.batcher !== undefined) {
       return new Promise<TakeResult>((resolve, reject) => {
         this.batcher!.add({ callerId, policies, cost, keyCount: policies.length, resolve, reject });
       });
     }
     return this.sendOne(callerId, policies, cost);
+  }
+
+  /** A denial this process remembers (see `denialCacheKeys`), answered without Redis; else undefined. */
+  takeNow(callerId: string, policies: readonly Policy[], cost: number): TakeResult | undefined {
+    const denied = this.denials?.check(callerId, policies, cost);
+    return denied === undefined ? undefined : { allowed: false, levels: denied, source: 'denial-cache' };
   }
 
   async reset(callerId: string, policies: readonly Policy[]): Promise<void> {
