@@ -268,6 +268,24 @@ export function runRedisStoreSuite(kind: ClientKind): void {
         expect((await l.take('dc-caller', { cost: 0 })).allowed).toBe(true);
       });
 
+      test('takeNow answers a remembered denial at once, and nothing else', async () => {
+        const store = new RedisStore({ client: await client(), prefix });
+        const l = createLimiter({ store, name: 'dc-now', capacity: 2, refillPerSecond: 1 / 3600 });
+        const id = 'dc-now-caller-id';
+        // Nothing remembered: the take must go to Redis.
+        expect(store.takeNow(id, l.policies, 1)).toBeUndefined();
+        expect((await store.take(id, l.policies, 2)).allowed).toBe(true);
+        expect(store.takeNow(id, l.policies, 1)).toBeUndefined();
+        const denied = await store.take(id, l.policies, 1);
+        expect(denied).toMatchObject({ allowed: false, source: 'store' });
+        // Remembered now: the same verdict, from memory, without a promise.
+        const now = store.takeNow(id, l.policies, 1);
+        expect(now).toMatchObject({ allowed: false, source: 'denial-cache' });
+        expect(now!.levels[0]).toBeLessThan(1);
+        // A take the remembered levels cannot rule out (cost 0) still goes to Redis.
+        expect(store.takeNow(id, l.policies, 0)).toBeUndefined();
+      });
+
       test('the remembered denial ends as soon as the refill could cover the cost', async () => {
         const l = createLimiter({ store: new RedisStore({ client: await client(), prefix }), name: 'dc-refill', capacity: 1, refillPerSecond: 10 });
         await l.take('dc-r');
