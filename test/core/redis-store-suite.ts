@@ -277,7 +277,7 @@ export function runRedisStoreSuite(kind: ClientKind): void {
         expect((await store.take(id, l.policies, 2)).allowed).toBe(true);
         expect(store.takeNow(id, l.policies, 1)).toBeUndefined();
         const denied = await store.take(id, l.policies, 1);
-        expect(denied).toMatchObject({ allowed: false, source: 'store' });
+        expect(denied).toMatchObject({ allowed: false, source: 'redis' });
         // Remembered now: the same verdict, from memory, without a promise.
         const now = store.takeNow(id, l.policies, 1);
         expect(now).toMatchObject({ allowed: false, source: 'denial-cache' });
