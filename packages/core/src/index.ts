@@ -12,6 +12,9 @@ export type { TokenBucketErrorCode } from './errors.js';
 // Diagnostics channels: a stable interface for metrics and APM.
 export { CHANNELS } from './diagnostics.js';
 export type { DecisionSource, StoreCallMessage, StoreErrorMessage, StoreStatusMessage } from './diagnostics.js';
+// What the metrics packages share (for an exporter of your own too).
+export { DecisionCounts, DEFAULT_CALL_BUCKETS, ONE_NODE, OTHER, parseCommonMetricsOptions, StoreStates, subscribeMetrics } from './metrics.js';
+export type { CommonMetricsOptions, DecisionLabels, DecisionSeries, MetricsRecorder, MetricsSubscription } from './metrics.js';
 
 // Stores.
 export type { Store, StoreStatusEvent, TakeResult } from './store/types.js';

@@ -1,5 +1,4 @@
 // Public entry point of @tokenbucket/opentelemetry: the limiter's diagnostics channels as OpenTelemetry metrics.
-import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import {
   metrics,
   ValueType,
@@ -10,24 +9,15 @@ import {
   type ObservableCounter,
   type ObservableGauge,
 } from '@opentelemetry/api';
-import {
-  CHANNELS,
-  invalidOption,
-  TokenBucketError,
-  type DecisionEvent,
-  type StoreCallMessage,
-  type StoreErrorMessage,
-  type StoreStatusMessage,
-} from '@tokenbucket/core';
-import { DecisionCounts, StoreStates } from './counts.js';
+import { DEFAULT_CALL_BUCKETS, invalidOption, parseCommonMetricsOptions, subscribeMetrics } from '@tokenbucket/core';
 
-export { ONE_NODE, OTHER } from './counts.js';
+export { ONE_NODE, OTHER } from '@tokenbucket/core';
 
 /** The meter's (instrumentation scope's) name. */
 export const METER_NAME = '@tokenbucket/opentelemetry';
 
 /** Bucket bounds (seconds) of the Redis call histogram: a loopback call takes well under 1 ms, a time-out 200 ms. */
-export const DEFAULT_BUCKETS: readonly number[] = Object.freeze([0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1]);
+export const DEFAULT_BUCKETS: readonly number[] = DEFAULT_CALL_BUCKETS;
 
 export interface OpenTelemetryMetricsOptions {
   /**
@@ -63,7 +53,7 @@ export interface OpenTelemetryMetrics {
   close(): void;
 }
 
-const OPTIONS = new Set(['meterProvider', 'buckets', 'maxLabelValues']);
+const OPTIONS: readonly string[] = ['meterProvider', 'buckets', 'maxLabelValues'];
 /** Providers with an open registration: a second one would count every decision twice. */
 const active = new WeakSet<MeterProvider>();
 
@@ -74,24 +64,11 @@ const active = new WeakSet<MeterProvider>();
  * a MeterProvider that already has an open registration (close the first).
  */
 export function registerMetrics(options: OpenTelemetryMetricsOptions = {}): OpenTelemetryMetrics {
-  if (typeof options !== 'object' || options === null) invalidOption('options', options, 'an object');
-  for (const name of Object.keys(options)) {
-    if (!OPTIONS.has(name)) {
-      throw new TokenBucketError('INVALID_OPTION', `registerMetrics has no option \`${name}\` (it takes ${[...OPTIONS].join(', ')}).`, name);
-    }
-  }
-  const { meterProvider = metrics.getMeterProvider(), buckets = DEFAULT_BUCKETS, maxLabelValues = 1000 } = options;
+  const { buckets, maxLabelValues } = parseCommonMetricsOptions(options, OPTIONS);
+  const { meterProvider = metrics.getMeterProvider() } = options;
   if (typeof meterProvider !== 'object' || meterProvider === null || typeof meterProvider.getMeter !== 'function') {
     invalidOption('meterProvider', meterProvider, 'an OpenTelemetry MeterProvider');
   }
-  if (
-    !Array.isArray(buckets) ||
-    buckets.length === 0 ||
-    buckets.some((b, i) => typeof b !== 'number' || !Number.isFinite(b) || b <= 0 || (i > 0 && b <= buckets[i - 1]!))
-  ) {
-    invalidOption('buckets', buckets, 'a non-empty array of increasing finite numbers of seconds > 0');
-  }
-  if (!Number.isSafeInteger(maxLabelValues) || maxLabelValues < 1) invalidOption('maxLabelValues', maxLabelValues, 'an integer >= 1');
   if (active.has(meterProvider)) {
     invalidOption(
       'meterProvider',
@@ -101,9 +78,6 @@ export function registerMetrics(options: OpenTelemetryMetricsOptions = {}): Open
   }
 
   const meter = meterProvider.getMeter(METER_NAME);
-  const counts = new DecisionCounts(maxLabelValues);
-  const states = new StoreStates();
-
   const decisions = meter.createObservableCounter('tokenbucket.decisions', {
     description:
       'Rate-limit decisions, by route, binding policy, outcome (allowed or denied; a dry-run denial is denied) and source (redis, denial-cache, memory, fallback, store).',
@@ -125,49 +99,21 @@ export function registerMetrics(options: OpenTelemetryMetricsOptions = {}): Open
     advice: { explicitBucketBoundaries: [...buckets] },
   });
 
+  const subscription = subscribeMetrics(maxLabelValues, {
+    storeError: (store, code) => storeErrors.add(1, { store, code }),
+    storeCall: (attributes, seconds) => storeCallDuration.record(seconds, attributes),
+  });
   const observeDecisions: ObservableCallback = (result) => {
-    for (const s of counts.series) result.observe(s.total, s.labels as unknown as Record<string, string>);
+    for (const s of subscription.counts.series) result.observe(s.total, s.labels as unknown as Record<string, string>);
   };
   const observeStores: ObservableCallback = (result) => {
-    states.report((up, store, node) => {
+    subscription.states.report((up, store, node) => {
       result.observe(up, { store, node });
     });
   };
   decisions.addCallback(observeDecisions);
   storeUp.addCallback(observeStores);
 
-  const storeAttributes = new Map<string, { store: string }>();
-  const handlers: [string, (message: unknown) => void][] = [
-    [CHANNELS.decision, guarded((m) => counts.count(m as DecisionEvent))],
-    [
-      CHANNELS.storeError,
-      guarded((m) => {
-        const { store, code } = m as StoreErrorMessage;
-        storeErrors.add(1, { store, code });
-      }),
-    ],
-    [
-      CHANNELS.storeStatus,
-      guarded((m) => {
-        const { store, node, status } = m as StoreStatusMessage;
-        states.status(store, node, status === 'up');
-      }),
-    ],
-    [
-      CHANNELS.storeCall,
-      guarded((m) => {
-        const { store, node, durationMs, ok } = m as StoreCallMessage;
-        let attributes = storeAttributes.get(store);
-        if (attributes === undefined) {
-          attributes = { store };
-          storeAttributes.set(store, attributes);
-        }
-        storeCallDuration.record(durationMs / 1000, attributes);
-        if (ok) states.called(store, node);
-      }),
-    ],
-  ];
-  for (const [name, handler] of handlers) subscribe(name, handler);
   active.add(meterProvider);
 
   let open = true;
@@ -179,27 +125,10 @@ export function registerMetrics(options: OpenTelemetryMetricsOptions = {}): Open
     close() {
       if (!open) return;
       open = false;
-      for (const [name, handler] of handlers) unsubscribe(name, handler);
+      subscription.close();
       decisions.removeCallback(observeDecisions);
       storeUp.removeCallback(observeStores);
       active.delete(meterProvider);
     },
-  };
-}
-
-/**
- * A subscriber that cannot throw: an error thrown by a diagnostics_channel subscriber is the
- * process's uncaught exception. A failure becomes one TokenBucketWarning per subscriber.
- */
-function guarded(handle: (message: unknown) => void): (message: unknown) => void {
-  let warned = false;
-  return (message) => {
-    try {
-      handle(message);
-    } catch (err) {
-      if (warned) return;
-      warned = true;
-      process.emitWarning(`tokenbucket: a metrics subscriber failed: ${err instanceof Error ? err.message : String(err)}`, 'TokenBucketWarning');
-    }
   };
 }

@@ -1,14 +1,5 @@
 // Public entry point of @tokenbucket/prometheus: the limiter's diagnostics channels as prom-client metrics.
-import { subscribe, unsubscribe } from 'node:diagnostics_channel';
-import {
-  CHANNELS,
-  invalidOption,
-  TokenBucketError,
-  type DecisionEvent,
-  type StoreCallMessage,
-  type StoreErrorMessage,
-  type StoreStatusMessage,
-} from '@tokenbucket/core';
+import { DEFAULT_CALL_BUCKETS, invalidOption, parseCommonMetricsOptions, subscribeMetrics } from '@tokenbucket/core';
 import {
   Counter,
   Gauge,
@@ -19,12 +10,11 @@ import {
   type PrometheusContentType,
   type Registry,
 } from 'prom-client';
-import { DecisionCounts, StoreStates } from './counts.js';
 
-export { ONE_NODE, OTHER } from './counts.js';
+export { ONE_NODE, OTHER } from '@tokenbucket/core';
 
 /** Bucket bounds (seconds) of the Redis call histogram: a loopback call takes well under 1 ms, a time-out 200 ms. */
-export const DEFAULT_BUCKETS: readonly number[] = Object.freeze([0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1]);
+export const DEFAULT_BUCKETS: readonly number[] = DEFAULT_CALL_BUCKETS;
 
 /** A prom-client registry, in either exposition format. */
 export type AnyRegistry = Registry<PrometheusContentType> | Registry<OpenMetricsContentType>;
@@ -69,7 +59,7 @@ export interface PrometheusMetrics {
   close(): void;
 }
 
-const OPTIONS = new Set(['register', 'prefix', 'buckets', 'maxLabelValues']);
+const OPTIONS: readonly string[] = ['register', 'prefix', 'buckets', 'maxLabelValues'];
 
 /**
  * Subscribes to tokenbucket's diagnostics channels and registers four metrics on a prom-client
@@ -78,27 +68,14 @@ const OPTIONS = new Set(['register', 'prefix', 'buckets', 'maxLabelValues']);
  * bad option, and for a registry that already has these metrics (close the first registration).
  */
 export function registerMetrics(options: PrometheusMetricsOptions = {}): PrometheusMetrics {
-  if (typeof options !== 'object' || options === null) invalidOption('options', options, 'an object');
-  for (const name of Object.keys(options)) {
-    if (!OPTIONS.has(name)) {
-      throw new TokenBucketError('INVALID_OPTION', `registerMetrics has no option \`${name}\` (it takes ${[...OPTIONS].join(', ')}).`, name);
-    }
-  }
-  const { register = defaultRegistry, prefix = 'tokenbucket_', buckets = DEFAULT_BUCKETS, maxLabelValues = 1000 } = options;
+  const { buckets, maxLabelValues } = parseCommonMetricsOptions(options, OPTIONS);
+  const { register = defaultRegistry, prefix = 'tokenbucket_' } = options;
   if (typeof register !== 'object' || register === null || typeof register.getSingleMetric !== 'function' || typeof register.registerMetric !== 'function') {
     invalidOption('register', register, "a prom-client Registry (new Registry(), or prom-client's `register`)");
   }
   if (typeof prefix !== 'string' || !/^([a-zA-Z_:][a-zA-Z0-9_:]*)?$/.test(prefix)) {
     invalidOption('prefix', prefix, 'a metric name prefix: letters, digits, _ and :, not starting with a digit');
   }
-  if (
-    !Array.isArray(buckets) ||
-    buckets.length === 0 ||
-    buckets.some((b, i) => typeof b !== 'number' || !Number.isFinite(b) || b <= 0 || (i > 0 && b <= buckets[i - 1]!))
-  ) {
-    invalidOption('buckets', buckets, 'a non-empty array of increasing finite numbers of seconds > 0');
-  }
-  if (!Number.isSafeInteger(maxLabelValues) || maxLabelValues < 1) invalidOption('maxLabelValues', maxLabelValues, 'an integer >= 1');
 
   const names = {
     decisions: `${prefix}decisions_total`,
@@ -116,16 +93,13 @@ export function registerMetrics(options: PrometheusMetricsOptions = {}): Prometh
     }
   }
 
-  const counts = new DecisionCounts(maxLabelValues);
-  const states = new StoreStates();
-
   const decisions = new Counter({
     name: names.decisions,
     help: 'Rate-limit decisions, by route, binding policy, outcome (allowed or denied; a dry-run denial is denied) and source (redis, denial-cache, memory, fallback, store).',
     labelNames: ['route', 'policy', 'outcome', 'source'] as const,
     registers: [],
     collect() {
-      for (const s of counts.series) {
+      for (const s of subscription.counts.series) {
         if (s.total > s.reported) {
           this.inc(s.labels, s.total - s.reported);
           s.reported = s.total;
@@ -146,7 +120,7 @@ export function registerMetrics(options: PrometheusMetricsOptions = {}): Prometh
     registers: [],
     collect() {
       this.reset();
-      states.report((up, store, node) => {
+      subscription.states.report((up, store, node) => {
         this.set({ store, node }, up);
       });
     },
@@ -158,6 +132,10 @@ export function registerMetrics(options: PrometheusMetricsOptions = {}): Prometh
     buckets: [...buckets],
     registers: [],
   });
+  const subscription = subscribeMetrics(maxLabelValues, {
+    storeError: (store, code) => storeErrors.inc({ store, code }),
+    storeCall: (labels, seconds) => storeCallDuration.observe(labels, seconds),
+  });
   const registered: [string, Metric][] = [
     [names.decisions, decisions],
     [names.storeErrors, storeErrors],
@@ -165,39 +143,6 @@ export function registerMetrics(options: PrometheusMetricsOptions = {}): Prometh
     [names.storeCallDuration, storeCallDuration],
   ];
   for (const [, metric] of registered) register.registerMetric(metric);
-
-  const storeLabels = new Map<string, { store: string }>();
-  const handlers: [string, (message: unknown) => void][] = [
-    [CHANNELS.decision, guarded((m) => counts.count(m as DecisionEvent))],
-    [
-      CHANNELS.storeError,
-      guarded((m) => {
-        const { store, code } = m as StoreErrorMessage;
-        storeErrors.inc({ store, code });
-      }),
-    ],
-    [
-      CHANNELS.storeStatus,
-      guarded((m) => {
-        const { store, node, status } = m as StoreStatusMessage;
-        states.status(store, node, status === 'up');
-      }),
-    ],
-    [
-      CHANNELS.storeCall,
-      guarded((m) => {
-        const { store, node, durationMs, ok } = m as StoreCallMessage;
-        let labels = storeLabels.get(store);
-        if (labels === undefined) {
-          labels = { store };
-          storeLabels.set(store, labels);
-        }
-        storeCallDuration.observe(labels, durationMs / 1000);
-        if (ok) states.called(store, node);
-      }),
-    ],
-  ];
-  for (const [name, handler] of handlers) subscribe(name, handler);
 
   let open = true;
   return {
@@ -208,28 +153,11 @@ export function registerMetrics(options: PrometheusMetricsOptions = {}): Prometh
     close() {
       if (!open) return;
       open = false;
-      for (const [name, handler] of handlers) unsubscribe(name, handler);
+      subscription.close();
       // Only ours: after close(), the same names may have been registered again by someone else.
       for (const [name, metric] of registered) {
         if (register.getSingleMetric(name) === metric) register.removeSingleMetric(name);
       }
     },
-  };
-}
-
-/**
- * A subscriber that cannot throw: an error thrown by a diagnostics_channel subscriber is the
- * process's uncaught exception. A failure becomes one TokenBucketWarning per subscriber.
- */
-function guarded(handle: (message: unknown) => void): (message: unknown) => void {
-  let warned = false;
-  return (message) => {
-    try {
-      handle(message);
-    } catch (err) {
-      if (warned) return;
-      warned = true;
-      process.emitWarning(`tokenbucket: a metrics subscriber failed: ${err instanceof Error ? err.message : String(err)}`, 'TokenBucketWarning');
-    }
   };
 }

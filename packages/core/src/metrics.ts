@@ -1,6 +1,9 @@
-// What the channel subscribers keep between scrapes: decision counts per label set, store states.
-// (@tokenbucket/opentelemetry keeps the same tallies: a change here belongs there too.)
-import type { DecisionEvent } from '@tokenbucket/core';
+// What every metrics package (@tokenbucket/prometheus, @tokenbucket/opentelemetry) shares: the
+// channel subscriptions, the tallies kept between scrapes, and the checks of their common options.
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import type { DecisionEvent } from './decision.js';
+import { CHANNELS, type StoreCallMessage, type StoreErrorMessage, type StoreStatusMessage } from './diagnostics.js';
+import { invalidOption, TokenBucketError } from './errors.js';
 
 /** The label value that stands for every route (or policy) past `maxLabelValues`. */
 export const OTHER = '(other)';
@@ -150,4 +153,116 @@ export class StoreStates {
     }
     return nodes;
   }
+}
+
+/** Bucket bounds (seconds) of the Redis call histogram: a loopback call takes well under 1 ms, a time-out 200 ms. */
+export const DEFAULT_CALL_BUCKETS: readonly number[] = Object.freeze([0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1]);
+
+/** The options every metrics package takes, besides where its instruments go. */
+export interface CommonMetricsOptions {
+  buckets?: readonly number[];
+  maxLabelValues?: number;
+}
+
+/**
+ * Checks a metrics package's options: an object with no name outside `known`, and the common
+ * `buckets` and `maxLabelValues`, which it returns with their defaults. Throws a TokenBucketError
+ * (INVALID_OPTION) naming the option and the value.
+ */
+export function parseCommonMetricsOptions(options: unknown, known: readonly string[]): Required<CommonMetricsOptions> {
+  if (typeof options !== 'object' || options === null) invalidOption('options', options, 'an object');
+  for (const name of Object.keys(options)) {
+    if (!known.includes(name)) {
+      throw new TokenBucketError('INVALID_OPTION', `registerMetrics has no option \`${name}\` (it takes ${known.join(', ')}).`, name);
+    }
+  }
+  const { buckets = DEFAULT_CALL_BUCKETS, maxLabelValues = 1000 } = options as CommonMetricsOptions;
+  if (
+    !Array.isArray(buckets) ||
+    buckets.length === 0 ||
+    buckets.some((b, i) => typeof b !== 'number' || !Number.isFinite(b) || b <= 0 || (i > 0 && b <= buckets[i - 1]!))
+  ) {
+    invalidOption('buckets', buckets, 'a non-empty array of increasing finite numbers of seconds > 0');
+  }
+  if (!Number.isSafeInteger(maxLabelValues) || maxLabelValues < 1) invalidOption('maxLabelValues', maxLabelValues, 'an integer >= 1');
+  return { buckets, maxLabelValues };
+}
+
+/** What a metrics package records as it happens (the rest it reads from the tallies when collected). */
+export interface MetricsRecorder {
+  /** A failed store call. */
+  storeError(store: string, code: string): void;
+  /** A store call's duration in seconds; `labels` is one object per store, reused. */
+  storeCall(labels: { readonly store: string }, seconds: number): void;
+}
+
+/** The subscriptions of one registration and what they tally. */
+export interface MetricsSubscription {
+  readonly counts: DecisionCounts;
+  readonly states: StoreStates;
+  /** Unsubscribes from every channel. */
+  close(): void;
+}
+
+/**
+ * Subscribes to the four diagnostics channels: decisions are counted in `counts`, store states
+ * kept in `states`, errors and call durations handed to `recorder`. A subscriber that throws
+ * would be the process's uncaught exception: each one catches, and warns once.
+ */
+export function subscribeMetrics(maxLabelValues: number, recorder: MetricsRecorder): MetricsSubscription {
+  const counts = new DecisionCounts(maxLabelValues);
+  const states = new StoreStates();
+  const storeLabels = new Map<string, { store: string }>();
+  const handlers: [string, (message: unknown) => void][] = [
+    [CHANNELS.decision, guarded((m) => counts.count(m as DecisionEvent))],
+    [
+      CHANNELS.storeError,
+      guarded((m) => {
+        const { store, code } = m as StoreErrorMessage;
+        recorder.storeError(store, code);
+      }),
+    ],
+    [
+      CHANNELS.storeStatus,
+      guarded((m) => {
+        const { store, node, status } = m as StoreStatusMessage;
+        states.status(store, node, status === 'up');
+      }),
+    ],
+    [
+      CHANNELS.storeCall,
+      guarded((m) => {
+        const { store, node, durationMs, ok } = m as StoreCallMessage;
+        let labels = storeLabels.get(store);
+        if (labels === undefined) {
+          labels = { store };
+          storeLabels.set(store, labels);
+        }
+        recorder.storeCall(labels, durationMs / 1000);
+        if (ok) states.called(store, node);
+      }),
+    ],
+  ];
+  for (const [name, handler] of handlers) subscribe(name, handler);
+  return {
+    counts,
+    states,
+    close() {
+      for (const [name, handler] of handlers) unsubscribe(name, handler);
+    },
+  };
+}
+
+/** A subscriber that cannot throw: a failure becomes one TokenBucketWarning per subscriber. */
+function guarded(handle: (message: unknown) => void): (message: unknown) => void {
+  let warned = false;
+  return (message) => {
+    try {
+      handle(message);
+    } catch (err) {
+      if (warned) return;
+      warned = true;
+      process.emitWarning(`tokenbucket: a metrics subscriber failed: ${err instanceof Error ? err.message : String(err)}`, 'TokenBucketWarning');
+    }
+  };
 }
