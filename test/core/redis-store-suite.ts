@@ -10,6 +10,9 @@ import { randomPrefix, RedisPool, redisUrl, requireRedis, sleep } from '../suppo
 import { TcpProxy } from '../support/tcp-proxy';
 import { runStoreSuite } from './store-suite';
 
+/** For tests of what is admitted under load, not of the time budget: no time-out on a loaded CI machine. */
+const UNHURRIED = { timeoutMs: 5_000 };
+
 export function runRedisStoreSuite(kind: ClientKind): void {
   describe(`RedisStore through ${kind.name}, standalone Redis`, () => {
     requireRedis();
@@ -118,7 +121,7 @@ export function runRedisStoreSuite(kind: ClientKind): void {
         const limiters = await Promise.all(
           Array.from({ length: 6 }, async (_, i) =>
             createLimiter({
-              store: new RedisStore({ client: await client({ autoPipelining: i % 2 === 0 }), prefix }),
+              store: new RedisStore({ client: await client({ autoPipelining: i % 2 === 0 }), prefix, ...UNHURRIED }),
               name: 'hot',
               capacity,
               refillPerSecond: 1 / 3600, // refill during the test: about 0.001 token
@@ -407,7 +410,12 @@ export function runRedisStoreSuite(kind: ClientKind): void {
       });
 
       test('more takes than one call may carry are split into several calls, none lost', async () => {
-        const l = createLimiter({ store: new RedisStore({ client: await client(), prefix }), name: 'bigbatch', capacity: 1000, refillPerSecond: 1 / 3600 });
+        const l = createLimiter({
+          store: new RedisStore({ client: await client(), prefix, ...UNHURRIED }),
+          name: 'bigbatch',
+          capacity: 1000,
+          refillPerSecond: 1 / 3600,
+        });
         let results: Decision[] = [];
         const calls = await scriptCalls(`${prefix}bigbatch`, async () => {
           results = await Promise.all(Array.from({ length: 600 }, (_, i) => l.take(`caller-${i % 300}`)));
