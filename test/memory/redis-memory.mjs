@@ -2,13 +2,8 @@
 // RedisStore's denial cache. Starts a redis-server of its own (nothing else in it), drives the
 // built core, and prints the figures the README quotes.
 // Run after `pnpm build`: node --expose-gc test/memory/redis-memory.mjs [callers]
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import Redis from 'ioredis';
 import { createLimiter, RedisStore } from '../../packages/core/dist/esm/index.js';
+import { startThrowawayRedis } from '../support/throwaway-redis.mjs';
 
 const CALLERS = Number(process.argv[2] ?? 100_000);
 /** Takes in flight at once: several batched calls per turn, as under load. */
@@ -20,13 +15,6 @@ if (typeof globalThis.gc !== 'function') {
   process.exit(2);
 }
 
-const freePort = () =>
-  new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
 const usedMemory = async (client) => Number(/^used_memory:(\d+)/m.exec(await client.info('memory'))[1]);
 const heapAfterGc = () => {
   globalThis.gc();
@@ -44,15 +32,8 @@ async function forEachCaller(take) {
   );
 }
 
-const port = await freePort();
-const dir = mkdtempSync(join(tmpdir(), 'tokenbucket-memory-'));
-const server = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
-const admin = new Redis(port, '127.0.0.1', { retryStrategy: (n) => (n < 50 ? 50 : null) });
-admin.on('error', () => {});
-const client = new Redis(port, '127.0.0.1');
-client.on('error', () => {});
+const { admin, client, stop } = await startThrowawayRedis('memory');
 try {
-  await admin.ping();
   const [version] = /redis_version:(\S+)/.exec(await admin.info('server')).slice(1);
   console.log(`redis-server ${version}, ${CALLERS} callers, policy "api" (keys like tb:api:{<22-character caller id>}), node ${process.version}`);
 
@@ -109,9 +90,5 @@ try {
       `${Math.round(off / CALLERS)} without: ${Math.round((on - off) / CALLERS)} bytes per remembered denial (${alive.length} stores measured)`,
   );
 } finally {
-  client.disconnect();
-  admin.disconnect();
-  server.kill('SIGKILL');
-  await new Promise((resolve) => (server.exitCode !== null ? resolve() : server.once('exit', resolve)));
-  rmSync(dir, { recursive: true, force: true });
+  await stop();
 }

@@ -5,13 +5,8 @@
 // Prints, per policy (and for LRU without the denial cache), what the hot caller was admitted
 // against the bound (capacity + rate x elapsed). A measurement, not a test: it asserts nothing.
 // Run after `pnpm build`: node test/reliability/eviction.mjs [seconds per run] [new callers per turn]
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import Redis from 'ioredis';
 import { createLimiter, RedisStore } from '../../packages/core/dist/esm/index.js';
+import { startThrowawayRedis } from '../support/throwaway-redis.mjs';
 
 const SECONDS = Number(process.argv[2] ?? 10);
 /** maxmemory-policy, and whether the store keeps its denial cache. */
@@ -30,26 +25,12 @@ const DAILY = { name: 'daily', capacity: 100, refillPerSecond: 100 / 86400 };
 const HOT_PER_TURN = 10;
 const NEW_PER_TURN = Number(process.argv[3] ?? 5);
 
-const freePort = () =>
-  new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const info = async (client, field) => Number(new RegExp(`^${field}:(\\d+)`, 'm').exec(await client.info())?.[1]);
 
 async function measure(policy, denialCache) {
-  const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), 'tokenbucket-eviction-'));
-  const server = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
-  const admin = new Redis(port, '127.0.0.1', { retryStrategy: (n) => (n < 50 ? 50 : null) });
-  admin.on('error', () => {});
-  const client = new Redis(port, '127.0.0.1');
-  client.on('error', () => {});
+  const { admin, client, stop } = await startThrowawayRedis('eviction');
   try {
-    await admin.ping();
     const empty = await info(admin, 'used_memory');
     await admin.config('SET', 'maxmemory', String(empty + ROOM_BYTES));
     await admin.config('SET', 'maxmemory-policy', policy);
@@ -82,11 +63,7 @@ async function measure(policy, denialCache) {
         `${await admin.dbsize()} kept, ${errors} takes failed`,
     );
   } finally {
-    client.disconnect();
-    admin.disconnect();
-    server.kill('SIGKILL');
-    await new Promise((resolve) => (server.exitCode !== null ? resolve() : server.once('exit', resolve)));
-    rmSync(dir, { recursive: true, force: true });
+    await stop();
   }
 }
 
