@@ -69,7 +69,7 @@ try {
   console.log('\nPOST /reports checks two policies at once (a burst of 2 and 50 a day):');
   for (let i = 0; i < 3; i++) await request('bob', 'POST', '/reports');
   console.log(
-    `\nPolicy header on that route: ${(await fetch(`${url}/reports`, { method: 'POST', headers: { 'x-api-key': keys.alice } })).headers.get('ratelimit-policy')}`,
+    `\nPolicy header on that route, from one more POST (alice's, allowed: counted below): ${(await fetch(`${url}/reports`, { method: 'POST', headers: { 'x-api-key': keys.alice } })).headers.get('ratelimit-policy')}`,
   );
 
   console.log(`\nWhat Prometheus would scrape from ${url}/metrics (the counters; no label holds an API key):`);
