@@ -287,6 +287,8 @@ export function runRedisStoreSuite(kind: ClientKind): void {
         expect(now!.levels[0]).toBeLessThan(1);
         // A take the remembered levels cannot rule out (cost 0) still goes to Redis.
         expect(store.takeNow(id, l.policies, 0)).toBeUndefined();
+        // take is the Redis take: the limiter asks takeNow first, so take does not ask the cache again.
+        expect(await store.take(id, l.policies, 1)).toMatchObject({ allowed: false, source: 'redis' });
       });
 
       test('the remembered denial ends as soon as the refill could cover the cost', async () => {

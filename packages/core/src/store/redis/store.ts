@@ -59,9 +59,11 @@ export class RedisStore implements Store {
     if (config.checkMemoryPolicy) checkMemoryPolicy(options.client, this.connection);
   }
 
+  /**
+   * The take, in Redis. A remembered denial is `takeNow`'s to answer, which the limiter asks
+   * first: asking the denial cache again here would do that work twice on every Redis take.
+   */
   take(callerId: string, policies: readonly Policy[], cost: number): Promise<TakeResult> {
-    const denied = this.takeNow(callerId, policies, cost);
-    if (denied !== undefined) return Promise.resolve(denied);
     if (this.batcher !== undefined) {
       return new Promise<TakeResult>((resolve, reject) => {
         this.batcher!.add({ callerId, policies, cost, keyCount: policies.length, resolve, reject });
@@ -70,7 +72,7 @@ export class RedisStore implements Store {
     return this.sendOne(callerId, policies, cost);
   }
 
-  /** A denial this process remembers (see `denialCacheKeys`), answered without Redis; else undefined. */
+  /** A denial this process remembers (the `denialCache` option), answered without Redis; else undefined. */
   takeNow(callerId: string, policies: readonly Policy[], cost: number): TakeResult | undefined {
     const denied = this.denials?.check(callerId, policies, cost);
     return denied === undefined ? undefined : { allowed: false, levels: denied, source: 'denial-cache' };
