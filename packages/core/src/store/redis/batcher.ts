@@ -27,7 +27,7 @@ export class Batcher<T extends Batchable, G> {
    */
   constructor(
     private readonly groupOf: (item: T) => G,
-    private readonly send: (group: G, batch: T[], keyCount: number) => void,
+    private readonly send: (group: G, batch: T[]) => void,
     private readonly waiting: Set<() => void> = new Set(),
   ) {}
 
@@ -74,7 +74,7 @@ export class Batcher<T extends Batchable, G> {
         keyCount += items[end]!.keyCount;
         end++;
       }
-      this.send(group, start === 0 && end === items.length ? items : items.slice(start, end), keyCount);
+      this.send(group, start === 0 && end === items.length ? items : items.slice(start, end));
       start = end;
     }
   }
