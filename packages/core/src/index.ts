@@ -6,7 +6,7 @@ export type { Limiter, LimiterOptions, TakeOptions } from './limiter.js';
 export type { Policy, PolicyOptions } from './policy.js';
 export type { Decision, DecisionEvent, PolicyDecision } from './decision.js';
 export { TokenBucketError, invalidOption } from './errors.js';
-export { checkOptionNames } from './option-names.js';
+export { checkOptionNames, optionNames } from './option-names.js';
 export type { TokenBucketErrorCode } from './errors.js';
 
 // Diagnostics channels: a stable interface for metrics and APM.
@@ -30,6 +30,7 @@ export type { BreakerOptions } from './store/breaker.js';
 export type { HttpLimiterOptions, OnMissingKey, OnStoreError, StoreErrorEvent } from './http/options.js';
 export type { Ipv6Subnet } from './http/ip.js';
 export { memoizePolicies } from './http/memoize.js';
+export type { MemoizeOptions } from './http/memoize.js';
 export { ADAPTER_OPTION_NAMES, createHttpLimiter } from './http/adapter.js';
 export type { AdapterOptions, HttpAdapter, HttpLimiter } from './http/adapter.js';
 export type { HttpOutcome } from './http/engine.js';

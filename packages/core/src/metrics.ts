@@ -3,7 +3,8 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import type { DecisionEvent } from './decision.js';
 import { CHANNELS, type StoreCallMessage, type StoreErrorMessage, type StoreStatusMessage } from './diagnostics.js';
-import { invalidOption, TokenBucketError } from './errors.js';
+import { invalidOption } from './errors.js';
+import { checkOptionNames } from './option-names.js';
 
 /** The label value that stands for every route (or policy) past `maxLabelValues`. */
 export const OTHER = '(other)';
@@ -171,11 +172,7 @@ export interface CommonMetricsOptions {
  */
 export function parseCommonMetricsOptions(options: unknown, known: readonly string[]): Required<CommonMetricsOptions> {
   if (typeof options !== 'object' || options === null) invalidOption('options', options, 'an object');
-  for (const name of Object.keys(options)) {
-    if (!known.includes(name)) {
-      throw new TokenBucketError('INVALID_OPTION', `registerMetrics has no option \`${name}\` (it takes ${known.join(', ')}).`, name);
-    }
-  }
+  checkOptionNames(options, known);
   const { buckets = DEFAULT_CALL_BUCKETS, maxLabelValues = 1000 } = options as CommonMetricsOptions;
   if (
     !Array.isArray(buckets) ||

@@ -9,7 +9,7 @@ import {
   type ObservableCounter,
   type ObservableGauge,
 } from '@opentelemetry/api';
-import { DEFAULT_CALL_BUCKETS, invalidOption, parseCommonMetricsOptions, subscribeMetrics } from '@tokenbucket/core';
+import { DEFAULT_CALL_BUCKETS, invalidOption, optionNames, parseCommonMetricsOptions, subscribeMetrics } from '@tokenbucket/core';
 
 export { ONE_NODE, OTHER } from '@tokenbucket/core';
 
@@ -53,7 +53,7 @@ export interface OpenTelemetryMetrics {
   close(): void;
 }
 
-const OPTIONS: readonly string[] = ['meterProvider', 'buckets', 'maxLabelValues'];
+const OPTIONS = optionNames<OpenTelemetryMetricsOptions>({ meterProvider: 1, buckets: 1, maxLabelValues: 1 });
 /** Providers with an open registration: a second one would count every decision twice. */
 const active = new WeakSet<MeterProvider>();
 

@@ -1,5 +1,5 @@
 // Public entry point of @tokenbucket/prometheus: the limiter's diagnostics channels as prom-client metrics.
-import { DEFAULT_CALL_BUCKETS, invalidOption, parseCommonMetricsOptions, subscribeMetrics } from '@tokenbucket/core';
+import { DEFAULT_CALL_BUCKETS, invalidOption, optionNames, parseCommonMetricsOptions, subscribeMetrics } from '@tokenbucket/core';
 import {
   Counter,
   Gauge,
@@ -59,7 +59,7 @@ export interface PrometheusMetrics {
   close(): void;
 }
 
-const OPTIONS: readonly string[] = ['register', 'prefix', 'buckets', 'maxLabelValues'];
+const OPTIONS = optionNames<PrometheusMetricsOptions>({ register: 1, prefix: 1, buckets: 1, maxLabelValues: 1 });
 
 /**
  * Subscribes to tokenbucket's diagnostics channels and registers four metrics on a prom-client

@@ -1,11 +1,19 @@
 // memoizePolicies: a per-caller policy lookup (a plan from a database), cached.
 import { invalidOption } from '../errors.js';
-import { checkOptionNames } from '../option-names.js';
+import { checkOptionNames, optionNames } from '../option-names.js';
 import type { PolicyOptions } from '../policy.js';
 
 type MaybePromise<T> = T | Promise<T>;
 
-const MEMOIZE_OPTIONS: readonly string[] = ['ttlMs', 'maxKeys'];
+/** The options of `memoizePolicies`. */
+export interface MemoizeOptions {
+  /** How long a caller's policies are kept, in ms. @default 60000 */
+  ttlMs?: number;
+  /** Most callers kept. @default 10000 */
+  maxKeys?: number;
+}
+
+const MEMOIZE_OPTIONS = optionNames<MemoizeOptions>({ ttlMs: 1, maxKeys: 1 });
 
 /**
  * Caches a per-caller policy lookup (a plan read from a database, say) for `ttlMs`, keeping at
@@ -13,7 +21,7 @@ const MEMOIZE_OPTIONS: readonly string[] = ['ttlMs', 'maxKeys'];
  */
 export function memoizePolicies<Req>(
   lookup: (key: string, req: Req) => MaybePromise<readonly PolicyOptions[]>,
-  options: { ttlMs?: number; maxKeys?: number } = {},
+  options: MemoizeOptions = {},
 ): (key: string, req: Req) => MaybePromise<readonly PolicyOptions[]> {
   if (typeof options !== 'object' || options === null) invalidOption('options', options, 'an object { ttlMs, maxKeys }');
   checkOptionNames(options, MEMOIZE_OPTIONS);
