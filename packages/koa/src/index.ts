@@ -48,6 +48,9 @@ interface Layer {
  */
 const NO_PATH = /(?:\(\[\^\/\]\*\)|\(\?:\\\/\|\$\)|\{\/\*rest\})$/;
 
+/** A `use` layer's name, made once per layer rather than per request. */
+const mountNames = new WeakMap<Layer, string>();
+
 /**
  * `GET /items/:id` on a @koa/router route; `USE /api` on `router.use('/api', ...)`, one bucket
  * for every route and method under it; `router.use(...)` without a path is named by the router's
@@ -59,8 +62,13 @@ function routeOf(ctx: Context, middleware: Middleware): string {
   const matched = (ctx as Context & { matched?: Layer[] }).matched;
   const layer = matched?.find((l) => Array.isArray(l.stack) && l.stack.includes(middleware));
   if (layer === undefined || typeof layer.path !== 'string') return mountId('/');
-  if (!Array.isArray(layer.methods) || layer.methods.length === 0) return mountId(layer.path.replace(NO_PATH, '') || '/');
-  return routeId(ctx.method, layer.path);
+  if (Array.isArray(layer.methods) && layer.methods.length > 0) return routeId(ctx.method, layer.path);
+  let name = mountNames.get(layer);
+  if (name === undefined) {
+    name = mountId(layer.path.replace(NO_PATH, '') || '/');
+    mountNames.set(layer, name);
+  }
+  return name;
 }
 
 export type { Decision } from '@tokenbucket/core';
