@@ -27,12 +27,12 @@ export type { RedisStoreOptions } from './store/redis/store.js';
 export type { BreakerOptions } from './store/breaker.js';
 
 // HTTP: the options every adapter takes, and the adapter contract.
-export type { HttpLimiterOptions, OnMissingKey, OnStoreError, StoreErrorEvent } from './http/options.js';
+export type { HttpLimiterOptions, LockoutOptions, OnMissingKey, OnStoreError, StoreErrorEvent } from './http/options.js';
 export type { Ipv6Subnet } from './http/ip.js';
 export { memoizePolicies } from './http/memoize.js';
 export type { MemoizeOptions } from './http/memoize.js';
-export { ADAPTER_OPTION_NAMES, createHttpLimiter } from './http/adapter.js';
-export type { AdapterOptions, HttpAdapter, HttpLimiter } from './http/adapter.js';
+export { ADAPTER_OPTION_NAMES, createHttpLimiter, onNodeResponseEnd } from './http/adapter.js';
+export type { AdapterOptions, HttpAdapter, HttpLimiter, NodeResponse } from './http/adapter.js';
 export type { HttpOutcome } from './http/engine.js';
 export { mountId, NO_ROUTE, routeId } from './http/route.js';
 export { apiKeyFromHeaders, keyHeaders } from './http/keys.js';

@@ -23,6 +23,50 @@ export interface HttpAdapter<Req, Res, OnLimited> extends RequestReader<Req> {
   send(res: Res, status: number, contentType: string, body: string): void;
   /** Hands a denied request to the user's `onLimited`, in the framework's own signature. */
   callOnLimited(onLimited: OnLimited, req: Req, res: Res, decision: Decision): unknown;
+  /**
+   * The object that stands for one HTTP request whichever limiter sees it: every limiter a
+   * request passes (a mounted group and a route, middleware and a guard, even of two adapters on
+   * one server) must get the same object, so that they decide as one. Node adapters leave it out:
+   * the default is `incoming(req)`, Node's `IncomingMessage`. Hono: the fetch `Request`.
+   */
+  request?(req: Req): object;
+  /**
+   * Calls `listener` once when the response is done: with its status code when it was sent in
+   * full, or with `undefined` when the connection closed first. The engine registers at most one
+   * listener per request, and only when a limiter counts by the outcome (`skipFailedRequests`,
+   * `skipSuccessfulRequests`, `skipResponse`). Node adapters pass their `ServerResponse` to
+   * `onNodeResponseEnd`.
+   */
+  onResponseEnd?(req: Req, res: Res, listener: (status: number | undefined) => void): void;
+}
+
+/** What `onResponseEnd` needs of Node's `ServerResponse`. */
+export interface NodeResponse {
+  readonly statusCode: number;
+  readonly writableFinished: boolean;
+  once(event: 'finish' | 'close', listener: () => void): unknown;
+}
+
+/**
+ * `onResponseEnd` for a Node `ServerResponse`: its status code once it has been sent in full
+ * ('finish'), or undefined when the connection closed before that ('close' without 'finish').
+ */
+export function onNodeResponseEnd(res: NodeResponse, listener: (status: number | undefined) => void): void {
+  if (res.writableFinished) {
+    listener(res.statusCode);
+    return;
+  }
+  let done = false;
+  res.once('finish', () => {
+    if (done) return;
+    done = true;
+    listener(res.statusCode);
+  });
+  res.once('close', () => {
+    if (done) return;
+    done = true;
+    listener(res.writableFinished ? res.statusCode : undefined);
+  });
 }
 
 /** The options of an adapter's `rateLimit`: the engine's, plus the framework's answer to a denial. */

@@ -69,6 +69,33 @@ export interface HttpLimiterOptions<Req> {
   /** Return true to let a request through without limiting it or sending headers. */
   skip?: (req: Req) => MaybePromise<boolean>;
   /**
+   * Give a request's tokens back when its response succeeds (status below 400): only failures
+   * count, e.g. failed logins.
+   * @default false
+   */
+  skipSuccessfulRequests?: boolean;
+  /**
+   * Give a request's tokens back when its response fails (status 400 or above), and when its
+   * connection closes before the response is sent: e.g. do not count your own 5xx.
+   * @default false
+   */
+  skipFailedRequests?: boolean;
+  /**
+   * Give a request's tokens back when this returns true, given the response's status code
+   * (`undefined` when the connection closed before the response was sent). Called once the
+   * response is done, not awaited by the response; a throw or rejection keeps the tokens spent
+   * and emits a warning. Combines with the two flags above: any of them gives the tokens back.
+   */
+  skipResponse?: (req: Req, status: number | undefined) => MaybePromise<boolean>;
+  /**
+   * Lock a caller out after repeated denials: after `after` denials by this limiter within
+   * `windowSeconds`, every request of that caller is denied for `durationSeconds` (status
+   * `status`, with `Retry-After` the time left), on every instance that shares the store, and
+   * from memory once an instance knows it. `limiter.reset(key)` lifts it.
+   * @default undefined (no lock-out)
+   */
+  lockout?: LockoutOptions;
+  /**
    * Compute decisions, send headers and call hooks, but never block a request (not even with
    * `onStoreError: 'deny'` while the store fails).
    * @default false
@@ -106,6 +133,21 @@ export interface HttpLimiterOptions<Req> {
   onStoreStatus?: (event: StoreStatusEvent) => unknown;
 }
 
+/** The `lockout` option. */
+export interface LockoutOptions {
+  /** Denials within `windowSeconds` that lock the caller out: an integer >= 1. */
+  after: number;
+  /** The window in which those denials count, in seconds (> 0). */
+  windowSeconds: number;
+  /** How long the lock-out lasts, in seconds (> 0), from the denial that set it. */
+  durationSeconds: number;
+  /**
+   * The status a locked-out caller is answered with.
+   * @default 429
+   */
+  status?: 429 | 403;
+}
+
 /** What `onError` receives. */
 export interface StoreErrorEvent {
   readonly route: string;
@@ -124,6 +166,9 @@ export interface HttpConfig<Req> {
   readonly ipv6Subnet: Ipv6Subnet;
   readonly cost: number | ((req: Req) => MaybePromise<number>);
   readonly skip: HttpLimiterOptions<Req>['skip'];
+  /** Whether a response with this status (undefined: connection closed first) gives the tokens back; undefined when none does. */
+  readonly refundWhen: ((req: Req, status: number | undefined) => MaybePromise<boolean>) | undefined;
+  readonly lockout: LockoutConfig | undefined;
   readonly dryRun: boolean;
   readonly onStoreError: OnStoreError;
   readonly legacyHeaders: boolean;
@@ -144,6 +189,10 @@ export const HTTP_OPTION_NAMES = optionNames<HttpLimiterOptions<unknown>>({
   ipv6Subnet: 1,
   cost: 1,
   skip: 1,
+  skipSuccessfulRequests: 1,
+  skipFailedRequests: 1,
+  skipResponse: 1,
+  lockout: 1,
   dryRun: 1,
   onStoreError: 1,
   legacyHeaders: 1,
@@ -191,6 +240,8 @@ export function parseHttpOptions<Req>(options: HttpLimiterOptions<Req>, known: r
     ipv6Subnet: parseIpv6Subnet(o.ipv6Subnet),
     cost,
     skip: optionalFunction(o, 'skip'),
+    refundWhen: parseRefundWhen(o),
+    lockout: parseLockout(o.lockout),
     dryRun: flag(o, 'dryRun'),
     onStoreError: oneOf(o, 'onStoreError', STORE_ERRORS, 'fallback'),
     legacyHeaders: flag(o, 'legacyHeaders'),
@@ -198,6 +249,47 @@ export function parseHttpOptions<Req>(options: HttpLimiterOptions<Req>, known: r
     onError: optionalFunction(o, 'onError'),
     onStoreStatus: optionalFunction(o, 'onStoreStatus'),
   });
+}
+
+/** The lock-out, validated: milliseconds, and the status to answer. */
+export interface LockoutConfig {
+  readonly after: number;
+  readonly windowMs: number;
+  readonly durationMs: number;
+  readonly status: 429 | 403;
+}
+
+const LOCKOUT_OPTIONS = optionNames<LockoutOptions>({ after: 1, windowSeconds: 1, durationSeconds: 1, status: 1 });
+
+function parseLockout(lockout: unknown): LockoutConfig | undefined {
+  if (lockout === undefined) return undefined;
+  if (typeof lockout !== 'object' || lockout === null) {
+    invalidOption('lockout', lockout, 'an object { after, windowSeconds, durationSeconds, status? }');
+  }
+  checkOptionNames(lockout, LOCKOUT_OPTIONS, 'lockout.');
+  const { after, windowSeconds, durationSeconds, status = 429 } = lockout as LockoutOptions;
+  if (typeof after !== 'number' || !Number.isSafeInteger(after) || after < 1)
+    invalidOption('lockout.after', after, 'an integer >= 1 (denials that lock the caller out)');
+  const seconds = (name: string, value: unknown): number => {
+    if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || value > 1e9)
+      invalidOption(name, value, 'a number of seconds > 0 and at most 1e9');
+    return Math.max(1, Math.round(value * 1000));
+  };
+  const windowMs = seconds('lockout.windowSeconds', windowSeconds);
+  const durationMs = seconds('lockout.durationSeconds', durationSeconds);
+  if (status !== 429 && status !== 403) invalidOption('lockout.status', status, '429 or 403');
+  return Object.freeze({ after, windowMs, durationMs, status });
+}
+
+/** skipSuccessfulRequests, skipFailedRequests and skipResponse as one test of the outcome. */
+function parseRefundWhen<Req>(o: HttpLimiterOptions<Req>): HttpConfig<Req>['refundWhen'] {
+  const successful = flag(o, 'skipSuccessfulRequests');
+  const failed = flag(o, 'skipFailedRequests');
+  const custom = optionalFunction(o, 'skipResponse');
+  if (!successful && !failed) return custom;
+  const byStatus = (status: number | undefined): boolean => (status === undefined || status >= 400 ? failed : successful);
+  if (custom === undefined) return (_req, status) => byStatus(status);
+  return (req, status) => byStatus(status) || custom(req, status);
 }
 
 /** Validates an option that, when given, must be a function. */
