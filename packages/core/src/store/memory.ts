@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import { invalidOption } from '../errors.js';
 import { checkOptionNames, optionNames } from '../option-names.js';
 import { fits, type Policy } from '../policy.js';
-import { bucketKey, type Store, type TakeResult } from './types.js';
+import { bucketKey, type LockoutRule, type Store, type TakeResult } from './types.js';
 
 export interface MemoryStoreOptions {
   /**
@@ -46,6 +46,8 @@ export class MemoryStore implements Store {
   private readonly clock: () => number;
   // A write re-inserts: Map order is write order.
   private readonly buckets = new Map<string, Bucket>();
+  private readonly locks = new Map<string, number>();
+  private readonly denials = new Map<string, number[]>();
   /** Where eviction looks next; restarted from the first bucket when it runs out. */
   private hand: IterableIterator<[string, Bucket]> | undefined;
   private readonly timer: NodeJS.Timeout;
@@ -76,8 +78,13 @@ export class MemoryStore implements Store {
   }
 
   /** The take, done now: a MemoryStore never waits. */
-  takeNow(callerId: string, policies: readonly Policy[], cost: number): TakeResult {
+  takeNow(callerId: string, policies: readonly Policy[], cost: number, lockout?: LockoutRule): TakeResult {
     const now = this.clock();
+    const lockKey = lockout === undefined ? '' : `"lock":${lockout.name}:{${callerId}}`;
+    const lockedUntil = lockout === undefined ? undefined : this.locks.get(lockKey);
+    if (lockedUntil !== undefined && lockedUntil > now) {
+      return { allowed: false, levels: this.levels(callerId, policies, now), source: 'memory', lockedMs: lockedUntil - now };
+    }
     const keys: string[] = [];
     const levels: number[] = [];
     for (const p of policies) {
@@ -90,7 +97,51 @@ export class MemoryStore implements Store {
     if (allowed && cost > 0) {
       for (let i = 0; i < policies.length; i++) this.write(keys[i]!, policies[i]!, levels[i]! - cost, now);
     }
+    if (!allowed && lockout !== undefined) {
+      const denials = (this.denials.get(lockKey) ?? []).filter((at) => at > now - lockout.windowMs);
+      denials.push(now);
+      if (denials.length >= lockout.after) {
+        this.denials.delete(lockKey);
+        this.locks.set(lockKey, now + lockout.durationMs);
+        return { allowed, levels, source: 'memory', lockedMs: lockout.durationMs };
+      }
+      this.denials.set(lockKey, denials);
+    }
     return { allowed, levels, source: 'memory' };
+  }
+
+  private levels(callerId: string, policies: readonly Policy[], now: number): number[] {
+    return policies.map((p) => {
+      const b = this.buckets.get(bucketKey('', p.name, callerId));
+      return b === undefined ? p.capacity : Math.min(p.capacity, b.tokens + (Math.max(0, now - b.at) * p.refillPerSecond) / 1000);
+    });
+  }
+
+  adjust(callerId: string, policies: readonly Policy[], tokens: number): Promise<TakeResult> {
+    const now = this.clock();
+    const levels = this.levels(callerId, policies, now).map((level, i) => {
+      const p = policies[i]!;
+      const after = Math.min(p.capacity, Math.max(0, level + tokens));
+      this.write(bucketKey('', p.name, callerId), p, after, now);
+      return after;
+    });
+    return Promise.resolve({ allowed: true, levels, source: 'memory' });
+  }
+
+  unlock(callerId: string, lockout: LockoutRule): Promise<void> {
+    const lockKey = `"lock":${lockout.name}:{${callerId}}`;
+    this.locks.delete(lockKey);
+    this.denials.delete(lockKey);
+    return Promise.resolve();
+  }
+
+  clear(): Promise<number> {
+    const n = this.buckets.size + this.locks.size;
+    this.buckets.clear();
+    this.locks.clear();
+    this.denials.clear();
+    this.hand = undefined;
+    return Promise.resolve(n);
   }
 
   reset(callerId: string, policies: readonly Policy[]): Promise<void> {

@@ -13,6 +13,22 @@ export interface TakeResult {
   readonly levels: readonly number[];
   /** Where the answer came from, for metrics (`'store'` when a store does not say). */
   readonly source?: DecisionSource;
+  /**
+   * > 0 when the caller is locked out under the take's lockout rule: ms the lock has left.
+   * `allowed` is then false and nothing was debited.
+   */
+  readonly lockedMs?: number;
+}
+
+/** Locks a caller out after repeated denials. */
+export interface LockoutRule {
+  /** Names the lock: part of its keys (the limiter passes its policy names). Printable ASCII, no `"`, `\`, `{`, `}`. */
+  readonly name: string;
+  /** Denials within `windowMs` that lock the caller (an integer >= 1). */
+  readonly after: number;
+  readonly windowMs: number;
+  /** How long a lock lasts, from the denial that set it. */
+  readonly durationMs: number;
 }
 
 /** A change of a store's availability, reported once per transition. */
@@ -34,16 +50,30 @@ export interface Store {
    * Atomically, for every policy: refill the caller's bucket to now (a missing bucket is full),
    * then, only if every bucket holds at least `cost` tokens, debit `cost` from each.
    */
-  take(callerId: string, policies: readonly Policy[], cost: number): Promise<TakeResult>;
+  take(callerId: string, policies: readonly Policy[], cost: number, lockout?: LockoutRule): Promise<TakeResult>;
   /**
    * Optional: the same take, answered at once when the store can answer without waiting (from
    * memory), or `undefined` when it cannot (the limiter then calls `take`). A result must have
    * the same effect as `take`'s: it is the take, not a preview. It spares the request path a
    * promise per decision where none is needed.
    */
-  takeNow?(callerId: string, policies: readonly Policy[], cost: number): TakeResult | undefined;
+  takeNow?(callerId: string, policies: readonly Policy[], cost: number, lockout?: LockoutRule): TakeResult | undefined;
+  /**
+   * Adds `tokens` to each of the caller's buckets (a refund or a reward), or removes them when
+   * negative (a penalty), atomically across the policies: never above capacity, never below
+   * empty. Unlike a take it always applies. Resolves with each bucket's level after it
+   * (`allowed: true`).
+   */
+  adjust(callerId: string, policies: readonly Policy[], tokens: number): Promise<TakeResult>;
   /** Forgets the caller's buckets for these policies: the next take finds them full. */
   reset(callerId: string, policies: readonly Policy[]): Promise<void>;
+  /** Lifts the caller's lock-out under `lockout`, and forgets its denials counted so far. */
+  unlock(callerId: string, lockout: LockoutRule): Promise<void>;
+  /**
+   * Deletes every bucket and lock of this store (RedisStore: every key under its prefix, on every
+   * master). For tests; never in production. Resolves with the number of keys deleted.
+   */
+  clear(): Promise<number>;
   /**
    * For stores that can fail: calls `listener` once on each change of availability (the store
    * went down and is being bypassed; it came back). Returns the function that unsubscribes.

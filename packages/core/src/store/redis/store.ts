@@ -78,6 +78,18 @@ export class RedisStore implements Store {
     return denied === undefined ? undefined : { allowed: false, levels: denied, source: 'denial-cache' };
   }
 
+  adjust(_callerId: string, _policies: readonly Policy[], _tokens: number): Promise<TakeResult> {
+    return Promise.reject(new Error('RedisStore.adjust: pending'));
+  }
+
+  unlock(_callerId: string, _lockout: unknown): Promise<void> {
+    return Promise.reject(new Error('RedisStore.unlock: pending'));
+  }
+
+  clear(): Promise<number> {
+    return Promise.reject(new Error('RedisStore.clear: pending'));
+  }
+
   async reset(callerId: string, policies: readonly Policy[]): Promise<void> {
     this.denials?.forget(callerId, policies);
     const keys = policies.map((p) => bucketKey(this.prefix, p.name, callerId));
