@@ -12,7 +12,7 @@ import { ipCallerKey } from './ip.js';
 import { apiKeyFromHeaders, keyHeaders, type NodeRequestHeaders } from './keys.js';
 import { parseHttpOptions, type HttpConfig, type HttpLimiterOptions, type PoliciesFunction } from './options.js';
 import { limitedProblem, MISSING_KEY_PROBLEM, STORE_DOWN_RETRY_AFTER_SECONDS, STORE_UNAVAILABLE_PROBLEM, type ProblemDetails } from './problems.js';
-import { existingState, recordSpent, refundAll, requestState, responseEnded } from './request.js';
+import { existingState, recordSpent, refundAll, requestState, responseEnded, showPolicies } from './request.js';
 import { claimRoute, nameForRoute } from './route.js';
 
 /** How the engine reads a framework's request: only what it needs, only when it needs it. */
@@ -232,8 +232,8 @@ export class HttpEngine<Req> {
       if (onDecision !== undefined) runHook(() => onDecision(event, t.req));
     }
     const state = requestState(this.requestOf(t.req));
-    const alone = state.policies.size === 0;
-    for (const view of decision.policies) state.policies.set(view.name, view);
+    const alone = state.policies.length === 0;
+    showPolicies(state, decision.policies);
     const passes = decision.allowed || c.dryRun;
     if (decision.allowed && t.cost > 0) {
       recordSpent(state, limiter, t.callerId, t.cost, t.req, c.refundWhen);
@@ -244,7 +244,7 @@ export class HttpEngine<Req> {
     } else if (!passes) {
       refundAll(state);
     }
-    const headers = alone ? headersWithPolicy(decision, c, t.limiters.policyHeader) : mergedHeaders(state.policies.values(), decision, c);
+    const headers = alone ? headersWithPolicy(decision, c, t.limiters.policyHeader) : mergedHeaders(state.policies, decision, c);
     if (decision.allowed) return { action: 'pass', headers, decision };
     // A dry run never blocks, so it never asks the client to wait.
     if (c.dryRun) return { action: 'pass', headers: headers.filter(([name]) => name !== 'Retry-After'), decision };

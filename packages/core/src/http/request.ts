@@ -22,26 +22,42 @@ interface Spent<Req> {
 export interface RequestState {
   /** Takes made, in order. */
   readonly spent: Spent<unknown>[];
-  /** Every policy met, by name (a later decision on the same name replaces the earlier view). */
-  readonly policies: Map<string, PolicyDecision>;
+  /** Every policy met, in the order met, each once (a later view of a name replaces the earlier). */
+  readonly policies: PolicyDecision[];
   /** Whether a response-end listener is registered. */
   listening: boolean;
 }
 
-const states = new WeakMap<object, RequestState>();
+/**
+ * Where a request's state is kept: a symbol-keyed property of the request object itself. A
+ * WeakMap from requests to states costs the garbage collector an ephemeron per request, which
+ * measured as most of the request path (bench/engine.mjs).
+ */
+const STATE = Symbol('tokenbucket.request');
 
 /** The state of the request `request` stands for (see `HttpAdapter.request`), made on first use. */
 export function requestState(request: object): RequestState {
-  let state = states.get(request);
+  const holder = request as { [STATE]?: RequestState };
+  let state = holder[STATE];
   if (state === undefined) {
-    state = { spent: [], policies: new Map(), listening: false };
-    states.set(request, state);
+    state = { spent: [], policies: [], listening: false };
+    holder[STATE] = state;
   }
   return state;
 }
 
 /** The state of a request if some limiter has seen it. */
-export const existingState = (request: object): RequestState | undefined => states.get(request);
+export const existingState = (request: object): RequestState | undefined => (request as { [STATE]?: RequestState })[STATE];
+
+/** Adds the views of a decision: a policy already shown keeps its place and takes the new view. */
+export function showPolicies(state: RequestState, views: readonly PolicyDecision[]): void {
+  const shown = state.policies;
+  for (const view of views) {
+    let i = 0;
+    while (i < shown.length && shown[i]!.name !== view.name) i++;
+    shown[i] = view;
+  }
+}
 
 /** Records a take that debited tokens (allowed, cost > 0). */
 export function recordSpent<Req>(
@@ -67,8 +83,8 @@ export function refundAll(state: RequestState): void {
     s.refunded = true;
     refund(s);
     for (const p of s.limiter.policies) {
-      const view = state.policies.get(p.name);
-      if (view !== undefined) state.policies.set(p.name, refundedView(view, s.cost, p.refillPerSecond));
+      const i = state.policies.findIndex((view) => view.name === p.name);
+      if (i >= 0) state.policies[i] = refundedView(state.policies[i]!, s.cost, p.refillPerSecond);
     }
   }
 }
