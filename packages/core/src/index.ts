@@ -17,7 +17,7 @@ export { DecisionCounts, DEFAULT_CALL_BUCKETS, ONE_NODE, OTHER, parseCommonMetri
 export type { CommonMetricsOptions, DecisionLabels, DecisionSeries, MetricsRecorder, MetricsSubscription } from './metrics.js';
 
 // Stores.
-export type { Store, StoreStatusEvent, TakeResult } from './store/types.js';
+export type { LockoutRule, Store, StoreStatusEvent, TakeResult } from './store/types.js';
 export { bucketKey } from './store/types.js';
 export { hashCallerKey } from './hash.js';
 export { MemoryStore } from './store/memory.js';

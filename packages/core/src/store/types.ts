@@ -13,6 +13,25 @@ export interface TakeResult {
   readonly levels: readonly number[];
   /** Where the answer came from, for metrics (`'store'` when a store does not say). */
   readonly source?: DecisionSource;
+  /**
+   * > 0 when the caller is locked out under the take's lockout rule: ms the lock has left.
+   * `allowed` is then false and nothing was debited.
+   */
+  readonly lockedMs?: number;
+}
+
+/** Locks a caller out after repeated denials. */
+export interface LockoutRule {
+  /**
+   * Names the lock: part of its Redis keys (the engine passes its policy names joined).
+   * Printable ASCII, no `"`, `\`, `{`, `}`.
+   */
+  readonly name: string;
+  /** Denials within `windowMs` that lock the caller (an integer >= 1). */
+  readonly after: number;
+  readonly windowMs: number;
+  /** How long a lock lasts, from the denial that set it. */
+  readonly durationMs: number;
 }
 
 /** A change of a store's availability, reported once per transition. */
@@ -33,17 +52,36 @@ export interface Store {
   /**
    * Atomically, for every policy: refill the caller's bucket to now (a missing bucket is full),
    * then, only if every bucket holds at least `cost` tokens, debit `cost` from each.
+   *
+   * With a `lockout` rule, in the same atomic step: a caller locked under the rule is denied with
+   * `lockedMs` and nothing is debited; a denied take (not locked) counts one denial for the
+   * caller under the rule, and the `after`-th denial within `windowMs` locks the caller for
+   * `durationMs` (that take's result already carries `lockedMs`).
    */
-  take(callerId: string, policies: readonly Policy[], cost: number): Promise<TakeResult>;
+  take(callerId: string, policies: readonly Policy[], cost: number, lockout?: LockoutRule): Promise<TakeResult>;
   /**
    * Optional: the same take, answered at once when the store can answer without waiting (from
    * memory), or `undefined` when it cannot (the limiter then calls `take`). A result must have
    * the same effect as `take`'s: it is the take, not a preview. It spares the request path a
    * promise per decision where none is needed.
    */
-  takeNow?(callerId: string, policies: readonly Policy[], cost: number): TakeResult | undefined;
-  /** Forgets the caller's buckets for these policies: the next take finds them full. */
+  takeNow?(callerId: string, policies: readonly Policy[], cost: number, lockout?: LockoutRule): TakeResult | undefined;
+  /**
+   * Adds `tokens` to each of the caller's buckets (a refund or a reward), or removes them when
+   * negative (a penalty), atomically across the policies: never above capacity, never below
+   * empty. Unlike a take it always applies. Resolves with each bucket's level after it
+   * (`allowed: true`).
+   */
+  adjust(callerId: string, policies: readonly Policy[], tokens: number): Promise<TakeResult>;
+  /** Forgets the caller's buckets for these policies: the next take finds them full. It does not lift a lock. */
   reset(callerId: string, policies: readonly Policy[]): Promise<void>;
+  /** Lifts the caller's lock under `lockout`, and forgets the denials counted towards one. */
+  unlock(callerId: string, lockout: LockoutRule): Promise<void>;
+  /**
+   * Deletes every bucket and lock of this store (RedisStore: every key under its prefix, on every
+   * master). For tests; never in production. Resolves with the number of keys deleted.
+   */
+  clear(): Promise<number>;
   /**
    * For stores that can fail: calls `listener` once on each change of availability (the store
    * went down and is being bypassed; it came back). Returns the function that unsubscribes.
@@ -57,4 +95,14 @@ export interface Store {
  */
 export function bucketKey(prefix: string, policyName: string, callerId: string): string {
   return `${prefix}${policyName}:{${callerId}}`;
+}
+
+/**
+ * The keys of one caller's lock under a lockout rule, and of the denials counted towards it:
+ * `<prefix>"lock":<rule name>:{<caller id>}` and `<prefix>"denials":<rule name>:{<caller id>}`.
+ * Policy names cannot contain `"`, so these never collide with a bucket key; they carry the
+ * caller's hash tag, so they share the slot of the caller's buckets.
+ */
+export function lockKeys(prefix: string, ruleName: string, callerId: string): [lock: string, denials: string] {
+  return [`${prefix}"lock":${ruleName}:{${callerId}}`, `${prefix}"denials":${ruleName}:{${callerId}}`];
 }
