@@ -11,6 +11,10 @@
 // - 'naive': GET the bucket, refill and debit in JS on the app's clock, SET it back: no
 //   atomicity, the way a first snippet would do it.
 //
+// With `refundShare` > 0 (atomic design), a share of the admitted takes is given back by the
+// store's `adjust` after a random pause (`refundDelayMs`), as the engine refunds a request whose
+// response says "do not count": refunds interleave with the takes of every worker.
+//
 // Elapsed time is measured on Redis's clock: each worker reads TIME (on the node that holds the
 // key) right before its first take and right after its last; the run spans the earliest start
 // to the latest end, so `capacity + refillPerSecond * elapsed` is an upper bound on what any
@@ -90,6 +94,8 @@ async function runHammer(options) {
     maxTakesPerProcess: 5000,
     timeoutMs: 20000,
     cleanup: true,
+    refundShare: 0,
+    refundDelayMs: [0, 0],
     ...options,
   };
   for (const name of ['target', 'prefix', 'key', 'policy']) {
@@ -154,6 +160,7 @@ async function runHammer(options) {
     processes: config.processes,
     takes: sum('takes'),
     admitted: sum('admitted'),
+    refunded: sum('refunded'),
     denied: sum('denied'),
     errors: sum('errors'),
     firstError: results.find((r) => r.firstError)?.firstError,
@@ -186,14 +193,20 @@ async function worker() {
   const conn = await openClient(config.target);
   const key = bucketKeyFor(config);
   let take;
+  let refund;
   if (config.design === 'atomic') {
-    const { createLimiter, RedisStore } = loadCore();
+    const { createLimiter, hashCallerKey, RedisStore } = loadCore();
     // Several processes saturate this machine's two cores on purpose, so Redis can take longer
     // than the default time budget; what is measured here is admission, not latency.
     const store = new RedisStore({ client: conn.client, prefix: config.prefix, timeoutMs: 10_000 });
     const limiter = createLimiter({ store, ...config.policy });
     await limiter.take(config.key, { cost: 0 }); // connects and loads the script; cost 0 writes nothing
     take = async () => (await limiter.take(config.key)).allowed;
+    const callerId = hashCallerKey(config.key);
+    refund = async () => {
+      const result = await store.adjust(callerId, limiter.policies, 1);
+      if (!result.allowed) throw new Error(`adjust answered ${JSON.stringify(result)}`);
+    };
   } else if (config.design === 'naive') {
     await conn.call(['GET', key], key); // connects
     take = naiveTaker(conn, key, config.policy);
@@ -206,16 +219,34 @@ async function worker() {
     process.send({ type: 'ready' });
   });
 
-  const out = { type: 'result', index: config.index, takes: 0, admitted: 0, denied: 0, errors: 0, firstError: undefined };
+  const out = { type: 'result', index: config.index, takes: 0, admitted: 0, refunded: 0, denied: 0, errors: 0, firstError: undefined };
   const [pauseMin, pauseMax] = config.pauseMs;
+  const [refundMin, refundMax] = config.refundDelayMs;
+  const refunds = [];
   const startUs = await redisTimeUs(conn, key);
   const deadline = Date.now() + config.durationMs;
   const slot = async () => {
     while (Date.now() < deadline && out.takes < config.maxTakesPerProcess) {
       out.takes++;
       try {
-        if (await take()) out.admitted++;
-        else out.denied++;
+        if (await take()) {
+          out.admitted++;
+          if (refund !== undefined && Math.random() < config.refundShare) {
+            // Given back later, while this slot goes on taking; counted once the store has applied it.
+            const delay = refundMin + Math.random() * (refundMax - refundMin);
+            refunds.push(
+              new Promise((r) => setTimeout(r, delay)).then(refund).then(
+                () => void out.refunded++,
+                (err) => {
+                  out.errors++;
+                  out.firstError ??= String(err?.stack ? err.stack : err);
+                },
+              ),
+            );
+          }
+        } else {
+          out.denied++;
+        }
       } catch (err) {
         out.errors++;
         out.firstError ??= String(err?.stack ? err.stack : err);
@@ -227,6 +258,7 @@ async function worker() {
     }
   };
   await Promise.all(Array.from({ length: config.inFlight }, slot));
+  await Promise.all(refunds);
   const endUs = await redisTimeUs(conn, key);
   await conn.close();
   process.send({ ...out, startUs, endUs }, () => process.exit(0));

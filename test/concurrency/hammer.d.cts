@@ -28,6 +28,10 @@ export interface HammerOptions {
   timeoutMs?: number;
   /** Delete the bucket key afterwards. @default true */
   cleanup?: boolean;
+  /** Share of admitted takes given back by the store's `adjust` (atomic design only), 0 to 1. @default 0 */
+  refundShare?: number;
+  /** Random pause before each refund, [min, max] ms. @default [0, 0] */
+  refundDelayMs?: [number, number];
 }
 
 export interface HammerResult {
@@ -35,6 +39,8 @@ export interface HammerResult {
   processes: number;
   takes: number;
   admitted: number;
+  /** Admitted takes given back (each one token), counted once the store applied the refund. */
+  refunded: number;
   denied: number;
   errors: number;
   firstError?: string;

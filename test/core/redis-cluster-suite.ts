@@ -184,6 +184,84 @@ export function runRedisClusterSuite(kind: ClientKind): void {
       expect(remaining).toEqual(Array.from({ length: capacity }, (_, i) => i));
     });
 
+    test('adjusts and lockout takes of callers on every master, in one turn: each right, locks beside the buckets', async () => {
+      const store = new RedisStore({ client: await cluster(), prefix, ...UNHURRIED });
+      const l = createLimiter({
+        store,
+        policies: [
+          { name: 'ops-a', capacity: 3, refillPerSecond: SLOW },
+          { name: 'ops-b', capacity: 5, refillPerSecond: SLOW },
+        ],
+      });
+      const rule = { name: 'ops-lock', after: 2, windowMs: 60_000, durationMs: 60_000 };
+      const ids = Array.from({ length: 90 }, caller);
+      await Promise.all(ids.map((id) => store.take(id, l.policies, 3)));
+      const refunds = await Promise.all(ids.map((id) => store.adjust(id, l.policies, 1)));
+      expect(refunds.every((r) => Math.round(r.levels[0]!) === 1 && Math.round(r.levels[1]!) === 3)).toBe(true);
+      const turn = await Promise.all(
+        ids.flatMap((id) => [store.take(id, l.policies, 1, rule), store.take(id, l.policies, 1, rule), store.take(id, l.policies, 1, rule)]),
+      );
+      for (let i = 0; i < ids.length; i++) {
+        const [first, second, third] = turn.slice(3 * i, 3 * i + 3);
+        expect(first).toMatchObject({ allowed: true });
+        expect(second!.allowed).toBe(false);
+        expect(second!.lockedMs).toBeUndefined();
+        expect(third!.lockedMs).toBeGreaterThan(59_000);
+      }
+      const perMaster = await pool.keysPerMaster(`${prefix}"lock":ops-lock:*`);
+      expect([...perMaster.values()].every((keys) => keys.length > 10)).toBe(true);
+      for (const [address, keys] of perMaster) {
+        const buckets = await pool.keysPerMaster(`${prefix}ops-a:*`);
+        const here = new Set(buckets.get(address)!.map(tagOf));
+        expect(keys.every((k) => here.has(tagOf(k)))).toBe(true);
+      }
+      await Promise.all(ids.map((id) => store.unlock(id, rule)));
+      expect([...(await pool.keysPerMaster(`${prefix}"*`)).values()].flat()).toHaveLength(0);
+    });
+
+    test('clear deletes the keys under the prefix on every master, and only those', async () => {
+      const own = `${prefix}clear-${kind.id}:`;
+      const store = new RedisStore({ client: await cluster(), prefix: own, ...UNHURRIED });
+      const other = new RedisStore({ client: await cluster(), prefix: `${prefix}kept-${kind.id}:`, ...UNHURRIED });
+      const l = createLimiter({ store, name: 'c', capacity: 2, refillPerSecond: SLOW });
+      const ids = Array.from({ length: 60 }, caller);
+      await Promise.all(ids.map((id) => store.take(id, l.policies, 1)));
+      await Promise.all(ids.slice(0, 6).map((id) => store.take(id, l.policies, 5, { name: 'c', after: 1, windowMs: 1000, durationMs: 60_000 })));
+      await other.take(ids[0]!, l.policies, 1);
+      const perMaster = await pool.keysPerMaster(`${own}*`);
+      expect([...perMaster.values()].every((keys) => keys.length > 5)).toBe(true);
+      expect(await store.clear()).toBe(66);
+      expect([...(await pool.keysPerMaster(`${own}*`)).values()].flat()).toHaveLength(0);
+      expect(await other.clear()).toBe(1);
+    });
+
+    test('the script answers "not here" for every kind of operation whose keys the node does not serve', async () => {
+      const masters = await pool.masters();
+      // Two callers whose slots two different masters serve.
+      const owner = async (id: string) => {
+        const slot = await keySlot(`{${id}}`);
+        return masters.findIndex((m) => m.slots.some(([a, b]) => slot >= a && slot <= b));
+      };
+      const here = caller();
+      let away = caller();
+      while ((await owner(away)) === (await owner(here))) away = caller();
+      const node = masters[await owner(here)]!.client;
+      const key = (id: string, name: string) => `${prefix}${name}:{${id}}`;
+      const tau = 5e6;
+      // One call: a take of `here`, then a take, a lockout take and an adjust of `away`.
+      const extraKeys = [key(away, 'nh'), key(away, 'nh'), `${prefix}"lock":nh:{${away}}`, `${prefix}"denials":nh:{${away}}`, key(away, 'nh')];
+      const operations = [
+        [0, 1, tau, 1e6], // a take of here
+        [0, 1, tau, 1e6], // a take of away
+        [1, 1, 1, 1e6, 1e6, tau, 1e6], // a lockout take of away
+        [2, 1, tau, -1e6], // an adjust of away
+      ];
+      const args = [extraKeys.length, ...extraKeys, operations.length, ...operations.flat()];
+      const reply = (await node.eval(TAKE_SCRIPT, 1, key(here, 'nh'), ...args)) as number[];
+      expect(reply).toEqual([1, 0, -1, 0, -1, 0, 0, -1, 0]);
+      await node.del(key(here, 'nh'));
+    });
+
     test("the maxmemory-policy check reads every master's policy", async () => {
       const { connection } = parseRedisStoreOptions({ client: await cluster(), checkMemoryPolicy: false });
       const report = await connection.memoryPolicies();

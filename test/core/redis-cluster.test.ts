@@ -28,6 +28,26 @@ runStoreSuite('RedisStore on an ioredis Cluster client still connecting', () => 
   return { store: () => store };
 });
 
+test('a store on a Cluster client still connecting: adjusts and lockout takes of its first turn, spread over every master, are each right', async () => {
+  const store = new RedisStore({ client: pool.cluster(), prefix, timeoutMs: 5_000 });
+  const l = createLimiter({ store, name: 'connecting-ops', capacity: 2, refillPerSecond: 1 / 3600 });
+  const rule = { name: 'connecting-ops', after: 1, windowMs: 1000, durationMs: 60_000 };
+  const ids = Array.from({ length: 30 }, (_, i) => `connecting-${i}`);
+  // The first turn: the client knows no slot yet, so one call carries them all and each master
+  // answers "not here" for the others, which are sent again on their own (in no set order: a
+  // penalty and a take of more than capacity give the same results either way).
+  const turn = await Promise.all(ids.flatMap((id) => [store.adjust(id, l.policies, -2), store.take(id, l.policies, 5, rule)]));
+  for (let i = 0; i < ids.length; i++) {
+    const [penalty, denied] = turn.slice(2 * i, 2 * i + 2);
+    expect(penalty).toMatchObject({ allowed: true, levels: [0] });
+    expect(denied!.lockedMs).toBeGreaterThan(59_000);
+  }
+  const locked = await Promise.all(ids.map((id) => store.take(id, l.policies, 0, rule)));
+  expect(locked.every((r) => !r.allowed && r.lockedMs! > 59_000)).toBe(true);
+  await Promise.all(ids.map((id) => store.unlock(id, rule)));
+  expect((await Promise.all(ids.map((id) => store.take(id, l.policies, 0, rule)))).every((r) => r.allowed && r.lockedMs === undefined)).toBe(true);
+});
+
 describe.each(CLIENT_KINDS.filter((k) => k.library === 'ioredis'))('RedisStore on a Redis Cluster with ioredis options: $name', (kind) => {
   const clients = new ClientPool(kind);
   afterAll(() => clients.closeAll());
@@ -47,5 +67,22 @@ describe.each(CLIENT_KINDS.filter((k) => k.library === 'ioredis'))('RedisStore o
     expect([...(await pool.keysPerMaster(`${prefix}${name}-*`)).values()].flat()).toHaveLength(0);
     await l.reset('kp-caller');
     expect([...(await pool.keysPerMaster(`app:${prefix}${name}-*`)).values()].flat()).toHaveLength(0);
+  });
+
+  test('ioredis keyPrefix on a Cluster client: batched lockout takes and adjusts reach the prefixed keys, and clear deletes them', async () => {
+    const { client } = await clients.cluster({ ioredis: { keyPrefix: 'app:' } });
+    const own = `${prefix}kp-ops-${kind.id}:`;
+    const store = new RedisStore({ client, prefix: own, timeoutMs: 5_000 });
+    const l = createLimiter({ store, name: 'kp', capacity: 1, refillPerSecond: 1 / 3600 });
+    const rule = { name: 'kp-lock', after: 1, windowMs: 1000, durationMs: 60_000 };
+    const ids = Array.from({ length: 30 }, (_, i) => `kp-${i}`);
+    await Promise.all(ids.map((id) => store.take(id, l.policies, 1)));
+    const turn = await Promise.all(ids.flatMap((id) => [store.take(id, l.policies, 1, rule), store.adjust(id, l.policies, 1)]));
+    expect(turn.filter((_, i) => i % 2 === 0).every((r) => (r.lockedMs ?? 0) > 59_000)).toBe(true);
+    expect(turn.filter((_, i) => i % 2 === 1).every((r) => r.levels[0] === 1)).toBe(true);
+    const keys = [...(await pool.keysPerMaster(`app:${own}*`)).values()].flat();
+    expect(keys).toHaveLength(30); // the locks; full buckets have no key
+    expect(await store.clear()).toBe(30);
+    expect([...(await pool.keysPerMaster(`app:${own}*`)).values()].flat()).toHaveLength(0);
   });
 });

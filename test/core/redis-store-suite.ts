@@ -3,7 +3,8 @@
 // the time budget, the breaker, the denial cache, batching). Every supported client runs it; what
 // the suite sees of Redis it reads with a client of its own (test/support/redis).
 import { createHash } from 'node:crypto';
-import { createLimiter, RedisStore, type Decision } from '@tokenbucket/core';
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import { CHANNELS, createLimiter, type LockoutRule, RedisStore, type Decision, type StoreCallMessage } from '@tokenbucket/core';
 import { parseRedisStoreOptions } from '../../packages/core/src/store/redis/options';
 import { ClientPool, type ClientKind } from '../support/clients';
 import { randomPrefix, RedisPool, redisUrl, requireRedis, sleep } from '../support/redis';
@@ -357,6 +358,177 @@ export function runRedisStoreSuite(kind: ClientKind): void {
         expect((await b.take('dc-z')).allowed).toBe(true); // b takes the last one
         expect((await a.take('dc-z', { cost: 2 })).allowed).toBe(false);
         expect((await a.take('dc-z')).allowed).toBe(false); // not ruled out locally: asks Redis, 0 left
+      });
+    });
+
+    describe('adjust, lock-out and clear in Redis', () => {
+      /** Script calls this process makes through `store` while `run` runs (the store:call channel). */
+      async function storeCalls(store: RedisStore, run: () => Promise<void>): Promise<number> {
+        let calls = 0;
+        const listener = (message: unknown) => {
+          if ((message as StoreCallMessage).store === store.name) calls += (message as StoreCallMessage).takes;
+        };
+        subscribe(CHANNELS.storeCall, listener);
+        try {
+          await run();
+        } finally {
+          unsubscribe(CHANNELS.storeCall, listener);
+        }
+        return calls;
+      }
+      const rule = (name: string, after: number, windowMs: number, durationMs: number): LockoutRule => ({ name, after, windowMs, durationMs });
+
+      test('a refund to full deletes the key; a penalty writes PX until the bucket is full again', async () => {
+        const reader = pool.client();
+        const store = new RedisStore({ client: await client(), prefix });
+        const l = createLimiter({ store, name: 'adjust-px', capacity: 10, refillPerSecond: 2 });
+        const id = 'adjust-px-caller';
+        const key = `${prefix}adjust-px:{${id}}`;
+        await store.take(id, l.policies, 4);
+        expect(await reader.pttl(key)).toBeGreaterThan(1_900);
+        await store.adjust(id, l.policies, -2); // 6 missing: 3 s to full
+        expect(await reader.pttl(key)).toBeGreaterThan(2_900);
+        expect(await reader.pttl(key)).toBeLessThanOrEqual(3_000);
+        await store.adjust(id, l.policies, 6);
+        expect(await reader.exists(key)).toBe(0);
+        await store.adjust(id, l.policies, 1); // a full bucket stays no key
+        expect(await reader.exists(key)).toBe(0);
+      });
+
+      test('a refund is exact: it gives back what the take took, to the microsecond', async () => {
+        const reader = pool.client();
+        const store = new RedisStore({ client: await client(), prefix });
+        const l = createLimiter({ store, name: 'adjust-exact', capacity: 10, refillPerSecond: 1 / 3600 });
+        const id = 'adjust-exact-caller';
+        const key = `${prefix}adjust-exact:{${id}}`;
+        await store.take(id, l.policies, 3);
+        const before = Number(await reader.get(key));
+        await store.take(id, l.policies, 0.7);
+        await store.adjust(id, l.policies, 0.7);
+        expect(Number(await reader.get(key))).toBe(before);
+      });
+
+      test('lock and denials keys: <prefix>"lock":<rule>:{<id>}, the caller\'s hash tag, expiring with the lock and the window', async () => {
+        const reader = pool.client();
+        const store = new RedisStore({ client: await client(), prefix });
+        const l = createLimiter({ store, name: 'lock-keys', capacity: 1, refillPerSecond: 1 / 3600 });
+        const r = rule('lock-keys|rule', 2, 30_000, 5_000);
+        const id = 'lock-keys-caller';
+        await store.take(id, l.policies, 1, r);
+        await store.take(id, l.policies, 1, r);
+        expect((await reader.lrange(`${prefix}"denials":lock-keys|rule:{${id}}`, 0, -1)).map(Number)).toHaveLength(1);
+        expect(await reader.pttl(`${prefix}"denials":lock-keys|rule:{${id}}`)).toBeGreaterThan(29_000);
+        const locked = await store.take(id, l.policies, 1, r);
+        expect(locked.lockedMs).toBeGreaterThan(4_900);
+        expect((await pool.keys(`${prefix}"*`)).filter((k) => k.includes(id))).toEqual([`${prefix}"lock":lock-keys|rule:{${id}}`]);
+        expect(await reader.pttl(`${prefix}"lock":lock-keys|rule:{${id}}`)).toBeGreaterThan(4_900);
+        expect(await reader.pttl(`${prefix}"lock":lock-keys|rule:{${id}}`)).toBeLessThanOrEqual(5_000);
+        // The bucket is untouched by the denials and the lock.
+        expect(await reader.pttl(`${prefix}lock-keys:{${id}}`)).toBeGreaterThan(3_590_000);
+        await store.unlock(id, r);
+        expect((await pool.keys(`${prefix}"*`)).filter((k) => k.includes(id))).toEqual([]);
+      });
+
+      test('a lock is answered from memory until it ends: no call to Redis, source lockout, the time left counting down', async () => {
+        const store = new RedisStore({ client: await client(), prefix });
+        const l = createLimiter({ store, name: 'lock-memory', capacity: 1, refillPerSecond: 1 / 3600 });
+        const r = rule('lock-memory', 2, 60_000, 400);
+        const id = 'lock-memory-caller';
+        const take = async (cost = 1) => store.takeNow(id, l.policies, cost, r) ?? store.take(id, l.policies, cost, r);
+        // Until locked, each denial goes to Redis to be counted (the denial cache is not used).
+        const before = await storeCalls(store, async () => {
+          expect((await take()).allowed).toBe(true);
+          expect((await take()).lockedMs).toBeUndefined();
+          expect(store.takeNow(id, l.policies, 1, r)).toBeUndefined();
+          expect((await take()).lockedMs).toBeGreaterThan(300);
+        });
+        expect(before).toBe(3);
+        const answers: { source?: string; lockedMs?: number }[] = [];
+        const during = await storeCalls(store, async () => {
+          for (let i = 0; i < 50; i++) answers.push((await take(0))!);
+          await sleep(100);
+          answers.push((await take(0))!);
+        });
+        expect(during).toBe(0);
+        expect(answers.every((a) => a.source === 'lockout' && a.lockedMs! > 0)).toBe(true);
+        expect(answers[50]!.lockedMs).toBeLessThanOrEqual(answers[0]!.lockedMs! - 90);
+        await sleep(answers[50]!.lockedMs! + 10);
+        expect(store.takeNow(id, l.policies, 0, r)).toBeUndefined(); // ended: Redis decides again
+        expect(await take(0)).toMatchObject({ allowed: true, source: 'redis' });
+      });
+
+      test('denialCache: false remembers no lock either: every locked take asks Redis, which still denies it', async () => {
+        const store = new RedisStore({ client: await client(), prefix, denialCache: false });
+        const l = createLimiter({ store, name: 'lock-nocache', capacity: 1, refillPerSecond: 1 / 3600 });
+        const r = rule('lock-nocache', 1, 60_000, 60_000);
+        await store.take('lnc', l.policies, 2, r);
+        expect(store.takeNow('lnc', l.policies, 1, r)).toBeUndefined();
+        expect(await store.take('lnc', l.policies, 0, r)).toMatchObject({ allowed: false, source: 'redis' });
+        await store.unlock('lnc', r);
+      });
+
+      test('unlock through one store lifts the lock in Redis; another store that remembers it keeps it until it ends', async () => {
+        const a = new RedisStore({ client: await client(), prefix });
+        const b = new RedisStore({ client: await client(), prefix });
+        const l = createLimiter({ store: a, name: 'lock-two', capacity: 1, refillPerSecond: 1 / 3600 });
+        const r = rule('lock-two', 1, 60_000, 500);
+        await a.take('lt', l.policies, 2, r);
+        expect((await b.take('lt', l.policies, 0, r)).lockedMs).toBeGreaterThan(0);
+        expect(b.takeNow('lt', l.policies, 0, r)?.source).toBe('lockout');
+        await a.unlock('lt', r);
+        expect(a.takeNow('lt', l.policies, 0, r)).toBeUndefined();
+        expect(await a.take('lt', l.policies, 0, r)).toMatchObject({ allowed: true });
+        expect(b.takeNow('lt', l.policies, 0, r)?.source).toBe('lockout');
+      });
+
+      test('adjusts, takes and lockout takes of one turn go in one script call', async () => {
+        const store = new RedisStore({ client: await client(), prefix });
+        const l = createLimiter({ store, name: 'lock-batch', capacity: 2, refillPerSecond: 1 / 3600 });
+        const r = rule('lock-batch', 1, 60_000, 60_000);
+        await store.take('lb', l.policies, 2);
+        const calls = await storeCalls(store, async () => {
+          const [denied, refund, allowed, locked, plain] = await Promise.all([
+            store.take('lb', l.policies, 1, r), // denied: locks
+            store.adjust('lb', l.policies, 1),
+            store.take('lb', l.policies, 1), // the refund's token
+            store.take('lb', l.policies, 0, r), // locked
+            store.take('lb-other', l.policies, 1, r),
+          ]);
+          expect(denied.lockedMs).toBeGreaterThan(59_000);
+          expect(refund.levels[0]).toBeCloseTo(1, 3);
+          expect(allowed.allowed).toBe(true);
+          expect(locked).toMatchObject({ allowed: false });
+          expect(locked.lockedMs).toBeGreaterThan(59_000);
+          expect(plain).toMatchObject({ allowed: true });
+        });
+        expect(calls).toBe(5); // the takes the calls carried
+        await store.unlock('lb', r);
+      });
+
+      test('clear deletes exactly the keys under the prefix, whatever glob characters it holds', async () => {
+        const c = await client();
+        const tricky = `${prefix}glob*[x]?\\:`;
+        const near = `${prefix}glob-x-:`; // what the prefix would match, read as a pattern
+        const store = new RedisStore({ client: c, prefix: tricky });
+        const neighbour = new RedisStore({ client: c, prefix: near });
+        const l = createLimiter({
+          store,
+          policies: [
+            { name: 'a', capacity: 2, refillPerSecond: 1 / 3600 },
+            { name: 'b', capacity: 2, refillPerSecond: 1 / 3600 },
+          ],
+        });
+        const r = rule('clear', 1, 60_000, 60_000);
+        for (const id of ['c1', 'c2', 'c3']) await store.take(id, l.policies, 1);
+        await store.take('c1', l.policies, 5, r); // a lock
+        await store.take('c2', l.policies, 5, rule('clear-2', 2, 60_000, 60_000)); // a denial counted
+        await neighbour.take('c1', l.policies, 1);
+        expect(await store.clear()).toBe(8);
+        expect(await store.clear()).toBe(0);
+        expect(store.takeNow('c1', l.policies, 0, r)).toBeUndefined();
+        expect((await store.take('c1', l.policies, 0, r)).levels).toEqual([2, 2]);
+        expect((await neighbour.take('c1', l.policies, 0)).levels.map(Math.floor)).toEqual([1, 1]);
+        expect(await neighbour.clear()).toBe(2);
       });
     });
 

@@ -36,6 +36,23 @@ describe.each(CLIENT_KINDS.filter((k) => k.library === 'ioredis'))('RedisStore w
     expect(await pool.keys(`app:${prefix}kp-${kind.id}:*`)).toHaveLength(0);
   });
 
+  test('ioredis keyPrefix: lock keys get it, and clear deletes under it, only there', async () => {
+    const { client } = await clients.standalone({ ioredis: { keyPrefix: 'app:' } });
+    const own = `${prefix}kp-clear-${kind.id}:`;
+    const store = new RedisStore({ client, prefix: own });
+    const plain = new RedisStore({ client: pool.client(), prefix: own }); // the same prefix, without the client's keyPrefix
+    const l = createLimiter({ store, name: 'kp', capacity: 2, refillPerSecond: 1 / 3600 });
+    const rule = { name: 'kp-lock', after: 1, windowMs: 1000, durationMs: 60_000 };
+    await store.take('a', l.policies, 1);
+    await store.take('b', l.policies, 5, rule);
+    await plain.take('a', l.policies, 1);
+    expect((await pool.keys(`app:${own}*`)).sort()).toEqual([`app:${own}"lock":kp-lock:{b}`, `app:${own}kp:{a}`]);
+    expect(await store.clear()).toBe(2);
+    expect(await pool.keys(`app:${own}*`)).toEqual([]);
+    expect(await pool.keys(`${own}*`)).toEqual([`${own}kp:{a}`]);
+    expect(await plain.clear()).toBe(1);
+  });
+
   test("batched takes are sent outside ioredis auto-pipelining, without changing the caller's options array", async () => {
     const ignored = ['ping'];
     const { client } = await clients.standalone({ autoPipelining: true, ioredis: { autoPipeliningIgnoredCommands: ignored } });

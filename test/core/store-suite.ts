@@ -1,7 +1,8 @@
 // The store contract: the same cases run on every Store (memory, and Redis and Redis Cluster through
 // every supported client).
 import { randomBytes } from 'node:crypto';
-import { createLimiter, type Decision, type PolicyOptions, type Store } from '@tokenbucket/core';
+import { createLimiter, type Decision, type LockoutRule, type PolicyOptions, type Store, type TakeResult } from '@tokenbucket/core';
+import { parsePolicies, type Policy } from '../../packages/core/src/policy';
 import { sleep } from '../support/redis';
 
 export interface StoreHarness {
@@ -14,6 +15,18 @@ export interface StoreHarness {
 const caller = (): string => `caller-${randomBytes(6).toString('hex')}`;
 const SLOW = 1 / 3600; // one token an hour: no refill to speak of within a test
 const policyName = (): string => `p${randomBytes(3).toString('hex')}`;
+
+/** Validated policies with fresh names. */
+const policiesOf = (...specs: { capacity: number; refillPerSecond: number }[]): readonly Policy[] =>
+  parsePolicies({ policies: specs.map((spec) => ({ name: policyName(), ...spec })) });
+
+/** A lockout rule with a fresh name. */
+const ruleOf = (after: number, windowMs: number, durationMs: number): LockoutRule => ({
+  name: `lock-${randomBytes(3).toString('hex')}`,
+  after,
+  windowMs,
+  durationMs,
+});
 
 async function takeMany(take: () => Promise<Decision>, n: number): Promise<Decision[]> {
   const out: Decision[] = [];
@@ -235,6 +248,266 @@ export function runStoreSuite(label: string, makeHarness: () => StoreHarness | P
       const denied = await l.take(key);
       expect(denied.allowed).toBe(false);
       expect(denied.retryAfterMs).toBeGreaterThan(9 * 365 * 86400 * 1000);
+    });
+
+    describe('adjust: refunds, rewards and penalties', () => {
+      test('adds and removes tokens in every bucket, clamped to [0, capacity], and reports the levels after it', async () => {
+        const store = harness.store();
+        const policies = policiesOf({ capacity: 10, refillPerSecond: SLOW }, { capacity: 4, refillPerSecond: SLOW });
+        const id = caller();
+        expect(await store.take(id, policies, 3)).toMatchObject({ allowed: true });
+        const levels = async (tokens: number) => (await store.adjust(id, policies, tokens)).levels.map((l) => Math.round(l * 1000) / 1000);
+        expect(await levels(2)).toEqual([9, 3]);
+        expect(await levels(100)).toEqual([10, 4]); // never above capacity
+        expect(await levels(-5)).toEqual([5, 0]);
+        expect(await levels(-100)).toEqual([0, 0]); // never below empty
+        const adjusted = await store.adjust(id, policies, 1.5);
+        expect(adjusted).toMatchObject({ allowed: true });
+        expect(adjusted.levels[0]).toBeCloseTo(1.5, 3);
+        expect(adjusted.levels[1]).toBeCloseTo(1.5, 3);
+        // A take sees what the adjusts left, and so does the limiter.
+        expect(await store.take(id, policies, 2)).toMatchObject({ allowed: false });
+        expect(await store.take(id, policies, 1.5)).toMatchObject({ allowed: true });
+        expect((await store.take(id, policies, 0)).levels.map((l) => Math.round(l))).toEqual([0, 0]);
+      });
+
+      test('a penalty on a new caller takes from a full bucket; a reward on one changes nothing', async () => {
+        const store = harness.store();
+        const policies = policiesOf({ capacity: 5, refillPerSecond: SLOW });
+        expect((await store.adjust(caller(), policies, 3)).levels[0]).toBeCloseTo(5, 6);
+        const id = caller();
+        expect((await store.adjust(id, policies, -2)).levels[0]).toBeCloseTo(3, 3);
+        expect((await store.take(id, policies, 0)).levels[0]).toBeCloseTo(3, 3);
+      });
+
+      test('a refund after other takes gives back only its own tokens: what the others took stays taken', async () => {
+        const store = harness.store();
+        const policies = policiesOf({ capacity: 5, refillPerSecond: SLOW });
+        const id = caller();
+        expect((await store.take(id, policies, 2)).allowed).toBe(true); // the request refunded later
+        expect((await store.take(id, policies, 3)).allowed).toBe(true); // other requests: the bucket is empty
+        expect((await store.take(id, policies, 1)).allowed).toBe(false);
+        expect((await store.adjust(id, policies, 2)).levels[0]).toBeCloseTo(2, 3);
+        expect((await store.take(id, policies, 2)).allowed).toBe(true);
+        expect((await store.take(id, policies, 1)).allowed).toBe(false);
+      });
+
+      test('a refund of a bucket that refilled meanwhile stops at capacity', async () => {
+        const store = harness.store();
+        const policies = policiesOf({ capacity: 4, refillPerSecond: 20 }); // a token every 50 ms
+        const id = caller();
+        expect((await store.take(id, policies, 4)).allowed).toBe(true);
+        await sleep(120); // 2.4 tokens back, or more on a slow machine
+        const after = await store.adjust(id, policies, 4);
+        expect(after.levels[0]).toBeCloseTo(4, 6); // not 6.4
+        expect((await store.take(id, policies, 4)).allowed).toBe(true);
+        expect((await store.take(id, policies, 1)).allowed).toBe(false);
+      });
+
+      test('a refund reaches a caller this store has just denied: its next take is decided again', async () => {
+        const store = harness.store();
+        const policies = policiesOf({ capacity: 2, refillPerSecond: SLOW });
+        const id = caller();
+        /** As the limiter takes: from memory when the store can answer so, else the store. */
+        const take = async (cost: number): Promise<TakeResult> => store.takeNow?.(id, policies, cost) ?? store.take(id, policies, cost);
+        expect((await take(2)).allowed).toBe(true);
+        expect((await take(1)).allowed).toBe(false);
+        expect((await take(1)).allowed).toBe(false); // remembered, where the store remembers denials
+        await store.adjust(id, policies, 1);
+        expect(await take(1)).toMatchObject({ allowed: true });
+        expect((await take(1)).allowed).toBe(false);
+      });
+
+      test('a penalty leaves a remembered denial true, and the caller denied', async () => {
+        const store = harness.store();
+        const policies = policiesOf({ capacity: 3, refillPerSecond: SLOW });
+        const id = caller();
+        const take = async (cost: number): Promise<TakeResult> => store.takeNow?.(id, policies, cost) ?? store.take(id, policies, cost);
+        expect((await take(2)).allowed).toBe(true);
+        expect((await take(2)).allowed).toBe(false);
+        expect((await store.adjust(id, policies, -1)).levels[0]).toBeCloseTo(0, 3);
+        expect((await take(1)).allowed).toBe(false);
+      });
+
+      test('adjusts made in one turn apply each once, with the takes of that turn', async () => {
+        const store = harness.store();
+        const policies = policiesOf({ capacity: 50, refillPerSecond: SLOW });
+        const id = caller();
+        await store.take(id, policies, 50);
+        const refunds = await Promise.all(Array.from({ length: 20 }, () => store.adjust(id, policies, 1)));
+        expect(refunds.every((r) => r.allowed)).toBe(true);
+        const takes = await Promise.all(Array.from({ length: 30 }, () => store.take(id, policies, 1)));
+        expect(takes.filter((t) => t.allowed)).toHaveLength(20);
+      });
+
+      test('an amount that is not a finite number is refused', async () => {
+        const policies = policiesOf({ capacity: 5, refillPerSecond: SLOW });
+        for (const bad of [Number.NaN, Infinity, '1' as never]) {
+          await expect(harness.store().adjust(caller(), policies, bad)).rejects.toMatchObject({ code: 'INVALID_COST', option: 'tokens' });
+        }
+      });
+    });
+
+    describe('lock-out', () => {
+      /** Takes as the limiter does: from memory when the store can answer so, else the store. */
+      const taker =
+        (store: Store, id: string, policies: readonly Policy[], rule: LockoutRule) =>
+        async (cost = 1): Promise<TakeResult> =>
+          store.takeNow?.(id, policies, cost, rule) ?? store.take(id, policies, cost, rule);
+
+      test('the after-th denial within the window locks the caller: that take already says so, and later ones count down', async () => {
+        const store = harness.store();
+        const policies = policiesOf({ capacity: 1, refillPerSecond: SLOW });
+        const rule = ruleOf(3, 60_000, 600);
+        const id = caller();
+        const take = taker(store, id, policies, rule);
+        expect(await take()).toMatchObject({ allowed: true });
+        const first = await take();
+        expect(first.allowed).toBe(false);
+        expect(first.lockedMs).toBeUndefined();
+        expect((await take()).lockedMs).toBeUndefined();
+        const locking = await take();
+        expect(locking.allowed).toBe(false);
+        expect(locking.lockedMs).toBeGreaterThan(500);
+        expect(locking.lockedMs).toBeLessThanOrEqual(600);
+        await sleep(200);
+        const later = await take();
+        expect(later.allowed).toBe(false);
+        expect(later.lockedMs).toBeGreaterThan(0);
+        expect(later.lockedMs).toBeLessThanOrEqual(locking.lockedMs! - 150);
+        // A take without the rule is not locked: the lock belongs to the rule.
+        expect((await store.take(id, policies, 0)).lockedMs).toBeUndefined();
+      });
+
+      test('a locked take debits nothing, even one the bucket would allow; the lock ends after durationMs', async () => {
+        const store = harness.store();
+        const policies = policiesOf({ capacity: 2, refillPerSecond: SLOW });
+        const rule = ruleOf(2, 60_000, 400);
+        const id = caller();
+        const take = taker(store, id, policies, rule);
+        await take(2);
+        await take();
+        const locked = await take();
+        expect(locked.lockedMs).toBeGreaterThan(0);
+        await store.adjust(id, policies, 2); // tokens back while locked
+        for (let i = 0; i < 5; i++) {
+          const t = await take();
+          expect(t.allowed).toBe(false);
+          expect(t.lockedMs).toBeGreaterThan(0);
+        }
+        expect((await store.take(id, policies, 0)).levels[0]).toBeCloseTo(2, 3);
+        await sleep(locked.lockedMs! + 20);
+        expect(await take(2)).toMatchObject({ allowed: true });
+        const again = await take();
+        expect(again.allowed).toBe(false);
+        expect(again.lockedMs).toBeUndefined(); // the count started over with the lock
+      });
+
+      test('denials farther apart than windowMs never lock; after of them within it do', async () => {
+        const store = harness.store();
+        const policies = policiesOf({ capacity: 1, refillPerSecond: SLOW });
+        const rule = ruleOf(2, 250, 60_000);
+        const id = caller();
+        const take = taker(store, id, policies, rule);
+        await take();
+        expect((await take()).lockedMs).toBeUndefined();
+        await sleep(300);
+        expect((await take()).lockedMs).toBeUndefined();
+        await sleep(300);
+        expect((await take()).lockedMs).toBeUndefined();
+        const locked = await take();
+        expect(locked.lockedMs).toBeGreaterThan(59_000);
+        await store.unlock(id, rule);
+      });
+
+      test('after: 1 locks on the first denial; cost 0 of a locked caller is denied too', async () => {
+        const store = harness.store();
+        const policies = policiesOf({ capacity: 1, refillPerSecond: SLOW });
+        const rule = ruleOf(1, 1000, 60_000);
+        const id = caller();
+        const take = taker(store, id, policies, rule);
+        expect((await take(0)).allowed).toBe(true);
+        expect((await take(2)).lockedMs).toBeGreaterThan(59_000);
+        expect(await take(0)).toMatchObject({ allowed: false });
+        expect((await take(0)).levels[0]).toBeCloseTo(1, 3);
+        await store.unlock(id, rule);
+      });
+
+      test('unlock lifts the lock and the denials counted; reset does not lift it', async () => {
+        const store = harness.store();
+        const policies = policiesOf({ capacity: 1, refillPerSecond: SLOW });
+        const rule = ruleOf(2, 60_000, 60_000);
+        const id = caller();
+        const take = taker(store, id, policies, rule);
+        await take();
+        await take();
+        expect((await take()).lockedMs).toBeGreaterThan(0);
+        await store.reset(id, policies);
+        const stillLocked = await take();
+        expect(stillLocked).toMatchObject({ allowed: false });
+        expect(stillLocked.lockedMs).toBeGreaterThan(0);
+        await store.unlock(id, rule);
+        expect(await take()).toMatchObject({ allowed: true }); // the reset refilled the bucket
+        expect((await take()).lockedMs).toBeUndefined(); // one denial: the count started over
+        expect((await take()).lockedMs).toBeGreaterThan(0);
+        await store.unlock(id, rule);
+        await store.unlock(caller(), rule); // a caller never locked: nothing to do
+      });
+
+      test('locks are per caller and per rule', async () => {
+        const store = harness.store();
+        const policies = policiesOf({ capacity: 1, refillPerSecond: SLOW });
+        const rule = ruleOf(1, 60_000, 60_000);
+        const other = ruleOf(1, 60_000, 60_000);
+        const id = caller();
+        await taker(store, id, policies, rule)();
+        expect((await taker(store, id, policies, rule)()).lockedMs).toBeGreaterThan(0);
+        expect((await taker(store, id, policies, other)(0)).allowed).toBe(true);
+        expect((await taker(store, caller(), policies, rule)()).allowed).toBe(true);
+        await store.unlock(id, rule);
+      });
+
+      test('concurrent denials of one caller lock it once, and every take after is locked', async () => {
+        const store = harness.store();
+        const policies = policiesOf({ capacity: 5, refillPerSecond: SLOW });
+        const rule = ruleOf(10, 60_000, 60_000);
+        const id = caller();
+        const results = await Promise.all(Array.from({ length: 40 }, () => store.take(id, policies, 1, rule)));
+        expect(results.filter((r) => r.allowed)).toHaveLength(5);
+        expect(results.filter((r) => !r.allowed && r.lockedMs === undefined)).toHaveLength(9);
+        expect(results.filter((r) => (r.lockedMs ?? 0) > 0)).toHaveLength(26);
+        await store.unlock(id, rule);
+      });
+
+      test('an invalid rule is refused, naming the field', async () => {
+        const policies = policiesOf({ capacity: 1, refillPerSecond: SLOW });
+        const cases: [Partial<LockoutRule>, string][] = [
+          [{ after: 0 }, 'lockout.after'],
+          [{ after: 1.5 }, 'lockout.after'],
+          [{ windowMs: 0 }, 'lockout.windowMs'],
+          [{ durationMs: Number.NaN }, 'lockout.durationMs'],
+          [{ durationMs: 1e13 }, 'lockout.durationMs'],
+          [{ name: 'a{b}' }, 'lockout.name'],
+        ];
+        for (const [change, option] of cases) {
+          const rule = { ...ruleOf(1, 1000, 1000), ...change };
+          await expect(harness.store().take(caller(), policies, 1, rule)).rejects.toMatchObject({ code: 'INVALID_OPTION', option });
+          await expect(harness.store().unlock(caller(), rule)).rejects.toMatchObject({ code: 'INVALID_OPTION', option });
+        }
+      });
+    });
+
+    test('clear deletes every bucket and lock of the store', async () => {
+      const store = harness.store();
+      const policies = policiesOf({ capacity: 2, refillPerSecond: SLOW }, { capacity: 3, refillPerSecond: SLOW });
+      const rule = ruleOf(1, 60_000, 60_000);
+      const ids = [caller(), caller(), caller()];
+      for (const id of ids) await store.take(id, policies, 2);
+      await store.take(ids[0]!, policies, 1, rule); // denied: locked
+      expect((await store.take(ids[0]!, policies, 0, rule)).lockedMs).toBeGreaterThan(0);
+      expect(await store.clear()).toBeGreaterThanOrEqual(7); // 6 buckets and a lock, and any other case's
+      for (const id of ids) expect((await store.take(id, policies, 0, rule)).levels).toEqual([2, 3]);
+      expect(await store.clear()).toBeGreaterThanOrEqual(0);
     });
 
     test('keys of any size and script are just keys', async () => {

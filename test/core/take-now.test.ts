@@ -20,6 +20,8 @@ describe('MemoryStore.takeNow', () => {
 });
 
 describe('a custom store', () => {
+  /** The Store methods these cases never reach. */
+  const rest = { adjust: () => Promise.reject(new Error('not used')), unlock: () => Promise.resolve(), clear: () => Promise.resolve(0) };
   const failing = (where: 'takeNow' | 'take'): Store => ({
     takeNow: (): TakeResult | undefined => {
       if (where === 'takeNow') throw new Error('takeNow failed');
@@ -30,6 +32,7 @@ describe('a custom store', () => {
       return Promise.resolve({ allowed: true, levels: [2] });
     },
     reset: () => Promise.resolve(),
+    ...rest,
   });
 
   test.each(['takeNow', 'take'] as const)('a fault thrown by %s is a rejection of limiter.take, never a throw', async (where) => {
@@ -51,7 +54,7 @@ describe('a custom store', () => {
   });
 
   test('a store without takeNow is asked through take, as before', async () => {
-    const store: Store = { take: () => Promise.resolve({ allowed: false, levels: [0] }), reset: () => Promise.resolve() };
+    const store: Store = { take: () => Promise.resolve({ allowed: false, levels: [0] }), reset: () => Promise.resolve(), ...rest };
     const limiter = plainLimiter({ store, ...policy });
     const handled = limiter.handle(withKey('k'), newResponse(), 'GET /x');
     expect(handled).toBeInstanceOf(Promise);

@@ -3,13 +3,13 @@
 import { createHash } from 'node:crypto';
 import { buildDecision } from '../../packages/core/src/decision';
 import { parsePolicies, tokenIntervalMicros } from '../../packages/core/src/policy';
-import { resultFrom } from '../../packages/core/src/store/redis/gcra';
+import { resultFrom, type ScriptOp } from '../../packages/core/src/store/redis/gcra';
 import { BATCH_COMMAND, TAKE_SCRIPT, TAKE_SCRIPT_SHA1, takeCommand } from '../../packages/core/src/store/redis/script';
 
 describe("the script's identity", () => {
   test('its SHA-1 is pinned: a change to the script is a deliberate change to this line', () => {
     expect(TAKE_SCRIPT_SHA1).toBe(createHash('sha1').update(TAKE_SCRIPT).digest('hex'));
-    expect(TAKE_SCRIPT_SHA1).toBe('18d6741b0528fdb366430ddae86a521132b7cd80');
+    expect(TAKE_SCRIPT_SHA1).toBe('d47c78dd0aca55a24f257c21b1610c6668ea601f');
   });
 
   test('command names come from the SHA-1, so an old script never runs under a new name', () => {
@@ -21,13 +21,14 @@ describe("the script's identity", () => {
 describe('the script decides', () => {
   const [policy] = parsePolicies({ name: 'p', capacity: 1, refillPerSecond: 10_000 }); // 100 us a token
   const interval = tokenIntervalMicros(policy!.refillPerSecond);
+  const take: ScriptOp = { kind: 'take', policies: [policy!], amount: 0.07 };
 
   test('a denial the levels seem to cover is a denial: cost 0.07 needs ceil(0.07 x 100 us) = 8 us of room', () => {
     // 0.07 x 100 is 7.000000000000001 in floating point: the script asks for 8 us, and a bucket
     // with 7 us of room (0.07 tokens, as Node computes it) cannot give them.
     expect(Math.ceil(0.07 * interval)).toBe(8);
     const reply = [0, policy!.capacity * interval - 7]; // denied; ahead = tau - 7 us
-    const result = resultFrom(reply, [policy!], 0)!;
+    const result = resultFrom(reply, take, 0)!;
     expect(result.levels[0]! >= 0.07).toBe(true); // by the levels alone, it would fit
     expect(result.allowed).toBe(false);
     const decision = buildDecision([policy!], result, 0.07);
@@ -37,7 +38,7 @@ describe('the script decides', () => {
   });
 
   test('an admission the levels seem not to cover is an admission', () => {
-    const result = resultFrom([1, policy!.capacity * interval - 6], [policy!], 0)!;
+    const result = resultFrom([1, policy!.capacity * interval - 6], take, 0)!;
     expect(result.levels[0]! >= 0.07).toBe(false); // by the levels alone, it would not fit
     expect(result.allowed).toBe(true);
     const decision = buildDecision([policy!], result, 0.07);
@@ -45,8 +46,8 @@ describe('the script decides', () => {
   });
 
   test("a reply that is not the script's shape is a STORE_REPLY error", () => {
-    expect(() => resultFrom([2, 0], [policy!], 0)).toThrow(expect.objectContaining({ code: 'STORE_REPLY' }));
-    expect(() => resultFrom([1], [policy!], 0)).toThrow(expect.objectContaining({ code: 'STORE_REPLY' }));
-    expect(() => resultFrom('OK', [policy!], 0)).toThrow(expect.objectContaining({ code: 'STORE_REPLY' }));
+    expect(() => resultFrom([2, 0], take, 0)).toThrow(expect.objectContaining({ code: 'STORE_REPLY' }));
+    expect(() => resultFrom([1], take, 0)).toThrow(expect.objectContaining({ code: 'STORE_REPLY' }));
+    expect(() => resultFrom('OK', take, 0)).toThrow(expect.objectContaining({ code: 'STORE_REPLY' }));
   });
 });

@@ -3,11 +3,13 @@ import { performance } from 'node:perf_hooks';
 import { invalidOption } from '../errors.js';
 import { checkOptionNames, optionNames } from '../option-names.js';
 import { fits, type Policy } from '../policy.js';
+import { checkLockoutRule, checkTokens, lockId } from './lockout.js';
 import { bucketKey, type LockoutRule, type Store, type TakeResult } from './types.js';
 
 export interface MemoryStoreOptions {
   /**
-   * Most buckets held at once. When a new bucket would pass it, one bucket is dropped (its caller
+   * Most buckets held at once, and most callers whose lock-outs (locks, and denials counted
+   * towards one) are held at once. When a new bucket would pass it, one bucket is dropped (its caller
    * starts full again): of the oldest few, the one closest to full. Denied callers hold empty
    * buckets, so a flood of new keys cannot evict them and hand them a fresh bucket. Keep it
    * above the number of callers active within one refill window.
@@ -39,6 +41,16 @@ interface Bucket {
   fullAt: number;
 }
 
+/** One caller's state under one lockout rule. */
+interface Lockout {
+  /** Clock reading when the caller's lock ends (in the past: not locked). */
+  until: number;
+  /** Times of the denials counted towards a lock, oldest first: at most the rule's `after`. */
+  denials: number[];
+  /** Clock reading after which the entry says nothing (the lock ended, the denials left the window). */
+  expiresAt: number;
+}
+
 /** Buckets in a Map inside this process. Limits hold per process, not across instances. */
 export class MemoryStore implements Store {
   readonly maxKeys: number;
@@ -46,8 +58,8 @@ export class MemoryStore implements Store {
   private readonly clock: () => number;
   // A write re-inserts: Map order is write order.
   private readonly buckets = new Map<string, Bucket>();
-  private readonly locks = new Map<string, number>();
-  private readonly denials = new Map<string, number[]>();
+  /** Lock-outs by rule name and caller id; a write re-inserts, as for buckets. */
+  private readonly lockouts = new Map<string, Lockout>();
   /** Where eviction looks next; restarted from the first bucket when it runs out. */
   private hand: IterableIterator<[string, Bucket]> | undefined;
   private readonly timer: NodeJS.Timeout;
@@ -73,75 +85,63 @@ export class MemoryStore implements Store {
     return this.buckets.size;
   }
 
-  take(callerId: string, policies: readonly Policy[], cost: number): Promise<TakeResult> {
-    return Promise.resolve(this.takeNow(callerId, policies, cost));
+  /** Number of callers whose lock-out state (a lock, or denials counted towards one) is held now. */
+  get lockoutSize(): number {
+    return this.lockouts.size;
+  }
+
+  take(callerId: string, policies: readonly Policy[], cost: number, lockout?: LockoutRule): Promise<TakeResult> {
+    try {
+      return Promise.resolve(this.takeNow(callerId, policies, cost, lockout));
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
   /** The take, done now: a MemoryStore never waits. */
   takeNow(callerId: string, policies: readonly Policy[], cost: number, lockout?: LockoutRule): TakeResult {
     const now = this.clock();
-    const lockKey = lockout === undefined ? '' : `"lock":${lockout.name}:{${callerId}}`;
-    const lockedUntil = lockout === undefined ? undefined : this.locks.get(lockKey);
-    if (lockedUntil !== undefined && lockedUntil > now) {
-      return { allowed: false, levels: this.levels(callerId, policies, now), source: 'memory', lockedMs: lockedUntil - now };
-    }
     const keys: string[] = [];
     const levels: number[] = [];
     for (const p of policies) {
       const key = bucketKey('', p.name, callerId);
       keys.push(key);
-      const b = this.buckets.get(key);
-      levels.push(b === undefined ? p.capacity : Math.min(p.capacity, b.tokens + (Math.max(0, now - b.at) * p.refillPerSecond) / 1000));
+      levels.push(this.level(key, p, now));
+    }
+    let lockoutId: string | undefined;
+    if (lockout !== undefined) {
+      checkLockoutRule(lockout);
+      lockoutId = lockId(lockout.name, callerId);
+      const until = this.lockouts.get(lockoutId)?.until;
+      if (until !== undefined && until > now) {
+        return { allowed: false, levels, source: 'memory', lockedMs: Math.ceil(Math.min(until - now, lockout.durationMs)) };
+      }
     }
     const allowed = fits(levels, cost);
     if (allowed && cost > 0) {
       for (let i = 0; i < policies.length; i++) this.write(keys[i]!, policies[i]!, levels[i]! - cost, now);
     }
-    if (!allowed && lockout !== undefined) {
-      const denials = (this.denials.get(lockKey) ?? []).filter((at) => at > now - lockout.windowMs);
-      denials.push(now);
-      if (denials.length >= lockout.after) {
-        this.denials.delete(lockKey);
-        this.locks.set(lockKey, now + lockout.durationMs);
-        return { allowed, levels, source: 'memory', lockedMs: lockout.durationMs };
-      }
-      this.denials.set(lockKey, denials);
+    if (!allowed && lockoutId !== undefined && this.countDenial(lockoutId, lockout!, now)) {
+      return { allowed: false, levels, source: 'memory', lockedMs: Math.ceil(lockout!.durationMs) };
     }
     return { allowed, levels, source: 'memory' };
   }
 
-  private levels(callerId: string, policies: readonly Policy[], now: number): number[] {
-    return policies.map((p) => {
-      const b = this.buckets.get(bucketKey('', p.name, callerId));
-      return b === undefined ? p.capacity : Math.min(p.capacity, b.tokens + (Math.max(0, now - b.at) * p.refillPerSecond) / 1000);
-    });
-  }
-
-  adjust(callerId: string, policies: readonly Policy[], tokens: number): Promise<TakeResult> {
+  /**
+   * Adds `tokens` to each of the caller's buckets (negative: removes them), within [0, capacity].
+   * Resolves with the levels after it.
+   */
+  async adjust(callerId: string, policies: readonly Policy[], tokens: number): Promise<TakeResult> {
+    checkTokens(tokens);
     const now = this.clock();
-    const levels = this.levels(callerId, policies, now).map((level, i) => {
-      const p = policies[i]!;
-      const after = Math.min(p.capacity, Math.max(0, level + tokens));
-      this.write(bucketKey('', p.name, callerId), p, after, now);
+    const levels = policies.map((p) => {
+      const key = bucketKey('', p.name, callerId);
+      const before = this.level(key, p, now);
+      const after = Math.min(p.capacity, Math.max(0, before + tokens));
+      if (after !== before) this.write(key, p, after, now);
       return after;
     });
-    return Promise.resolve({ allowed: true, levels, source: 'memory' });
-  }
-
-  unlock(callerId: string, lockout: LockoutRule): Promise<void> {
-    const lockKey = `"lock":${lockout.name}:{${callerId}}`;
-    this.locks.delete(lockKey);
-    this.denials.delete(lockKey);
-    return Promise.resolve();
-  }
-
-  clear(): Promise<number> {
-    const n = this.buckets.size + this.locks.size;
-    this.buckets.clear();
-    this.locks.clear();
-    this.denials.clear();
-    this.hand = undefined;
-    return Promise.resolve(n);
+    return { allowed: true, levels, source: 'memory' };
   }
 
   reset(callerId: string, policies: readonly Policy[]): Promise<void> {
@@ -149,17 +149,78 @@ export class MemoryStore implements Store {
     return Promise.resolve();
   }
 
-  /** Drops every bucket that has refilled to full. Runs on a timer; callable directly. */
+  async unlock(callerId: string, lockout: LockoutRule): Promise<void> {
+    checkLockoutRule(lockout);
+    this.lockouts.delete(lockId(lockout.name, callerId));
+  }
+
+  /** Drops every bucket and lock-out; resolves with how many there were. For tests. */
+  clear(): Promise<number> {
+    const count = this.buckets.size + this.lockouts.size;
+    this.buckets.clear();
+    this.lockouts.clear();
+    this.hand = undefined;
+    return Promise.resolve(count);
+  }
+
+  /** Drops every bucket that has refilled to full, and every lock-out that has ended. Runs on a timer; callable directly. */
   sweep(): void {
     const now = this.clock();
     for (const [key, b] of this.buckets) if (b.fullAt <= now) this.buckets.delete(key);
+    for (const [key, l] of this.lockouts) if (l.expiresAt <= now) this.lockouts.delete(key);
   }
 
-  /** Stops the sweep timer and drops every bucket. */
+  /** Stops the sweep timer and drops every bucket and lock-out. */
   close(): void {
     clearInterval(this.timer);
     this.buckets.clear();
+    this.lockouts.clear();
     this.hand = undefined;
+  }
+
+  private level(key: string, p: Policy, now: number): number {
+    const b = this.buckets.get(key);
+    return b === undefined ? p.capacity : Math.min(p.capacity, b.tokens + (Math.max(0, now - b.at) * p.refillPerSecond) / 1000);
+  }
+
+  /**
+   * Counts a denial of the caller under `rule`; true when it is the `after`-th within the
+   * window, which locks the caller for `durationMs` from now.
+   */
+  private countDenial(id: string, rule: LockoutRule, now: number): boolean {
+    let lockout = this.lockouts.get(id);
+    if (lockout === undefined) {
+      if (this.lockouts.size >= this.maxKeys) this.evictLockout(now);
+      lockout = { until: 0, denials: [], expiresAt: 0 };
+    } else {
+      this.lockouts.delete(id); // re-inserted below: Map order is write order
+    }
+    const denials = lockout.denials.filter((t) => now - t < rule.windowMs);
+    denials.push(now);
+    if (denials.length > rule.after) denials.splice(0, denials.length - rule.after);
+    const locks = denials.length >= rule.after;
+    lockout.denials = locks ? [] : denials;
+    if (locks) lockout.until = now + rule.durationMs;
+    lockout.expiresAt = Math.max(lockout.until, now + rule.windowMs);
+    this.lockouts.set(id, lockout);
+    return locks;
+  }
+
+  /** Makes room for one lock-out: of the oldest few written, one that says nothing any more, else one not locked, else the oldest. */
+  private evictLockout(now: number): void {
+    let victim: string | undefined;
+    let victimLocked = true;
+    let looked = 0;
+    for (const [key, l] of this.lockouts) {
+      if (l.expiresAt <= now) {
+        victim = key;
+        break;
+      }
+      const locked = l.until > now;
+      if (victim === undefined || (victimLocked && !locked)) [victim, victimLocked] = [key, locked];
+      if (++looked >= EVICTION_SAMPLE) break;
+    }
+    if (victim !== undefined) this.lockouts.delete(victim);
   }
 
   private write(key: string, p: Policy, tokens: number, now: number): void {

@@ -22,7 +22,10 @@ export interface TakeResult {
 
 /** Locks a caller out after repeated denials. */
 export interface LockoutRule {
-  /** Names the lock: part of its keys (the limiter passes its policy names). Printable ASCII, no `"`, `\`, `{`, `}`. */
+  /**
+   * Names the lock: part of its Redis keys (the engine passes its policy names joined).
+   * Printable ASCII, no `"`, `\`, `{`, `}`.
+   */
   readonly name: string;
   /** Denials within `windowMs` that lock the caller (an integer >= 1). */
   readonly after: number;
@@ -49,6 +52,11 @@ export interface Store {
   /**
    * Atomically, for every policy: refill the caller's bucket to now (a missing bucket is full),
    * then, only if every bucket holds at least `cost` tokens, debit `cost` from each.
+   *
+   * With a `lockout` rule, in the same atomic step: a caller locked under the rule is denied with
+   * `lockedMs` and nothing is debited; a denied take (not locked) counts one denial for the
+   * caller under the rule, and the `after`-th denial within `windowMs` locks the caller for
+   * `durationMs` (that take's result already carries `lockedMs`).
    */
   take(callerId: string, policies: readonly Policy[], cost: number, lockout?: LockoutRule): Promise<TakeResult>;
   /**
@@ -65,9 +73,9 @@ export interface Store {
    * (`allowed: true`).
    */
   adjust(callerId: string, policies: readonly Policy[], tokens: number): Promise<TakeResult>;
-  /** Forgets the caller's buckets for these policies: the next take finds them full. */
+  /** Forgets the caller's buckets for these policies: the next take finds them full. It does not lift a lock. */
   reset(callerId: string, policies: readonly Policy[]): Promise<void>;
-  /** Lifts the caller's lock-out under `lockout`, and forgets its denials counted so far. */
+  /** Lifts the caller's lock under `lockout`, and forgets the denials counted towards one. */
   unlock(callerId: string, lockout: LockoutRule): Promise<void>;
   /**
    * Deletes every bucket and lock of this store (RedisStore: every key under its prefix, on every
@@ -87,4 +95,14 @@ export interface Store {
  */
 export function bucketKey(prefix: string, policyName: string, callerId: string): string {
   return `${prefix}${policyName}:{${callerId}}`;
+}
+
+/**
+ * The keys of one caller's lock under a lockout rule, and of the denials counted towards it:
+ * `<prefix>"lock":<rule name>:{<caller id>}` and `<prefix>"denials":<rule name>:{<caller id>}`.
+ * Policy names cannot contain `"`, so these never collide with a bucket key; they carry the
+ * caller's hash tag, so they share the slot of the caller's buckets.
+ */
+export function lockKeys(prefix: string, ruleName: string, callerId: string): [lock: string, denials: string] {
+  return [`${prefix}"lock":${ruleName}:{${callerId}}`, `${prefix}"denials":${ruleName}:{${callerId}}`];
 }

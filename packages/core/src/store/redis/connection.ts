@@ -13,7 +13,7 @@ export interface RedisConnection {
   /** What the client prepends to declared keys (ioredis `keyPrefix`), for keys sent as arguments. */
   readonly keyPrefix: string;
   /**
-   * Runs the take script with `keys` declared and `args` after them (EVALSHA, and EVAL when the
+   * Runs the script (takes and adjusts) with `keys` declared and `args` after them (EVALSHA, and EVAL when the
    * server answers NOSCRIPT); on a Cluster the client routes it by the first key. `batch` calls
    * carry several takes and skip the client's auto-pipelining.
    */
@@ -22,6 +22,11 @@ export interface RedisConnection {
   prepareBatches(): void;
   /** Deletes keys that share one slot. */
   del(keys: readonly string[]): Promise<unknown>;
+  /**
+   * Deletes every key that starts with `prefix` (after the client's own `keyPrefix`), on every
+   * master, by SCAN and one DEL per key; resolves with the number deleted. For tests.
+   */
+  deleteUnder(prefix: string): Promise<number>;
   /** The master (`host:port`) that serves `slot`, as the client knows it now; undefined off a Cluster or when unknown. */
   nodeForSlot(slot: number): string | undefined;
   /** Why no command can be sent now (the client is reconnecting, closing or closed), or undefined. */
@@ -35,4 +40,27 @@ export interface RedisConnection {
    * client, shared by the stores on it (each adds its flush only while it holds takes).
    */
   readonly quitHooks: Set<() => void>;
+}
+
+/** A SCAN pattern that matches the keys starting with `prefix`, whatever glob characters it holds. */
+export function prefixPattern(prefix: string): string {
+  return `${prefix.replace(/[*?[\]\\]/g, '\\$&')}*`;
+}
+
+/**
+ * Deletes the keys one server holds under `pattern`: SCAN, then DEL per key (on a Cluster node, a
+ * DEL of keys in several slots is refused even when the node serves them all). `scan` answers
+ * `[cursor, keys]`; keys are handed to `del` as SCAN gave them.
+ */
+export async function deleteScanned(scan: (cursor: string) => Promise<unknown>, del: (key: string) => Promise<unknown>): Promise<number> {
+  let deleted = 0;
+  let cursor = '0';
+  do {
+    const reply = (await scan(cursor)) as [unknown, unknown];
+    cursor = String(reply[0]);
+    const keys = (reply[1] as unknown[]).map(String);
+    const counts = await Promise.all(keys.map((key) => del(key)));
+    for (const n of counts) deleted += Number(n);
+  } while (cursor !== '0');
+  return deleted;
 }

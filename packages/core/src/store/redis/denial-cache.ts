@@ -73,6 +73,11 @@ export class DenialCache {
     return this.count;
   }
 
+  clear(): void {
+    this.byPolicies = new WeakMap();
+    this.count = 0;
+  }
+
   private delete(denials: Map<string, Denial>, callerId: string): void {
     if (denials.delete(callerId)) this.count--;
   }

@@ -1,5 +1,5 @@
 // The RedisConnection of an ioredis client (Redis, Sentinel or Cluster), typed here without importing ioredis.
-import type { MemoryPolicyReport, RedisConnection } from './connection.js';
+import { deleteScanned, type MemoryPolicyReport, prefixPattern, type RedisConnection } from './connection.js';
 import { quitHooks } from './quit-hooks.js';
 import { BATCH_COMMAND, TAKE_SCRIPT, takeCommand } from './script.js';
 
@@ -14,6 +14,7 @@ export interface IoredisLike {
   /** Cluster: per slot, the nodes serving it (`host:port`), master first. */
   readonly slots?: unknown;
   del(...keys: string[]): Promise<unknown>;
+  scan(cursor: string, patternToken: 'MATCH', pattern: string, countToken: 'COUNT', count: number): Promise<unknown>;
   config(subcommand: 'GET', parameter: string): Promise<unknown>;
   nodes?(role: 'master'): IoredisLike[];
   quit(): Promise<unknown>;
@@ -56,6 +57,21 @@ export function ioredisConnection(client: IoredisLike): RedisConnection {
       return commands[keys.length]!(...keys, ...args);
     },
     del: (keys) => client.del(...keys),
+    async deleteUnder(prefix) {
+      // SCAN patterns do not get ioredis's keyPrefix, and the keys it answers carry it: DEL, which
+      // adds it, gets them without (through the client, which routes each by its slot).
+      const pattern = prefixPattern(keyPrefix + prefix);
+      const masters = cluster && typeof client.nodes === 'function' ? client.nodes('master') : [client];
+      const counts = await Promise.all(
+        masters.map((node) =>
+          deleteScanned(
+            (cursor) => node.scan(cursor, 'MATCH', pattern, 'COUNT', 1000),
+            (key) => client.del(key.slice(keyPrefix.length)),
+          ),
+        ),
+      );
+      return counts.reduce((a, b) => a + b, 0);
+    },
     nodeForSlot(slot) {
       if (!cluster || !Array.isArray(client.slots)) return undefined;
       const nodes = client.slots[slot] as unknown;

@@ -1,5 +1,5 @@
 // The RedisConnection of a node-redis client (`redis` 4 to 6: createClient or createCluster), typed here.
-import type { MemoryPolicyReport, RedisConnection } from './connection.js';
+import { deleteScanned, type MemoryPolicyReport, prefixPattern, type RedisConnection } from './connection.js';
 import { quitHooks } from './quit-hooks.js';
 import { TAKE_SCRIPT, TAKE_SCRIPT_SHA1 } from './script.js';
 
@@ -60,6 +60,15 @@ export function nodeRedisConnection(client: NodeRedisLike): RedisConnection {
     prepareBatches() {},
     take: (keys, args) => evalTake(keys, args),
     del: (keys) => send(keys[0], ['DEL', ...keys]),
+    async deleteUnder(prefix) {
+      const scanOn = (node: NodeRedisClientLike) => (cursor: string) => node.sendCommand(['SCAN', cursor, 'MATCH', prefixPattern(prefix), 'COUNT', '1000']);
+      const del = (key: string) => send(key, ['DEL', key]);
+      if (!cluster) return deleteScanned(scanOn(client as NodeRedisClientLike), del);
+      const counts = await Promise.all(
+        client.masters.map(async (master) => deleteScanned(scanOn((await client.nodeClient(master)) as NodeRedisClientLike), del)),
+      );
+      return counts.reduce((a, b) => a + b, 0);
+    },
     nodeForSlot(slot) {
       if (!cluster) return undefined;
       const master = client.getSlotMaster(slot);

@@ -1,32 +1,48 @@
-// The Lua script behind RedisStore.take: refill, test and debit every bucket in one atomic step.
+// The Lua script behind RedisStore's takes and adjusts: refill, test and move every bucket in one atomic step.
 import { createHash } from 'node:crypto';
 
 /**
- * Atomic multi-policy token-bucket takes, several in one call, in the GCRA form: a bucket is one
- * integer, its "theoretical arrival time" (TAT) in microseconds of Redis time. With I the
+ * Atomic multi-policy token-bucket operations, several in one call, in the GCRA form: a bucket is
+ * one integer, its "theoretical arrival time" (TAT) in microseconds of Redis time. With I the
  * microseconds one token takes to refill and tau = capacity x I, a bucket whose TAT is `ahead`
  * microseconds past now holds (tau - ahead) / I tokens; a missing key, or a TAT in the past, is a
  * full bucket. Taking `cost` tokens moves the TAT forward by inc = ceil(cost x I), and is possible
  * only if ahead + inc <= tau. All arithmetic is on integers below 2^53, so it is exact.
  *
- * Takes run one after the other, each all-or-nothing across its policies: allowed only if every
- * bucket can take its inc; then each TAT moves forward and is written with PX = ms until the
- * bucket is full again, so idle buckets expire. A denied take writes nothing, but for one case: a
- * TAT more than tau ahead (written by a server whose clock was ahead of this one's, before a
- * failover) is capped at tau ahead, an empty bucket, and written back, so the bucket refills
- * from now on and the wait it reports stays true. A later take in the same call sees an earlier
- * one's writes. Time is Redis's own (TIME), never the app's.
+ * Operations run one after the other; a later one in the same call sees an earlier one's writes.
+ * Time is Redis's own (TIME), never the app's. A TAT more than tau ahead (written by a server
+ * whose clock was ahead of this one's, before a failover) is read as tau ahead, an empty bucket,
+ * and written back so, so the bucket refills from now on and the wait it reports stays true.
  *
- * Keys: KEYS, then the `extra` keys among the arguments. On a Cluster, one call carries the takes
- * of callers whose slots one master serves: it declares only the first take's first key (the
- * client routes the call by it) and passes the others as arguments, and a take whose keys this
- * node does not serve (its slot moved) is skipped and answered "not here", for the client to
- * send again on its own. One take's keys share one `{caller}` hash tag, so one slot.
+ * - A take (code 0) is all-or-nothing across its policies: allowed only if every bucket can take
+ *   its inc; then each TAT moves forward and is written with PX = ms until the bucket is full
+ *   again, so idle buckets expire. A denied take writes nothing (but a capped TAT).
+ * - A take under a lockout rule (code 1) first reads the caller's lock, `<prefix>"lock":<rule>:
+ *   {<caller>}`, whose value is the lock's end in microseconds of Redis time: while it holds, the
+ *   take is denied and writes nothing. Otherwise it is a take; a denial also counts: the denials
+ *   key (a list of the latest `after` denial times, newest first, expiring `window` after the
+ *   last) gets now, and when it holds `after` denials within `window` the lock is set to now +
+ *   `duration` (PX the same) and the list deleted. Lock times left are capped at `duration`.
+ * - An adjust (code 2) always applies: with `move` the signed change of the TAT, a refund
+ *   (move < 0) sets TAT' = max(now, TAT + move), so a bucket never goes above capacity and what
+ *   others took meanwhile stays taken; a penalty (move > 0) sets TAT' = min(now + tau, TAT +
+ *   move), never below empty. A TAT of now (full) deletes the key; otherwise PX as a take.
  *
- * ARGV: the number of extra keys, the extra keys, the number of takes; then per take its number
- * of policies, and per policy its tau and inc (microseconds; an inc of 0 only reads).
- * Reply, per take: 1 if it was allowed (and debited), 0 if denied, -1 if not here; then each
- * bucket's `ahead` before the take (0 when not here), in key order.
+ * Keys: KEYS, then the `extra` keys among the arguments; per operation its bucket keys in policy
+ * order, then for a lockout take its lock key and its denials key. On a Cluster, one call carries
+ * the operations of callers whose slots one master serves: it declares only the first
+ * operation's first key (the client routes the call by it) and passes the others as arguments,
+ * and an operation whose keys this node does not serve (its slot moved) is skipped and answered
+ * "not here", for the client to send again on its own. One caller's keys share one `{caller}`
+ * hash tag, so one slot.
+ *
+ * ARGV: the number of extra keys, the extra keys, the number of operations; then per operation
+ * its code (0 take, 1 take under a lockout rule, 2 adjust) and its number of policies; for code
+ * 1, the rule's `after` (denials), `window` and `duration` (microseconds); then per policy its
+ * tau and its move (a take's inc, 0 only reads; an adjust's signed move), in microseconds.
+ * Reply, per operation: a verdict, 1 if allowed (a take debited; an adjust, always), 0 if denied,
+ * -1 if not here; then each bucket's `ahead` (before a take, after an adjust; 0 when not here), in
+ * key order; then, for code 1, the microseconds the caller's lock has left (0 when not locked).
  */
 export const TAKE_SCRIPT = `
 local clock = redis.call('TIME')
@@ -35,29 +51,62 @@ local keys = {} -- KEYS, then the extra keys
 for i = 1, #KEYS do keys[i] = KEYS[i] end
 local extra_count = tonumber(ARGV[1])
 for i = 1, extra_count do keys[#KEYS + i] = ARGV[1 + i] end
-local take_count = tonumber(ARGV[2 + extra_count])
+local op_count = tonumber(ARGV[2 + extra_count])
 local reply = {}
-local keys_done = 0 -- keys used by the takes before this one
-local arg = 3 + extra_count -- ARGV index of this take's policy count
+local keys_done = 0 -- keys used by the operations before this one
+local arg = 3 + extra_count -- ARGV index of this operation's code
 
--- Whether an error is a cluster node's for a key it does not serve: the take belongs elsewhere.
+-- Whether an error is a cluster node's for a key it does not serve: the operation belongs elsewhere.
 local function elsewhere(err)
   return string.find(err, 'non local key', 1, true) ~= nil or string.find(err, '^MOVED ') ~= nil
     or string.find(err, '^ASK ') ~= nil or string.find(err, '^TRYAGAIN') ~= nil
     or string.find(err, '^CLUSTERDOWN') ~= nil
 end
 
-for take = 1, take_count do
-  local policy_count = tonumber(ARGV[arg])
+-- Writes a TAT, or deletes the key when the TAT is now (a full bucket is no bucket).
+local function write(key, tat)
+  if tat <= now then
+    redis.call('DEL', key)
+  else
+    redis.call('SET', key, string.format('%d', tat), 'PX', math.ceil((tat - now) / 1000))
+  end
+end
+
+for op = 1, op_count do
+  local code = tonumber(ARGV[arg])
+  local policy_count = tonumber(ARGV[arg + 1])
+  local first = arg + 2 -- ARGV index of the first policy's tau
+  local after, window, duration
+  if code == 1 then
+    after = tonumber(ARGV[arg + 2])
+    window = tonumber(ARGV[arg + 3])
+    duration = tonumber(ARGV[arg + 4])
+    first = arg + 5
+  end
+  local lock_key = keys[keys_done + policy_count + 1]
+  local denials_key = keys[keys_done + policy_count + 2]
+  local here = true
+  local locked = 0 -- microseconds the caller's lock has left
+  if code == 1 then
+    local stored = redis.pcall('GET', lock_key)
+    if type(stored) == 'table' and stored.err then
+      if not elsewhere(stored.err) then return stored end
+      here = false
+    else
+      local lock_end = tonumber(stored)
+      if lock_end ~= nil and lock_end > now then locked = math.min(lock_end - now, duration) end
+    end
+  end
+
   local tats = {} -- each bucket's TAT, a full bucket read as now
-  local incs = {}
+  local moves = {}
   local taus = {}
   local capped = {} -- TATs cut back to tau ahead: written even when the take is denied
-  local allowed = true
-  local here = true
+  local allowed = locked == 0
   for i = 1, policy_count do
-    local tau = tonumber(ARGV[arg + 2 * i - 1]) -- capacity x I: how far ahead a TAT may go
-    local inc = tonumber(ARGV[arg + 2 * i]) -- ceil(cost x I): how far this take moves it
+    if not here then break end
+    local tau = tonumber(ARGV[first + 2 * i - 2]) -- capacity x I: how far ahead a TAT may go
+    local move = tonumber(ARGV[first + 2 * i - 1]) -- a take's inc, an adjust's signed move
     local stored = redis.pcall('GET', keys[keys_done + i])
     if type(stored) == 'table' and stored.err then
       if not elsewhere(stored.err) then return stored end
@@ -70,32 +119,53 @@ for take = 1, take_count do
       tat = now + tau
       capped[i] = true
     end
-    if tat - now + inc > tau then allowed = false end
+    if code ~= 2 and tat - now + move > tau then allowed = false end
     tats[i] = tat
-    incs[i] = inc
+    moves[i] = move
     taus[i] = tau
   end
 
   if not here then
     reply[#reply + 1] = -1
     for i = 1, policy_count do reply[#reply + 1] = 0 end
+  elseif code == 2 then
+    reply[#reply + 1] = 1
+    for i = 1, policy_count do
+      local tat = tats[i]
+      local new_tat
+      if moves[i] < 0 then new_tat = math.max(now, tat + moves[i]) else new_tat = math.min(now + taus[i], tat + moves[i]) end
+      if new_tat ~= tat or capped[i] then write(keys[keys_done + i], new_tat) end
+      reply[#reply + 1] = new_tat - now
+    end
   else
     reply[#reply + 1] = allowed and 1 or 0
     for i = 1, policy_count do
       local tat = tats[i]
       local key = keys[keys_done + i]
-      if allowed and incs[i] > 0 then
-        local new_tat = tat + incs[i]
-        redis.call('SET', key, string.format('%d', new_tat), 'PX', math.ceil((new_tat - now) / 1000))
+      if allowed and moves[i] > 0 then
+        write(key, tat + moves[i])
       elseif capped[i] then
-        redis.call('SET', key, string.format('%d', tat), 'PX', math.ceil(taus[i] / 1000))
+        write(key, tat)
       end
       reply[#reply + 1] = tat - now
     end
+    if code == 1 and not allowed and locked == 0 then
+      -- A denial: count it, and lock the caller on the after-th within the window.
+      redis.call('LPUSH', denials_key, string.format('%d', now))
+      redis.call('LTRIM', denials_key, 0, after - 1)
+      redis.call('PEXPIRE', denials_key, math.ceil(window / 1000))
+      local oldest = tonumber(redis.call('LINDEX', denials_key, after - 1))
+      if oldest ~= nil and now - oldest < window then
+        redis.call('SET', lock_key, string.format('%d', now + duration), 'PX', math.ceil(duration / 1000))
+        redis.call('DEL', denials_key)
+        locked = duration
+      end
+    end
   end
+  if code == 1 then reply[#reply + 1] = here and locked or 0 end
 
-  keys_done = keys_done + policy_count
-  arg = arg + 1 + 2 * policy_count
+  keys_done = keys_done + policy_count + (code == 1 and 2 or 0)
+  arg = first + 2 * policy_count
 end
 return reply
 `;

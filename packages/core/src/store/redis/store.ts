@@ -1,11 +1,12 @@
 // Bucket store on Redis (standalone, Sentinel or Cluster): the take script, Redis's clock.
 import type { Policy } from '../../policy.js';
-import { bucketKey, type Store, type StoreStatusEvent, type TakeResult } from '../types.js';
+import { checkLockoutRule, checkTokens, LockCache } from '../lockout.js';
+import { bucketKey, type LockoutRule, lockKeys, type Store, type StoreStatusEvent, type TakeResult } from '../types.js';
 import { Batcher } from './batcher.js';
 import { TimeBudget } from './budget.js';
 import type { RedisConnection } from './connection.js';
 import { DenialCache } from './denial-cache.js';
-import { pushTakeArgs, replyLength, resultFrom } from './gcra.js';
+import { extraKeyCount, pushOpArgs, replyLength, resultFrom, type ScriptOp } from './gcra.js';
 import { checkMemoryPolicy } from './memory-policy.js';
 import { StoreCalls } from './calls.js';
 import { parseRedisStoreOptions, type RedisStoreOptions } from './options.js';
@@ -13,11 +14,9 @@ import { callerSlot } from './slot.js';
 
 export type { RedisStoreOptions } from './options.js';
 
-/** A take waiting for the batch of this event-loop turn. */
-interface QueuedTake {
+/** A take or an adjust waiting for the batch of this event-loop turn. */
+interface QueuedOp extends ScriptOp {
   readonly callerId: string;
-  readonly policies: readonly Policy[];
-  readonly cost: number;
   readonly keyCount: number;
   resolve(result: TakeResult): void;
   reject(err: unknown): void;
@@ -37,7 +36,8 @@ export class RedisStore implements Store {
   private readonly connection: RedisConnection;
   private readonly calls: StoreCalls;
   private readonly denials: DenialCache | undefined;
-  private readonly batcher: Batcher<QueuedTake, string | undefined> | undefined;
+  private readonly locks: LockCache | undefined;
+  private readonly batcher: Batcher<QueuedOp, string | undefined> | undefined;
 
   constructor(options: RedisStoreOptions) {
     const config = parseRedisStoreOptions(options);
@@ -46,13 +46,16 @@ export class RedisStore implements Store {
     this.timeoutMs = config.timeoutMs;
     this.connection = config.connection;
     this.calls = new StoreCalls(config.name, config.connection, new TimeBudget(config.timeoutMs), config.breaker);
-    if (config.denialCacheKeys > 0) this.denials = new DenialCache(config.denialCacheKeys);
+    if (config.denialCacheKeys > 0) {
+      this.denials = new DenialCache(config.denialCacheKeys);
+      this.locks = new LockCache(config.denialCacheKeys);
+    }
     if (config.batch) {
       this.connection.prepareBatches();
       // Takes held for the end of the turn go out before QUIT (quitHooks), so they are answered.
       this.batcher = new Batcher(
-        (take) => this.nodeOf(take.callerId),
-        (node, takes) => this.sendBatch(node, takes),
+        (op) => this.nodeOf(op.callerId),
+        (node, ops) => this.sendBatch(node, ops),
         this.connection.quitHooks,
       );
     }
@@ -60,40 +63,79 @@ export class RedisStore implements Store {
   }
 
   /**
-   * The take, in Redis. A remembered denial is `takeNow`'s to answer, which the limiter asks
-   * first: asking the denial cache again here would do that work twice on every Redis take.
+   * The take, in Redis. A remembered denial or lock is `takeNow`'s to answer, which the limiter
+   * asks first: asking the caches again here would do that work twice on every Redis take.
    */
-  take(callerId: string, policies: readonly Policy[], cost: number): Promise<TakeResult> {
-    if (this.batcher !== undefined) {
-      return new Promise<TakeResult>((resolve, reject) => {
-        this.batcher!.add({ callerId, policies, cost, keyCount: policies.length, resolve, reject });
-      });
+  take(callerId: string, policies: readonly Policy[], cost: number, lockout?: LockoutRule): Promise<TakeResult> {
+    if (lockout !== undefined) {
+      try {
+        checkLockoutRule(lockout);
+      } catch (err) {
+        return Promise.reject(err);
+      }
     }
-    return this.sendOne(callerId, policies, cost);
+    return this.send({ callerId, policies, kind: 'take', amount: cost, lockout, keyCount: policies.length + (lockout === undefined ? 0 : 2) });
   }
 
-  /** A denial this process remembers (the `denialCache` option), answered without Redis; else undefined. */
-  takeNow(callerId: string, policies: readonly Policy[], cost: number): TakeResult | undefined {
+  /**
+   * A take answered from this process's memory without Redis, else undefined: a lock it has seen
+   * (the take's `lockout` rule; source `'lockout'`), or a remembered denial (the `denialCache`
+   * option). Takes under a lockout rule never use the denial cache: each denial must reach Redis
+   * to be counted, so until the caller is locked its denials cost a call each; once locked, none.
+   */
+  takeNow(callerId: string, policies: readonly Policy[], cost: number, lockout?: LockoutRule): TakeResult | undefined {
+    if (lockout !== undefined) {
+      const lock = this.locks?.check(lockout.name, callerId, policies);
+      return lock === undefined ? undefined : { allowed: false, levels: lock.levels, source: 'lockout', lockedMs: lock.lockedMs };
+    }
     const denied = this.denials?.check(callerId, policies, cost);
     return denied === undefined ? undefined : { allowed: false, levels: denied, source: 'denial-cache' };
   }
 
-  adjust(_callerId: string, _policies: readonly Policy[], _tokens: number): Promise<TakeResult> {
-    return Promise.reject(new Error('RedisStore.adjust: pending'));
-  }
-
-  unlock(_callerId: string, _lockout: unknown): Promise<void> {
-    return Promise.reject(new Error('RedisStore.unlock: pending'));
-  }
-
-  clear(): Promise<number> {
-    return Promise.reject(new Error('RedisStore.clear: pending'));
+  /**
+   * Adds (or, negative, removes) `tokens` in each of the caller's buckets, in Redis, in the same
+   * atomic style as a take. A refund makes this process forget a remembered denial of the caller
+   * for these policies, when it is sent and again when Redis has applied it (a take answered in
+   * between was decided before the refund).
+   */
+  adjust(callerId: string, policies: readonly Policy[], tokens: number): Promise<TakeResult> {
+    try {
+      checkTokens(tokens);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (tokens > 0) this.denials?.forget(callerId, policies);
+    const adjusted = this.send({ callerId, policies, kind: 'adjust', amount: tokens, keyCount: policies.length });
+    if (tokens <= 0 || this.denials === undefined) return adjusted;
+    return adjusted.then((result) => {
+      this.denials!.forget(callerId, policies);
+      return result;
+    });
   }
 
   async reset(callerId: string, policies: readonly Policy[]): Promise<void> {
     this.denials?.forget(callerId, policies);
     const keys = policies.map((p) => bucketKey(this.prefix, p.name, callerId));
     await this.calls.run(this.nodeOf(callerId), 0, () => this.connection.del(keys));
+  }
+
+  /** Lifts the caller's lock under `lockout` in Redis and in this process, with the denials counted towards one. */
+  async unlock(callerId: string, lockout: LockoutRule): Promise<void> {
+    checkLockoutRule(lockout);
+    this.locks?.forget(lockout.name, callerId);
+    await this.calls.run(this.nodeOf(callerId), 0, () => this.connection.del(lockKeys(this.prefix, lockout.name, callerId)));
+    this.locks?.forget(lockout.name, callerId); // a take answered meanwhile saw the lock before it was lifted
+  }
+
+  /**
+   * Deletes every key under this store's prefix (after the client's own `keyPrefix`), on every
+   * master, and forgets what this process remembers. For tests: it scans the whole keyspace, and
+   * takes made meanwhile may survive it. Never in production.
+   */
+  async clear(): Promise<number> {
+    this.denials?.clear();
+    this.locks?.clear();
+    return this.connection.deleteUnder(this.prefix);
   }
 
   /**
@@ -109,33 +151,50 @@ export class RedisStore implements Store {
     return this.connection.cluster ? this.connection.nodeForSlot(callerSlot(callerId)) : undefined;
   }
 
-  /** One take, one call: with batching off, and for takes a Cluster batch could not place. */
-  private async sendOne(callerId: string, policies: readonly Policy[], cost: number): Promise<TakeResult> {
-    const keys = policies.map((p) => bucketKey(this.prefix, p.name, callerId));
+  /** Queues an operation for this turn's batch, or sends it on its own when batching is off. */
+  private send(op: Omit<QueuedOp, 'resolve' | 'reject'>): Promise<TakeResult> {
+    if (this.batcher !== undefined) {
+      return new Promise<TakeResult>((resolve, reject) => {
+        this.batcher!.add({ ...op, resolve, reject });
+      });
+    }
+    return this.sendOne(op);
+  }
+
+  /** The keys of one operation: its buckets, then a lockout take's lock and denials keys. */
+  private keysOf(op: ScriptOp & { readonly callerId: string }, into: string[] = []): string[] {
+    for (const p of op.policies) into.push(bucketKey(this.prefix, p.name, op.callerId));
+    if (extraKeyCount(op) > 0) into.push(...lockKeys(this.prefix, op.lockout!.name, op.callerId));
+    return into;
+  }
+
+  /** One operation, one call: with batching off, and for operations a Cluster batch could not place. */
+  private async sendOne(op: Omit<QueuedOp, 'resolve' | 'reject'>): Promise<TakeResult> {
+    const keys = this.keysOf(op);
     const args: (string | number)[] = [0, 1];
-    pushTakeArgs(args, policies, cost);
+    pushOpArgs(args, op);
     const sentAt = performance.now();
-    const reply = await this.calls.run(this.nodeOf(callerId), 1, () => this.connection.take(keys, args, false));
-    const result = resultFrom(reply, policies, 0);
+    const reply = await this.calls.run(this.nodeOf(op.callerId), 1, () => this.connection.take(keys, args, false));
+    const result = resultFrom(reply, op, 0);
     if (result === undefined) throw this.calls.replyError(reply);
-    this.remember(callerId, policies, result, sentAt);
+    this.remember(op, result, sentAt);
     return result;
   }
 
   /**
-   * Several takes of one turn in one call. Off a Cluster every key is declared. On a Cluster the
-   * takes are those of one master (or, before the client knows the slots, of any): the first key
-   * is declared (the client routes the call by it) and the others travel as arguments; a take the
-   * script answers "not here" (its slot is elsewhere, or moved) is sent again on its own, and the
-   * client follows the redirection.
+   * Several operations of one turn in one call. Off a Cluster every key is declared. On a Cluster
+   * the operations are those of one master (or, before the client knows the slots, of any): the
+   * first key is declared (the client routes the call by it) and the others travel as arguments;
+   * an operation the script answers "not here" (its slot is elsewhere, or moved) is sent again
+   * on its own, and the client follows the redirection.
    */
-  private sendBatch(node: string | undefined, takes: QueuedTake[]): void {
-    if (this.connection.cluster && takes.length === 1) {
-      for (const t of takes) this.sendOne(t.callerId, t.policies, t.cost).then(t.resolve, t.reject);
+  private sendBatch(node: string | undefined, ops: QueuedOp[]): void {
+    if (this.connection.cluster && ops.length === 1) {
+      for (const op of ops) this.sendOne(op).then(op.resolve, op.reject);
       return;
     }
     const keys: string[] = [];
-    for (const t of takes) for (const p of t.policies) keys.push(bucketKey(this.prefix, p.name, t.callerId));
+    for (const op of ops) this.keysOf(op, keys);
     let declared = keys;
     let args: (string | number)[];
     if (this.connection.cluster) {
@@ -145,36 +204,39 @@ export class RedisStore implements Store {
     } else {
       args = [0];
     }
-    args.push(takes.length);
-    for (const t of takes) pushTakeArgs(args, t.policies, t.cost);
+    args.push(ops.length);
+    for (const op of ops) pushOpArgs(args, op);
     const sentAt = performance.now();
     this.calls
-      .run(node, takes.length, () => this.connection.take(declared, args, true))
+      .run(node, ops.length, () => this.connection.take(declared, args, true))
       .then(
         (reply) => {
           let offset = 0;
-          for (const t of takes) {
+          for (const op of ops) {
             try {
-              const result = resultFrom(reply, t.policies, offset);
+              const result = resultFrom(reply, op, offset);
               if (result === undefined) {
-                this.sendOne(t.callerId, t.policies, t.cost).then(t.resolve, t.reject);
+                this.sendOne(op).then(op.resolve, op.reject);
               } else {
-                this.remember(t.callerId, t.policies, result, sentAt);
-                t.resolve(result);
+                this.remember(op, result, sentAt);
+                op.resolve(result);
               }
             } catch (err) {
-              t.reject(err);
+              op.reject(err);
             }
-            offset += replyLength(t.policies.length);
+            offset += replyLength(op);
           }
         },
         (err: unknown) => {
-          for (const t of takes) t.reject(err);
+          for (const op of ops) op.reject(err);
         },
       );
   }
 
-  private remember(callerId: string, policies: readonly Policy[], result: TakeResult, sentAt: number): void {
-    if (!result.allowed) this.denials?.remember(callerId, policies, result.levels, sentAt);
+  /** Remembers a denial (a take without a lockout rule) or a lock, for `takeNow` to answer. */
+  private remember(op: ScriptOp & { readonly callerId: string }, result: TakeResult, sentAt: number): void {
+    if (result.allowed || op.kind !== 'take') return;
+    if (op.lockout === undefined) this.denials?.remember(op.callerId, op.policies, result.levels, sentAt);
+    else if (result.lockedMs !== undefined) this.locks?.remember(op.lockout.name, op.callerId, op.policies, result.levels, result.lockedMs, sentAt);
   }
 }
