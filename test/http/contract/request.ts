@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createLimiter, MemoryStore, type Store } from '@tokenbucket/core';
+import { createLimiter, type Store } from '@tokenbucket/core';
 import { key, send, statuses } from '../client';
 import type { LimitOptions, RouteSpec, RunningApp } from '../harness';
 import { SLOW, type SuiteApps } from '../suite-apps';
@@ -40,8 +40,7 @@ function abortAfter(app: RunningApp, path: string, headers: Record<string, strin
 
 export function requestCases(suite: SuiteApps): void {
   const { start } = suite;
-  const devStore = process.env.TB_DEV_MEMORY ? new MemoryStore() : undefined;
-  const store = (): Store => devStore ?? suite.store;
+  const store = (): Store => suite.store;
   const limit = (options: LimitOptions): LimitOptions => ({ store: store(), ...options });
 
   describe('stacked limiters decide as one', () => {
