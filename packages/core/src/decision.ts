@@ -18,8 +18,14 @@ export interface PolicyDecision {
   readonly retryAfterMs: number;
   /** Ms until this bucket is full again. */
   readonly resetMs: number;
-  /** Seconds an empty bucket takes to fill. */
+  /** Seconds an empty bucket takes to fill (0 for a concurrency policy). */
   readonly windowSeconds: number;
+  /**
+   * `'concurrency'` for a concurrency policy: `limit` is its `max`, `remaining` the slots left
+   * (after this request's, when it took one), `retryAfterMs` on a denial a small fixed wait
+   * (1000), since when a slot frees is not known. Absent for a token bucket.
+   */
+  readonly kind?: 'concurrency';
 }
 
 /**
@@ -131,8 +137,13 @@ export interface DecisionEvent {
   readonly outcome: 'allowed' | 'denied';
   readonly source: DecisionSource;
   readonly cost: number;
-  /** Whole tokens left in the binding bucket. */
+  /** Whole tokens left in the binding bucket (slots left, for a concurrency policy). */
   readonly remaining: number;
+  /**
+   * The binding policy's kind: `'concurrency'` when it is a concurrency policy (a denial for lack
+   * of a slot, or an admission that left fewer slots than tokens), else `'rate'`.
+   */
+  readonly kind: 'rate' | 'concurrency';
   /** The hashed caller id. */
   readonly callerId: string;
   /** Whether the caller was identified by its key or, lacking one, by IP (HTTP layer only). */
