@@ -40,10 +40,12 @@ function abortAfter(app: RunningApp, path: string, headers: Record<string, strin
 export function concurrencyCases(suite: SuiteApps): void {
   const limit = (options: LimitOptions): LimitOptions => ({ store: suite.store, ...options });
   /** Slots of caller `k` held under the policy `name` (max `max`), read through a limiter of the same name. */
-  const held = (name: string, max: number, k = 'k') => async (): Promise<number> => {
-    const d = await createLimiter({ store: suite.store, concurrency: { max, name } }).get(k);
-    return max - d.policies[0]!.remaining;
-  };
+  const held =
+    (name: string, max: number, k = 'k') =>
+    async (): Promise<number> => {
+      const d = await createLimiter({ store: suite.store, concurrency: { max, name } }).get(k);
+      return max - d.policies[0]!.remaining;
+    };
 
   describe('concurrency', () => {
     test('at most N in flight: the rest 429 with the policy, qu="concurrent-requests", Retry-After: 1; capacity back as they finish', async () => {
@@ -92,7 +94,9 @@ export function concurrencyCases(suite: SuiteApps): void {
       const path = `/${fresh('both')}`;
       const [tokens, slots] = [fresh('t'), fresh('c')];
       const app = await suite.start({
-        routes: [{ method: 'GET', path, delayMs: 400, limit: limit({ name: tokens, capacity: 5, refillPerSecond: SLOW, concurrency: { max: 1, name: slots } }) }],
+        routes: [
+          { method: 'GET', path, delayMs: 400, limit: limit({ name: tokens, capacity: 5, refillPerSecond: SLOW, concurrency: { max: 1, name: slots } }) },
+        ],
       });
       const first = send(app, path, key('k'));
       expect(await eventually(held(slots, 1), 1)).toBe(1);
@@ -110,7 +114,9 @@ export function concurrencyCases(suite: SuiteApps): void {
       const path = `/${fresh('rate')}`;
       const [tokens, slots] = [fresh('t'), fresh('c')];
       const app = await suite.start({
-        routes: [{ method: 'GET', path, delayMs: 300, limit: limit({ name: tokens, capacity: 1, refillPerSecond: SLOW, concurrency: { max: 5, name: slots } }) }],
+        routes: [
+          { method: 'GET', path, delayMs: 300, limit: limit({ name: tokens, capacity: 1, refillPerSecond: SLOW, concurrency: { max: 5, name: slots } }) },
+        ],
       });
       const first = send(app, path, key('k'));
       expect(await eventually(held(slots, 5), 1)).toBe(1);
@@ -152,10 +158,12 @@ export function concurrencyCases(suite: SuiteApps): void {
     });
 
     test('bad concurrency options throw at creation, naming the option and the value', async () => {
-      await expect(suite.start({ routes: [{ method: 'GET', path: '/x', limit: limit({ concurrency: 0 }) }] })).rejects.toThrow(/`concurrency` must be .*; got 0/);
-      await expect(
-        suite.start({ routes: [{ method: 'GET', path: '/x', limit: limit({ concurrency: { max: 2, leaseMs: 10 } }) }] }),
-      ).rejects.toThrow(/`concurrency.leaseMs` must be .*; got 10/);
+      await expect(suite.start({ routes: [{ method: 'GET', path: '/x', limit: limit({ concurrency: 0 }) }] })).rejects.toThrow(
+        /`concurrency` must be .*; got 0/,
+      );
+      await expect(suite.start({ routes: [{ method: 'GET', path: '/x', limit: limit({ concurrency: { max: 2, leaseMs: 10 } }) }] })).rejects.toThrow(
+        /`concurrency.leaseMs` must be .*; got 10/,
+      );
     });
   });
 }
