@@ -4,7 +4,9 @@
 import { randomBytes } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createLimiter } from '@tokenbucket/core';
+import { createLimiter, RedisStore } from '@tokenbucket/core';
+import Redis from 'ioredis';
+import { freePort } from '../../support/net';
 import { key, send } from '../client';
 import type { LimitOptions, RunningApp } from '../harness';
 import { SLOW, type SuiteApps } from '../suite-apps';
@@ -155,6 +157,42 @@ export function concurrencyCases(suite: SuiteApps): void {
       expect((await send(app, path, key('k'))).status).toBe(429);
       await first;
       expect(kinds).toEqual(['allowed concurrency', 'denied concurrency']);
+    });
+
+    test("the store down, 'fallback': slots held in this process, with the same meaning", async () => {
+      const broken = new Redis({
+        host: '127.0.0.1',
+        port: await freePort(),
+        lazyConnect: true,
+        enableOfflineQueue: false,
+        retryStrategy: () => null,
+        maxRetriesPerRequest: 0,
+      });
+      broken.on('error', () => {});
+      try {
+        const path = `/${fresh('down')}`;
+        const sources: string[] = [];
+        const app = await suite.start({
+          routes: [
+            {
+              method: 'GET',
+              path,
+              delayMs: 400,
+              limit: { store: new RedisStore({ client: broken, prefix: suite.prefix }), concurrency: 1, onDecision: (e) => sources.push(e.source) },
+            },
+          ],
+        });
+        const first = send(app, path, key('k'));
+        await new Promise((resolve) => setTimeout(resolve, 150));
+        const denied = await send(app, path, key('k'));
+        expect(denied.status).toBe(429);
+        expect(denied.headers['retry-after']).toBe('1');
+        expect((await first).status).toBe(200);
+        expect((await send(app, path, key('k'))).status).toBe(200);
+        expect(sources).toEqual(['fallback', 'fallback', 'fallback']);
+      } finally {
+        broken.disconnect();
+      }
     });
 
     test('bad concurrency options throw at creation, naming the option and the value', async () => {
