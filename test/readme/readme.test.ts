@@ -19,3 +19,10 @@ test('the README shows test/readme/login.test.ts as it is', () => {
   const login = readme.slice(at, readme.indexOf('\n## ', at + 1));
   expect(login).toContain(`\`\`\`ts\n${readFileSync(join(__dirname, 'login.test.ts'), 'utf8')}\`\`\``);
 });
+
+test('the README shows test/readme/concurrency.test.ts as it is', () => {
+  const at = readme.indexOf('\n## Concurrency: requests in flight\n');
+  expect(at).toBeGreaterThan(0);
+  const section = readme.slice(at, readme.indexOf('\n## ', at + 1));
+  expect(section).toContain(`\`\`\`ts\n${readFileSync(join(__dirname, 'concurrency.test.ts'), 'utf8')}\`\`\``);
+});
