@@ -35,6 +35,11 @@ describe('options', () => {
     [{ concurrency: { max: 2, name: 'a{b}' } }, 'concurrency.name', /got "a\{b\}"/],
     [{ concurrency: { max: 2, name: 'default' }, capacity: 1, refillPerSecond: 1 }, 'concurrency.name', /different from the token policies' names/],
     [{ concurrency: { max: 2, lease: 5 } }, 'concurrency.lease', /concurrency.lease/],
+    [
+      { concurrency: 2, name: 'concurrency', capacity: 1, refillPerSecond: 1 },
+      'concurrency.name',
+      /given: a token policy already has the default name "concurrency"/,
+    ],
     [{ concurrency: 2, lockout: { after: 3, windowSeconds: 60, durationSeconds: 60 } }, 'lockout', /without token policies/],
     [{ concurrency: 2, name: 'x' }, 'capacity', /capacity/],
   ])('createLimiter(%j) throws naming %s', (options, option, message) => {
@@ -180,6 +185,45 @@ describe('createLimiter with concurrency', () => {
       limit: 1,
       retryAfter: 1,
     });
+  });
+});
+
+describe('a store that fails to give a slot', () => {
+  /** A MemoryStore whose slot calls fail (as a store that is down would), its buckets working. */
+  class FailingSlots extends MemoryStore {
+    constructor(private readonly how: 'rejects' | 'throws') {
+      super();
+      stores.push(this);
+    }
+    override acquireSlotNow(): undefined {
+      if (this.how === 'throws') throw new Error('slots down');
+      return undefined;
+    }
+    override acquireSlot(): Promise<never> {
+      return Promise.reject(new Error('slots down'));
+    }
+  }
+
+  test.each(['rejects', 'throws'] as const)('when it %s, acquire rejects and the tokens taken go back', async (how) => {
+    const store = new FailingSlots(how);
+    const l = createLimiter({ store, name: 'tokens', capacity: 3, refillPerSecond: 1 / 3600, concurrency: { max: 1, name: 'slots' } });
+    await expect(l.acquire('k')).rejects.toThrow('slots down');
+    const tokens = createLimiter({ store, name: 'tokens', capacity: 3, refillPerSecond: 1 / 3600 });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect((await tokens.get('k')).remaining).toBe(3);
+  });
+
+  test('a release or renewal that fails is dropped: the lease frees the slot', async () => {
+    const store = memory();
+    store.releaseSlot = () => Promise.reject(new Error('down'));
+    store.renewSlot = () => {
+      throw new Error('down');
+    };
+    const l = createLimiter({ store, concurrency: { max: 1, leaseMs: 300 } });
+    const a = await l.acquire('k');
+    await new Promise((resolve) => setTimeout(resolve, 150)); // one failed renewal
+    await expect(a.release()).resolves.toBeUndefined();
+    expect((await l.acquire('k')).decision.allowed).toBe(false);
   });
 });
 

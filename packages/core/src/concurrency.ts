@@ -103,34 +103,25 @@ export class HeldSlot {
     this.timer.unref();
   }
 
-  /** Whether `release` has been called. */
-  get isReleased(): boolean {
-    return this.released;
-  }
-
   /** Gives the slot back; only the first call does anything. Never rejects. */
   release(): Promise<void> {
     if (this.released) return Promise.resolve();
     this.released = true;
     clearInterval(this.timer);
-    try {
-      return this.store.releaseSlot!(this.callerId, this.policy, this.id).then(
+    return Promise.resolve()
+      .then(() => this.store.releaseSlot!(this.callerId, this.policy, this.id))
+      .then(
         () => undefined,
-        () => undefined,
+        () => undefined, // lost with the store: the lease frees the slot
       );
-    } catch {
-      return Promise.resolve();
-    }
   }
 
   private renew(): void {
-    try {
-      this.store.renewSlot!(this.callerId, this.policy, this.id).then(undefined, () => {
+    Promise.resolve()
+      .then(() => this.store.renewSlot!(this.callerId, this.policy, this.id))
+      .then(undefined, () => {
         // The next renewal tries again; the lease is three renewals long.
       });
-    } catch {
-      // As above.
-    }
   }
 }
 

@@ -134,8 +134,9 @@ export function createLimiter(options: LimiterOptions): Limiter {
   if (template !== undefined) {
     checkSlotStore(store);
     concurrency = Object.freeze({ ...template, name: template.name ?? DEFAULT_CONCURRENCY_NAME });
+    // A given name was checked against the token policies' names; the default can clash too.
     if (policies.some((p) => p.name === concurrency!.name)) {
-      invalidOption('concurrency.name', concurrency.name, "different from the token policies' names (each is a member of the RateLimit fields)");
+      invalidOption('concurrency.name', template.name, `given: a token policy already has the default name "${DEFAULT_CONCURRENCY_NAME}"`);
     }
   }
   if (tokenless && o.lockout !== undefined)
