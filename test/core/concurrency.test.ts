@@ -189,23 +189,28 @@ describe('createLimiter with concurrency', () => {
 });
 
 describe('a store that fails to give a slot', () => {
-  /** A MemoryStore whose slot calls fail (as a store that is down would), its buckets working. */
-  class FailingSlots extends MemoryStore {
-    constructor(private readonly how: 'rejects' | 'throws') {
-      super();
-      stores.push(this);
-    }
-    override acquireSlotNow(): undefined {
-      if (this.how === 'throws') throw new Error('slots down');
-      return undefined;
-    }
-    override acquireSlot(): Promise<never> {
-      return Promise.reject(new Error('slots down'));
-    }
+  /** A MemoryStore's buckets, with slot calls that fail (as a store that is down would). */
+  function failingSlots(how: 'rejects' | 'throws'): Store {
+    const m = memory();
+    return {
+      take: m.take.bind(m),
+      takeNow: m.takeNow.bind(m),
+      adjust: m.adjust.bind(m),
+      reset: m.reset.bind(m),
+      unlock: m.unlock.bind(m),
+      clear: m.clear.bind(m),
+      renewSlot: m.renewSlot.bind(m),
+      releaseSlot: m.releaseSlot.bind(m),
+      acquireSlotNow: () => {
+        if (how === 'throws') throw new Error('slots down');
+        return undefined;
+      },
+      acquireSlot: () => Promise.reject(new Error('slots down')),
+    };
   }
 
   test.each(['rejects', 'throws'] as const)('when it %s, acquire rejects and the tokens taken go back', async (how) => {
-    const store = new FailingSlots(how);
+    const store = failingSlots(how);
     const l = createLimiter({ store, name: 'tokens', capacity: 3, refillPerSecond: 1 / 3600, concurrency: { max: 1, name: 'slots' } });
     await expect(l.acquire('k')).rejects.toThrow('slots down');
     const tokens = createLimiter({ store, name: 'tokens', capacity: 3, refillPerSecond: 1 / 3600 });
