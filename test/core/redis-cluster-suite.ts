@@ -219,6 +219,25 @@ export function runRedisClusterSuite(kind: ClientKind): void {
       expect([...(await pool.keysPerMaster(`${prefix}"*`)).values()].flat()).toHaveLength(0);
     });
 
+    test('a key of another type (WRONGTYPE) fails its own take alone; the other callers of that master are decided', async () => {
+      const store = new RedisStore({ client: await cluster(), prefix, ...UNHURRIED });
+      const statuses: string[] = [];
+      store.subscribe((e) => statuses.push(e.status));
+      const l = createLimiter({ store, name: 'wt', capacity: 10, refillPerSecond: SLOW });
+      const bad = caller();
+      const slot = await keySlot(`{${bad}}`);
+      const master = (await pool.masters()).find((m) => m.slots.some(([a, b]) => slot >= a && slot <= b))!;
+      await master.client.lpush(`${prefix}wt:{${bad}}`, 'not a bucket');
+      const ids = Array.from({ length: 60 }, caller);
+      for (let round = 0; round < 4; round++) {
+        const [failed, ...others] = await Promise.allSettled([store.take(bad, l.policies, 1), ...ids.map((id) => store.take(id, l.policies, 1))]);
+        expect(failed).toMatchObject({ status: 'rejected', reason: { code: 'STORE_WRONGTYPE' } });
+        expect(others.every((s) => s.status === 'fulfilled' && s.value.allowed)).toBe(true);
+      }
+      expect(statuses).toEqual([]);
+      await master.client.del(`${prefix}wt:{${bad}}`);
+    });
+
     test('clear deletes the keys under the prefix on every master, and only those', async () => {
       const own = `${prefix}clear-${kind.id}:`;
       const store = new RedisStore({ client: await cluster(), prefix: own, ...UNHURRIED });

@@ -9,7 +9,7 @@ import { BATCH_COMMAND, TAKE_SCRIPT, TAKE_SCRIPT_SHA1, takeCommand } from '../..
 describe("the script's identity", () => {
   test('its SHA-1 is pinned: a change to the script is a deliberate change to this line', () => {
     expect(TAKE_SCRIPT_SHA1).toBe(createHash('sha1').update(TAKE_SCRIPT).digest('hex'));
-    expect(TAKE_SCRIPT_SHA1).toBe('d47c78dd0aca55a24f257c21b1610c6668ea601f');
+    expect(TAKE_SCRIPT_SHA1).toBe('6e664029c71d5121530d90aea5446305f4e62bc7');
   });
 
   test('command names come from the SHA-1, so an old script never runs under a new name', () => {
@@ -43,6 +43,19 @@ describe('the script decides', () => {
     expect(result.allowed).toBe(true);
     const decision = buildDecision([policy!], result, 0.07);
     expect(decision).toMatchObject({ allowed: true, remaining: 0, retryAfterMs: 0 });
+  });
+
+  test('a WRONGTYPE verdict (-2) is a STORE_WRONGTYPE error naming the key by its index', () => {
+    const lockout: ScriptOp = { ...take, lockout: { name: 'r', after: 1, windowMs: 1, durationMs: 1 } };
+    const keys = () => ['tb:p:{id}', 'tb:"lock":r:{id}', 'tb:"denials":r:{id}'];
+    expect(() => resultFrom([-2, 3, 0], lockout, 0, keys)).toThrow(
+      expect.objectContaining({ code: 'STORE_WRONGTYPE', message: expect.stringContaining('"tb:\\"denials\\":r:{id}"') }),
+    );
+    expect(() => resultFrom([-2, 1], take, 0)).toThrow(expect.objectContaining({ code: 'STORE_WRONGTYPE', message: expect.stringContaining('(unknown)') }));
+    expect(resultFrom([-1, 0, 0], lockout, 0)).toBeUndefined();
+    expect(resultFrom([0, 0, 5000], lockout, 0)).toMatchObject({ allowed: false, lockedMs: 5 });
+    expect(() => resultFrom([1, 0, 5000], lockout, 0)).toThrow(expect.objectContaining({ code: 'STORE_REPLY' })); // locked yet allowed
+    expect(() => resultFrom([0, 0, 1, 0], { kind: 'adjust', policies: take.policies, amount: 1 }, 0)).toThrow(expect.objectContaining({ code: 'STORE_REPLY' }));
   });
 
   test("a reply that is not the script's shape is a STORE_REPLY error", () => {

@@ -50,18 +50,30 @@ export const replyLength = (op: ScriptOp): number => 1 + op.policies.length + ex
 
 /** The verdict the script gives an operation whose keys the node it ran on does not serve. */
 const ELSEWHERE = -1;
+/** The verdict the script gives an operation one of whose keys holds another type (WRONGTYPE). */
+const WRONGTYPE = -2;
 
 /**
  * One operation's result from the script's reply, from `offset` on: the script's verdict, and
  * each bucket's level, (tau - ahead) / interval within [0, capacity] (before a take's debit,
  * after an adjust); for a lockout take, `lockedMs` when the caller is locked. Undefined when the
  * script answered "not here" (a Cluster batch reached a node that no longer serves the slot).
+ * Throws STORE_WRONGTYPE, naming the key from `keysOf()` (the operation's, in the script's order),
+ * when one of them holds another type: that operation alone failed.
  */
-export function resultFrom(reply: unknown, op: ScriptOp, offset: number): TakeResult | undefined {
+export function resultFrom(reply: unknown, op: ScriptOp, offset: number, keysOf?: () => readonly string[]): TakeResult | undefined {
   const { policies } = op;
   if (Array.isArray(reply) && reply.length >= offset + replyLength(op)) {
     const verdict = Number(reply[offset]);
     if (verdict === ELSEWHERE) return undefined;
+    if (verdict === WRONGTYPE) {
+      const key = keysOf?.()[Number(reply[offset + 1]) - 1];
+      throw new TokenBucketError(
+        'STORE_WRONGTYPE',
+        `Redis key ${key === undefined ? '(unknown)' : JSON.stringify(key)} holds a value that is not this store's (WRONGTYPE): ` +
+          'that take failed alone. Something else writes under the store\'s prefix: delete the key, and give the store a prefix of its own.',
+      );
+    }
     const levels = new Array<number>(policies.length);
     let ok = op.kind === 'adjust' ? verdict === 1 : verdict === 0 || verdict === 1;
     for (let i = 0; i < policies.length; i++) {

@@ -41,8 +41,11 @@ import { createHash } from 'node:crypto';
  * 1, the rule's `after` (denials), `window` and `duration` (microseconds); then per policy its
  * tau and its move (a take's inc, 0 only reads; an adjust's signed move), in microseconds.
  * Reply, per operation: a verdict, 1 if allowed (a take debited; an adjust, always), 0 if denied,
- * -1 if not here; then each bucket's `ahead` (before a take, after an adjust; 0 when not here), in
- * key order; then, for code 1, the microseconds the caller's lock has left (0 when not locked).
+ * -1 if not here, -2 if one of its keys holds another type (WRONGTYPE: that operation alone failed
+ * and wrote nothing, the others of the call are decided); then each bucket's `ahead` (before a
+ * take, after an adjust), in key order (when not here, 0s; on WRONGTYPE, the 1-based index of the
+ * key among the operation's keys, then 0s); then, for code 1, the microseconds the caller's lock
+ * has left (0 when not locked). An error on a key that is neither (OOM, NOPERM...) fails the call.
  */
 export const TAKE_SCRIPT = `
 local clock = redis.call('TIME')
@@ -61,6 +64,15 @@ local function elsewhere(err)
   return string.find(err, 'non local key', 1, true) ~= nil or string.find(err, '^MOVED ') ~= nil
     or string.find(err, '^ASK ') ~= nil or string.find(err, '^TRYAGAIN') ~= nil
     or string.find(err, '^CLUSTERDOWN') ~= nil
+end
+
+-- What an error on one of an operation's keys means: 'elsewhere' (a cluster node's for a key it
+-- does not serve), 'failed' (the key holds another type: that operation alone fails), or nil (it
+-- concerns the whole call, which fails with it).
+local function key_error(err)
+  if elsewhere(err) then return 'elsewhere' end
+  if string.find(err, '^WRONGTYPE') ~= nil then return 'failed' end
+  return nil
 end
 
 -- Writes a TAT, or deletes the key when the TAT is now (a full bucket is no bucket).
@@ -86,12 +98,14 @@ for op = 1, op_count do
   local lock_key = keys[keys_done + policy_count + 1]
   local denials_key = keys[keys_done + policy_count + 2]
   local here = true
+  local failed = 0 -- the 1-based index among this operation's keys of one that holds another type
   local locked = 0 -- microseconds the caller's lock has left
   if code == 1 then
     local stored = redis.pcall('GET', lock_key)
     if type(stored) == 'table' and stored.err then
-      if not elsewhere(stored.err) then return stored end
-      here = false
+      local kind = key_error(stored.err)
+      if kind == nil then return stored end
+      if kind == 'elsewhere' then here = false else failed = policy_count + 1 end
     else
       local lock_end = tonumber(stored)
       if lock_end ~= nil and lock_end > now then locked = math.min(lock_end - now, duration) end
@@ -104,13 +118,14 @@ for op = 1, op_count do
   local capped = {} -- TATs cut back to tau ahead: written even when the take is denied
   local allowed = locked == 0
   for i = 1, policy_count do
-    if not here then break end
+    if not here or failed > 0 then break end
     local tau = tonumber(ARGV[first + 2 * i - 2]) -- capacity x I: how far ahead a TAT may go
     local move = tonumber(ARGV[first + 2 * i - 1]) -- a take's inc, an adjust's signed move
     local stored = redis.pcall('GET', keys[keys_done + i])
     if type(stored) == 'table' and stored.err then
-      if not elsewhere(stored.err) then return stored end
-      here = false
+      local kind = key_error(stored.err)
+      if kind == nil then return stored end
+      if kind == 'elsewhere' then here = false else failed = i end
       break
     end
     local tat = tonumber(stored)
@@ -125,9 +140,23 @@ for op = 1, op_count do
     taus[i] = tau
   end
 
-  if not here then
-    reply[#reply + 1] = -1
-    for i = 1, policy_count do reply[#reply + 1] = 0 end
+  -- A denial under a lockout rule counts, and may lock: decided before anything is written, so
+  -- that a denials key holding another type fails the operation with nothing written.
+  local counted = false
+  if here and failed == 0 and code == 1 and not allowed and locked == 0 then
+    local pushed = redis.pcall('LPUSH', denials_key, string.format('%d', now))
+    if type(pushed) == 'table' and pushed.err then
+      if key_error(pushed.err) ~= 'failed' then return pushed end
+      failed = policy_count + 2
+    else
+      counted = true
+    end
+  end
+
+  if not here or failed > 0 then
+    reply[#reply + 1] = here and -2 or -1
+    reply[#reply + 1] = failed
+    for i = 2, policy_count do reply[#reply + 1] = 0 end
   elseif code == 2 then
     reply[#reply + 1] = 1
     for i = 1, policy_count do
@@ -149,9 +178,8 @@ for op = 1, op_count do
       end
       reply[#reply + 1] = tat - now
     end
-    if code == 1 and not allowed and locked == 0 then
-      -- A denial: count it, and lock the caller on the after-th within the window.
-      redis.call('LPUSH', denials_key, string.format('%d', now))
+    if counted then
+      -- Keep the latest 'after' denials; the after-th within the window locks the caller.
       redis.call('LTRIM', denials_key, 0, after - 1)
       redis.call('PEXPIRE', denials_key, math.ceil(window / 1000))
       local oldest = tonumber(redis.call('LINDEX', denials_key, after - 1))
@@ -162,7 +190,7 @@ for op = 1, op_count do
       end
     end
   end
-  if code == 1 then reply[#reply + 1] = here and locked or 0 end
+  if code == 1 then reply[#reply + 1] = (here and failed == 0) and locked or 0 end
 
   keys_done = keys_done + policy_count + (code == 1 and 2 or 0)
   arg = first + 2 * policy_count
