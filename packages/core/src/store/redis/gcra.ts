@@ -71,7 +71,7 @@ export function resultFrom(reply: unknown, op: ScriptOp, offset: number, keysOf?
       throw new TokenBucketError(
         'STORE_WRONGTYPE',
         `Redis key ${key === undefined ? '(unknown)' : JSON.stringify(key)} holds a value that is not this store's (WRONGTYPE): ` +
-          'that take failed alone. Something else writes under the store\'s prefix: delete the key, and give the store a prefix of its own.',
+          "that take failed alone. Something else writes under the store's prefix: delete the key, and give the store a prefix of its own.",
       );
     }
     const levels = new Array<number>(policies.length);
