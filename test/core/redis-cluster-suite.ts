@@ -270,10 +270,10 @@ export function runRedisClusterSuite(kind: ClientKind): void {
       // One call: a take of `here`, then a take, a lockout take and an adjust of `away`.
       const extraKeys = [key(away, 'nh'), key(away, 'nh'), `${prefix}"lock":nh:{${away}}`, `${prefix}"denials":nh:{${away}}`, key(away, 'nh')];
       const operations = [
-        [0, 1, tau, 1e6], // a take of here
-        [0, 1, tau, 1e6], // a take of away
-        [1, 1, 1, 1e6, 1e6, tau, 1e6], // a lockout take of away
-        [2, 1, tau, -1e6], // an adjust of away
+        [0, 1, tau, 1e6, 1], // a take of here (in microseconds)
+        [0, 1, tau, 1e6, 1], // a take of away
+        [1, 1, 1, 1e6, 1e6, tau, 1e6, 1], // a lockout take of away
+        [2, 1, tau, -1e6, 1000], // an adjust of away (in nanoseconds)
       ];
       const args = [extraKeys.length, ...extraKeys, operations.length, ...operations.flat()];
       const reply = (await node.eval(TAKE_SCRIPT, 1, key(here, 'nh'), ...args)) as number[];

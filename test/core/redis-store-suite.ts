@@ -505,6 +505,27 @@ export function runRedisStoreSuite(kind: ClientKind): void {
         await store.unlock('lb', r);
       });
 
+      test('above 1000 tokens/s the TAT is kept to the nanosecond: no rounding to whole microseconds per take', async () => {
+        const reader = pool.client();
+        const store = new RedisStore({ client: await client(), prefix });
+        const l = createLimiter({ store, name: 'ns-rate', capacity: 1_000_000, refillPerSecond: 300_000 }); // 3334 ns a token
+        const key = `${prefix}ns-rate:{ns-caller}`;
+        await store.take('ns-caller', l.policies, 100_000.5); // ceil(100000.5 x 3334 ns) = 333401667 ns
+        expect(await reader.get(key)).toMatch(/^\d+\.667$/);
+        expect(await reader.pttl(key)).toBeGreaterThan(300);
+        expect(await reader.pttl(key)).toBeLessThanOrEqual(334);
+        await store.take('ns-caller', l.policies, 1); // + 3334 ns: whole microseconds of time passed meanwhile
+        expect(await reader.get(key)).toMatch(/^\d+\.001$/);
+        // 30 takes of one token move the TAT by 100.02 us, not by 30 x 4 us = 120 us.
+        const before = await reader.get(key);
+        const results = await Promise.all(Array.from({ length: 30 }, () => store.take('ns-caller', l.policies, 1)));
+        expect(results.every((r) => r.allowed)).toBe(true);
+        const after = await reader.get(key);
+        const nanos = (v: string | null) => BigInt(v!.split('.')[0]!) * 1000n + BigInt(v!.split('.')[1] ?? 0);
+        // The TAT moved by exactly 30 x 3334 ns (time passing does not move it).
+        expect(nanos(after) - nanos(before)).toBe(BigInt(30 * 3334));
+      });
+
       test('a key of another type (WRONGTYPE) fails its own take alone: the others of the batch are decided, the circuit stays closed', async () => {
         const reader = pool.client();
         const store = new RedisStore({ client: await client(), prefix });
