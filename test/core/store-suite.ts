@@ -453,6 +453,15 @@ export function runStoreSuite(label: string, makeHarness: () => StoreHarness | P
         await store.unlock(caller(), rule); // a caller never locked: nothing to do
       });
 
+      test('a rule named after every policy of a limiter joined is a valid name', async () => {
+        const store = harness.store();
+        const policies = policiesOf({ capacity: 1, refillPerSecond: SLOW });
+        const rule = { ...ruleOf(1, 60_000, 60_000), name: Array.from({ length: 32 }, (_, i) => `${'n'.repeat(120)}-${i}`).join(',') };
+        const id = caller();
+        expect((await store.take(id, policies, 2, rule)).lockedMs).toBeGreaterThan(0);
+        await store.unlock(id, rule);
+      });
+
       test('locks are per caller and per rule', async () => {
         const store = harness.store();
         const policies = policiesOf({ capacity: 1, refillPerSecond: SLOW });
@@ -487,6 +496,8 @@ export function runStoreSuite(label: string, makeHarness: () => StoreHarness | P
           [{ durationMs: Number.NaN }, 'lockout.durationMs'],
           [{ durationMs: 1e13 }, 'lockout.durationMs'],
           [{ name: 'a{b}' }, 'lockout.name'],
+          [{ name: 'x'.repeat(32 * 129 + 1) }, 'lockout.name'],
+          [{ name: '' }, 'lockout.name'],
         ];
         for (const [change, option] of cases) {
           const rule = { ...ruleOf(1, 1000, 1000), ...change };

@@ -1,4 +1,5 @@
 // Bucket store on Redis (standalone, Sentinel or Cluster): the take script, Redis's clock.
+import { TokenBucketError } from '../../errors.js';
 import type { Policy } from '../../policy.js';
 import { checkLockoutRule, checkTokens, LockCache } from '../lockout.js';
 import { bucketKey, type LockoutRule, lockKeys, type Store, type StoreStatusEvent, type TakeResult } from '../types.js';
@@ -135,6 +136,8 @@ export class RedisStore implements Store {
   async clear(): Promise<number> {
     this.denials?.clear();
     this.locks?.clear();
+    const status = this.connection.unavailable();
+    if (status !== undefined) throw new TokenBucketError('STORE_UNAVAILABLE', `the Redis client is not connected (status "${status}").`);
     return this.connection.deleteUnder(this.prefix);
   }
 
