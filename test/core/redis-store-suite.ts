@@ -505,6 +505,76 @@ export function runRedisStoreSuite(kind: ClientKind): void {
         await store.unlock('lb', r);
       });
 
+      test('above 1000 tokens/s the TAT is kept to the nanosecond: no rounding to whole microseconds per take', async () => {
+        const reader = pool.client();
+        const store = new RedisStore({ client: await client(), prefix });
+        const l = createLimiter({ store, name: 'ns-rate', capacity: 1_000_000, refillPerSecond: 300_000 }); // 3334 ns a token
+        const key = `${prefix}ns-rate:{ns-caller}`;
+        await store.take('ns-caller', l.policies, 100_000.5); // ceil(100000.5 x 3334 ns) = 333401667 ns
+        expect(await reader.get(key)).toMatch(/^\d+\.667$/);
+        expect(await reader.pttl(key)).toBeGreaterThan(300);
+        expect(await reader.pttl(key)).toBeLessThanOrEqual(334);
+        await store.take('ns-caller', l.policies, 1); // + 3334 ns: whole microseconds of time passed meanwhile
+        expect(await reader.get(key)).toMatch(/^\d+\.001$/);
+        // 30 takes of one token move the TAT by 100.02 us, not by 30 x 4 us = 120 us.
+        const before = await reader.get(key);
+        const results = await Promise.all(Array.from({ length: 30 }, () => store.take('ns-caller', l.policies, 1)));
+        expect(results.every((r) => r.allowed)).toBe(true);
+        const after = await reader.get(key);
+        const nanos = (v: string | null) => BigInt(v!.split('.')[0]!) * 1000n + BigInt(v!.split('.')[1] ?? 0);
+        // The TAT moved by exactly 30 x 3334 ns (time passing does not move it).
+        expect(nanos(after) - nanos(before)).toBe(BigInt(30 * 3334));
+      });
+
+      test('a key of another type (WRONGTYPE) fails its own take alone: the others of the batch are decided, the circuit stays closed', async () => {
+        const reader = pool.client();
+        const store = new RedisStore({ client: await client(), prefix });
+        const statuses: string[] = [];
+        store.subscribe((e) => statuses.push(e.status));
+        const errors: string[] = [];
+        const listener = (message: unknown) => void errors.push((message as { code: string }).code);
+        subscribe(CHANNELS.storeError, listener);
+        const l = createLimiter({ store, name: 'wrongtype', capacity: 100, refillPerSecond: 1 / 3600 });
+        const r = rule('wrongtype', 1, 60_000, 60_000);
+        await reader.lpush(`${prefix}wrongtype:{wt-bucket}`, 'not a bucket');
+        await reader.set(`${prefix}"lock":wrongtype:{wt-lock}`, 'not a lock end'); // read as no lock
+        await reader.set(`${prefix}"denials":wrongtype:{wt-denials}`, 'not a list');
+        try {
+          for (let round = 0; round < 5; round++) {
+            const settled = await Promise.allSettled([
+              store.take('wt-bucket', l.policies, 1),
+              store.adjust('wt-bucket', l.policies, 1),
+              ...Array.from({ length: 10 }, (_, i) => store.take(`wt-good-${i}`, l.policies, 1)),
+              store.take('wt-lock', l.policies, 1, r),
+              store.take('wt-denials', l.policies, 1, r), // allowed: nothing to count
+              store.take('wt-denials', l.policies, 500, r), // denied: the count fails
+            ]);
+            const [bucket, adjust, ...rest] = settled;
+            const wrongtype = { code: 'STORE_WRONGTYPE', message: expect.stringContaining(`"${prefix}wrongtype:{wt-bucket}"`) };
+            expect(bucket).toMatchObject({ status: 'rejected', reason: wrongtype });
+            expect(adjust).toMatchObject({ status: 'rejected', reason: wrongtype });
+            const [lock, allowed, denied] = rest.splice(10);
+            expect(rest.every((s) => s.status === 'fulfilled' && s.value.allowed)).toBe(true);
+            expect(lock).toMatchObject({ status: 'fulfilled', value: { allowed: true } });
+            expect(allowed).toMatchObject({ status: 'fulfilled', value: { allowed: true } });
+            expect(denied).toMatchObject({
+              status: 'rejected',
+              reason: { code: 'STORE_WRONGTYPE', message: expect.stringContaining(`"${prefix}\\"denials\\":wrongtype:{wt-denials}"`) },
+            });
+          }
+          // Sent on its own (batch: false), the same.
+          const single = new RedisStore({ client: await client(), prefix, batch: false });
+          await expect(single.take('wt-bucket', l.policies, 1)).rejects.toMatchObject({ code: 'STORE_WRONGTYPE' });
+          expect((await single.take('wt-good-0', l.policies, 1)).allowed).toBe(true);
+        } finally {
+          unsubscribe(CHANNELS.storeError, listener);
+        }
+        expect(statuses).toEqual([]);
+        expect(errors).toEqual(Array.from({ length: 16 }, () => 'STORE_WRONGTYPE'));
+        expect(await reader.type(`${prefix}wrongtype:{wt-bucket}`)).toBe('list'); // nothing written over it
+        expect((await store.take('wt-good-0', l.policies, 0)).levels[0]).toBeCloseTo(94, 3);
+      });
+
       test('clear deletes exactly the keys under the prefix, whatever glob characters it holds', async () => {
         const c = await client();
         const tricky = `${prefix}glob*[x]?\\:`;

@@ -510,6 +510,18 @@ export function runStoreSuite(label: string, makeHarness: () => StoreHarness | P
       expect(await store.clear()).toBeGreaterThanOrEqual(0);
     });
 
+    test.each([300_000, 999_999, 1_000_000])('at %d tokens/s, a take retried right after retryAfterMs is allowed: the refill keeps the rate', async (rate) => {
+      const l = limiter({ capacity: rate, refillPerSecond: rate }); // a second to fill
+      const key = caller();
+      expect((await l.take(key, { cost: rate })).allowed).toBe(true);
+      const denied = await l.take(key, { cost: rate / 4 });
+      expect(denied.allowed).toBe(false);
+      expect(denied.retryAfterMs).toBeGreaterThan(100);
+      expect(denied.retryAfterMs).toBeLessThanOrEqual(251);
+      await sleep(denied.retryAfterMs + 2);
+      expect((await l.take(key, { cost: rate / 4 })).allowed).toBe(true);
+    });
+
     test('keys of any size and script are just keys', async () => {
       const l = limiter({ capacity: 2, refillPerSecond: SLOW });
       const huge = 'k'.repeat(6000);

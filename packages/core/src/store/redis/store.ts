@@ -180,8 +180,15 @@ export class RedisStore implements Store {
     const args: (string | number)[] = [0, 1];
     pushOpArgs(args, op);
     const sentAt = performance.now();
-    const reply = await this.calls.run(this.nodeOf(op.callerId), 1, () => this.connection.take(keys, args, false));
-    const result = resultFrom(reply, op, 0);
+    const node = this.nodeOf(op.callerId);
+    const reply = await this.calls.run(node, 1, () => this.connection.take(keys, args, false));
+    let result: TakeResult | undefined;
+    try {
+      result = resultFrom(reply, op, 0, () => keys);
+    } catch (err) {
+      this.calls.operationFailed(node, err);
+      throw err;
+    }
     if (result === undefined) throw this.calls.replyError(reply);
     this.remember(op, result, sentAt);
     return result;
@@ -220,7 +227,7 @@ export class RedisStore implements Store {
           let offset = 0;
           for (const op of ops) {
             try {
-              const result = resultFrom(reply, op, offset);
+              const result = resultFrom(reply, op, offset, () => this.keysOf(op));
               if (result === undefined) {
                 this.sendOne(op).then(op.resolve, op.reject);
               } else {
@@ -228,6 +235,7 @@ export class RedisStore implements Store {
                 op.resolve(result);
               }
             } catch (err) {
+              this.calls.operationFailed(node, err);
               op.reject(err);
             }
             offset += replyLength(op);
