@@ -120,8 +120,8 @@ describe('two limiters without a name on one route', () => {
     await serve(createServer(twoLimiters()), async (get) => {
       const first = await get('/x');
       expect(first.status).toBe(200);
-      // The later limiter writes the headers last: its own bucket, untouched by the first's.
-      expect(first.headers.ratelimit).toBe('"GET /x (2)";r=49;t=3600');
+      // Each limiter its own bucket, both shown.
+      expect(first.headers.ratelimit).toBe('"GET /x";r=2;t=3600, "GET /x (2)";r=49;t=3600');
       expect([(await get('/x')).status, (await get('/x')).status, (await get('/x')).status]).toEqual([200, 200, 429]);
     });
     expect(await bucketNames()).toEqual(['GET /x', 'GET /x (2)']);
@@ -132,8 +132,8 @@ describe('two limiters without a name on one route', () => {
     const b = twoLimiters();
     await serve(createServer(a), async (getA) => {
       await serve(createServer(b), async (getB) => {
-        expect(policyOf(await getA('/x'))).toBe('"GET /x (2)";q=50;w=180000');
-        expect(policyOf(await getB('/x'))).toBe('"GET /x (2)";q=50;w=180000');
+        expect(policyOf(await getA('/x'))).toBe('"GET /x";q=3;w=10800, "GET /x (2)";q=50;w=180000');
+        expect(policyOf(await getB('/x'))).toBe('"GET /x";q=3;w=10800, "GET /x (2)";q=50;w=180000');
         expect((await getA('/x')).status).toBe(200);
         expect((await getB('/x')).status).toBe(429); // the 3-token bucket, shared by both instances
       });

@@ -5,6 +5,7 @@ import { rateLimit, type RateLimitOptions } from '@tokenbucket/express';
 import { runBadInputContract } from './bad-input';
 import { runHttpContract } from './contract';
 import { runFaultContract } from './faults';
+import { limitsOf, routeAnswer } from './handler';
 import type { AdapterHarness, AppSpec } from './harness';
 
 const harness: AdapterHarness = {
@@ -12,10 +13,11 @@ const harness: AdapterHarness = {
   async build(spec: AppSpec) {
     const app = express();
     app.set('trust proxy', spec.trustProxy === true);
+    for (const group of spec.groups ?? []) app.use(group.prefix, rateLimit(group.limit as RateLimitOptions));
     for (const route of spec.routes) {
-      const handlers = route.limit ? [rateLimit(route.limit as RateLimitOptions)] : [];
+      const handlers = limitsOf(route).map((limit) => rateLimit(limit as RateLimitOptions));
       app[route.method === 'GET' ? 'get' : 'post'](route.path, ...handlers, (_req: Request, res: Response) => {
-        res.json({ ok: true });
+        void routeAnswer(route).then(({ status, body }) => res.status(status).json(body));
       });
     }
     app.use((err: Error, _req: Request, res: Response, _next: NextFunction) => {

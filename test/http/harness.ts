@@ -10,12 +10,28 @@ export interface RouteSpec {
   method: 'GET' | 'POST';
   /** Pattern in the syntax the three frameworks share: `/items/:id`. */
   path: string;
-  /** The route's limiter options; undefined for an unlimited route. */
-  limit?: LimitOptions;
+  /** The route's limiter options (several: stacked on the route, in order); undefined for an unlimited route. */
+  limit?: LimitOptions | LimitOptions[];
+  /** The status the handler answers with, its body `{ ok: status < 400 }`. @default 200 */
+  status?: number;
+  /** Ms the handler waits before answering. @default 0 */
+  delayMs?: number;
+}
+
+/**
+ * A limiter for every route under a path prefix, which requests pass before the route's own
+ * (Express `app.use(prefix, ...)`, Koa `router.use(prefix, ...)`, Fastify a hook in an
+ * encapsulated context with that prefix).
+ */
+export interface GroupSpec {
+  prefix: string;
+  limit: LimitOptions;
 }
 
 export interface AppSpec {
   routes: RouteSpec[];
+  /** Group limiters, mounted before the routes in this order. */
+  groups?: GroupSpec[];
   /** Trust X-Forwarded-For for the client IP (each framework's own setting). */
   trustProxy?: boolean;
 }

@@ -7,6 +7,7 @@ import { rateLimit, type RateLimitOptions } from '@tokenbucket/koa';
 import { runBadInputContract } from './bad-input';
 import { runHttpContract } from './contract';
 import { runFaultContract } from './faults';
+import { limitsOf, routeAnswer } from './handler';
 import type { AdapterHarness, AppSpec } from './harness';
 
 const harness: AdapterHarness = {
@@ -22,10 +23,13 @@ const harness: AdapterHarness = {
       }
     });
     const router = new Router();
+    for (const group of spec.groups ?? []) router.use(group.prefix, rateLimit(group.limit as RateLimitOptions));
     for (const route of spec.routes) {
-      const handlers = route.limit ? [rateLimit(route.limit as RateLimitOptions)] : [];
-      router[route.method === 'GET' ? 'get' : 'post'](route.path, ...handlers, (ctx: Context) => {
-        ctx.body = { ok: true };
+      const handlers = limitsOf(route).map((limit) => rateLimit(limit as RateLimitOptions));
+      router[route.method === 'GET' ? 'get' : 'post'](route.path, ...handlers, async (ctx: Context) => {
+        const { status, body } = await routeAnswer(route);
+        ctx.status = status;
+        ctx.body = body;
       });
     }
     app.use(router.routes());

@@ -90,11 +90,12 @@ test('a limiter on routes is named by the route pattern; with one for every rout
     consumer.apply(rateLimit({ store, capacity: 5, refillPerSecond: SLOW })).forRoutes(SearchController);
   });
   const one = await get('/items/1');
-  expect(one.headers['ratelimit-policy']).toBe('"GET /items/:id";q=2;w=7200');
+  // The app-wide limiter and the route's, met in that order, in one field each.
+  expect(one.headers['ratelimit-policy']).toBe('"USE *";q=50;w=180000, "GET /items/:id";q=2;w=7200');
   expect((await get('/items/2')).status).toBe(200);
-  expect((await get('/items/3')).status).toBe(429);
-  expect((await get('/search')).headers.ratelimit).toBe('"GET /search";r=4;t=3600');
-  expect((await get('/items')).headers.ratelimit).toBe('"USE *";r=45;t=18000');
+  expect((await get('/items/3')).status).toBe(429); // the route denied: the app-wide token went back
+  expect((await get('/search')).headers.ratelimit).toBe('"USE *";r=47;t=10800, "GET /search";r=4;t=3600');
+  expect((await get('/items')).headers.ratelimit).toBe('"USE *";r=46;t=14400');
   expect(await bucketNames()).toEqual(['GET /items/:id', 'GET /search', 'USE *']);
 });
 

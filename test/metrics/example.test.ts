@@ -17,7 +17,7 @@ let child: ChildProcess | undefined;
 
 afterAll(async () => {
   child?.kill('SIGTERM');
-  const keys = await pool.keys(`tb-example:*{${hashCallerKey(`key:${apiKey}`)}}`);
+  const keys = await pool.keys(`tb-example:*{${hashCallerKey(apiKey)}}`);
   if (keys.length > 0) await pool.client().del(...keys);
   await pool.closeAll();
 });

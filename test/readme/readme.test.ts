@@ -12,3 +12,10 @@ test.each(['express', 'fastify', 'koa'])('the README shows test/readme/%s.test.t
   const file = readFileSync(join(__dirname, `${name}.test.ts`), 'utf8');
   expect(section).toContain(`\`\`\`ts\n${file}\`\`\``);
 });
+
+test('the README shows test/readme/login.test.ts as it is', () => {
+  const at = readme.indexOf('\n## Protecting a login\n');
+  expect(at).toBeGreaterThan(0);
+  const login = readme.slice(at, readme.indexOf('\n## ', at + 1));
+  expect(login).toContain(`\`\`\`ts\n${readFileSync(join(__dirname, 'login.test.ts'), 'utf8')}\`\`\``);
+});

@@ -68,7 +68,7 @@ describe('a bucket stored 600 s ahead of the server clock (failover to a master 
   test('HTTP: Retry-After is at most one full refill, and a request after it passes', async () => {
     const app = await startExpressApp({ store: new RedisStore({ client: pool.client(), prefix }), ...POLICY });
     try {
-      await writeBucketFromTheFuture(admin, bucketKey(prefix, POLICY.name, hashCallerKey('key:http-caller')));
+      await writeBucketFromTheFuture(admin, bucketKey(prefix, POLICY.name, hashCallerKey('http-caller')));
       const get = () => fetch(`${app.url}/r`, { headers: { 'x-api-key': 'http-caller' } });
       const first = await get();
       const retryAfter = Number(first.headers.get('retry-after'));

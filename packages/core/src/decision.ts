@@ -44,6 +44,11 @@ export interface Decision {
   readonly policy: string;
   /** Every policy's view, in the order the policies were given. */
   readonly policies: readonly PolicyDecision[];
+  /**
+   * Present when the caller is locked out (the `lockout` option): ms the lock-out has left.
+   * `allowed` is then false, nothing was debited, and `retryAfterMs` is at least this.
+   */
+  readonly lockedMs?: number;
 }
 
 /**
@@ -73,6 +78,19 @@ export function buildDecision(policies: readonly Policy[], result: TakeResult, c
     if (i > 0 && binds(view, views[binding]!, allowed)) binding = i;
   }
   let b = views[binding]!;
+  const lockedMs = result.lockedMs ?? 0;
+  if (lockedMs > 0) {
+    return {
+      allowed: false,
+      limit: b.limit,
+      remaining: b.remaining,
+      retryAfterMs: Math.max(b.retryAfterMs, Math.ceil(lockedMs)),
+      resetMs: b.resetMs,
+      policy: b.name,
+      policies: views,
+      lockedMs: Math.ceil(lockedMs),
+    };
+  }
   if (!allowed && b.retryAfterMs === 0) {
     // A store that counts in whole microseconds can deny a take that its levels, as floating
     // point numbers, seem to cover (the cost rounds up to the next microsecond of refill): the

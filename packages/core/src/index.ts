@@ -3,6 +3,7 @@
 // The limiter.
 export { createLimiter } from './limiter.js';
 export type { Limiter, LimiterOptions, TakeOptions } from './limiter.js';
+export type { CallerKey } from './caller.js';
 export type { Policy, PolicyOptions } from './policy.js';
 export type { Decision, DecisionEvent, PolicyDecision } from './decision.js';
 export { TokenBucketError, invalidOption } from './errors.js';
@@ -27,7 +28,8 @@ export type { RedisStoreOptions } from './store/redis/store.js';
 export type { BreakerOptions } from './store/breaker.js';
 
 // HTTP: the options every adapter takes, and the adapter contract.
-export type { HttpLimiterOptions, LockoutOptions, OnMissingKey, OnStoreError, StoreErrorEvent } from './http/options.js';
+export type { HttpLimiterOptions, OnMissingKey, OnStoreError, StoreErrorEvent } from './http/options.js';
+export type { HttpLockoutOptions, LockoutOptions } from './lockout.js';
 export type { Ipv6Subnet } from './http/ip.js';
 export { memoizePolicies } from './http/memoize.js';
 export type { MemoizeOptions } from './http/memoize.js';

@@ -1,5 +1,5 @@
 // Express middleware: the framework glue of core's adapter contract, and route patterns.
-import { createHttpLimiter, type AdapterOptions, type Decision, type HttpAdapter } from '@tokenbucket/core';
+import { createHttpLimiter, onNodeResponseEnd, type AdapterOptions, type Decision, type HttpAdapter } from '@tokenbucket/core';
 import type { Request, RequestHandler, Response } from 'express';
 import { rootApp, routeName } from './patterns.js';
 
@@ -22,6 +22,7 @@ const express: HttpAdapter<Request, Response, OnLimited> = {
     res.end(body);
   },
   callOnLimited: (onLimited, req, res, decision) => onLimited(req, res, decision),
+  onResponseEnd: (_req, res, listener) => onNodeResponseEnd(res, listener),
 };
 
 /**

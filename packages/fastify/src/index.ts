@@ -5,6 +5,7 @@ import {
   createHttpLimiter,
   invalidOption,
   NO_ROUTE,
+  onNodeResponseEnd,
   routeId,
   type AdapterOptions,
   type Decision,
@@ -89,6 +90,7 @@ const fastify: HttpAdapter<FastifyRequest, FastifyReply, OnLimited> = {
   setHeader: (reply, name, value) => void reply.header(name, value),
   send: (reply, status, contentType, body) => void reply.code(status).type(contentType).send(body),
   callOnLimited: (onLimited, request, reply, decision) => onLimited(request, reply, decision),
+  onResponseEnd: (_request, reply, listener) => onNodeResponseEnd(reply.raw, listener),
 };
 
 /** A request that matched no route (a 404) has no pattern: never name a bucket by its URL. */

@@ -1,5 +1,5 @@
 // Koa middleware: the framework glue of core's adapter contract, and route patterns.
-import { createHttpLimiter, mountId, routeId, type AdapterOptions, type Decision, type HttpAdapter } from '@tokenbucket/core';
+import { createHttpLimiter, mountId, onNodeResponseEnd, routeId, type AdapterOptions, type Decision, type HttpAdapter } from '@tokenbucket/core';
 import type { Context, Middleware } from 'koa';
 
 /** `onLimited` in Koa: answer the denied request yourself (Koa has one context for both). */
@@ -19,6 +19,7 @@ const koa: HttpAdapter<Context, Context, OnLimited> = {
     ctx.body = body;
   },
   callOnLimited: (onLimited, ctx, _ctx, decision) => onLimited(ctx, decision),
+  onResponseEnd: (ctx, _ctx, listener) => onNodeResponseEnd(ctx.res, listener),
 };
 
 /**

@@ -22,7 +22,7 @@ export function longKeyCases(suite: SuiteApps): void {
     const keys = await suite.pool.keys(`${suite.prefix}*`);
     expect(keys.length).toBeGreaterThan(0);
     for (const k of keys) {
-      expect(k).toMatch(/:\{[A-Za-z0-9_-]{22}\}$/);
+      expect(k).toMatch(/:\{(ip\.)?[A-Za-z0-9_-]{22}\}$/);
       expect(k).not.toContain(long.slice(0, 16));
     }
   });

@@ -10,6 +10,7 @@ import { hookCases } from './hooks';
 import { keyCases } from './keys';
 import { optionErrorCases } from './option-errors';
 import { policyCases } from './policies';
+import { requestCases } from './request';
 import { storeFailureCases } from './store-failure';
 
 export function runHttpContract(harness: AdapterHarness): void {
@@ -22,6 +23,7 @@ export function runHttpContract(harness: AdapterHarness): void {
     policyCases(suite);
     hookCases(suite);
     storeFailureCases(suite);
+    requestCases(suite);
     optionErrorCases(suite);
   });
 }

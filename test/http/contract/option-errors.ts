@@ -15,4 +15,20 @@ export function optionErrorCases(suite: SuiteApps): void {
       /`ipv6Subnet` must be an integer prefix length from 32 to 128.*got 16/,
     );
   });
+
+  test('bad outcome and lock-out options fail when the app is built, naming the option', async () => {
+    await expect(single({ capacity: 1, refillPerSecond: 1, skipFailedRequests: 'yes' as never })).rejects.toThrow(
+      /`skipFailedRequests` must be true or false; got "yes"/,
+    );
+    await expect(single({ capacity: 1, refillPerSecond: 1, skipSuccessfulRequests: 1 as never })).rejects.toThrow(
+      /`skipSuccessfulRequests` must be true or false/,
+    );
+    await expect(single({ capacity: 1, refillPerSecond: 1, skipResponse: 404 as never })).rejects.toThrow(/`skipResponse` must be a function; got 404/);
+    await expect(
+      single({ capacity: 1, refillPerSecond: 1, lockout: { after: 3, windowSeconds: 60, durationSeconds: 60, status: 418 as never } }),
+    ).rejects.toThrow(/`lockout.status` must be 429 or 403; got 418/);
+    await expect(single({ capacity: 1, refillPerSecond: 1, lockout: { after: 3, windowSeconds: 60, durationSecs: 60 } as never })).rejects.toThrow(
+      /unknown option `lockout.durationSecs`: did you mean `lockout.durationSeconds`\?/,
+    );
+  });
 }

@@ -11,6 +11,11 @@ import { PROBLEM_CONTENT_TYPE } from './problems.js';
  * `Req` is the framework's request and `Res` its response (Koa: the context for both).
  */
 export interface HttpAdapter<Req, Res, OnLimited> extends RequestReader<Req> {
+  // From RequestReader: `incoming`, `ip`, `app`, and `request`: the object that stands for one
+  // HTTP request whichever limiter sees it. Every limiter a request passes (a mounted group and a
+  // route, middleware and a guard, even of two adapters on one server) must get the same object,
+  // so that they decide as one. Node adapters leave it out: the default is `incoming(req)`, Node's
+  // `IncomingMessage`. Hono: the fetch `Request`.
   /**
    * Names of the options the adapter reads itself (Fastify: `hook`), beside core's and
    * `onLimited`: any other name is an error at creation.
@@ -23,13 +28,6 @@ export interface HttpAdapter<Req, Res, OnLimited> extends RequestReader<Req> {
   send(res: Res, status: number, contentType: string, body: string): void;
   /** Hands a denied request to the user's `onLimited`, in the framework's own signature. */
   callOnLimited(onLimited: OnLimited, req: Req, res: Res, decision: Decision): unknown;
-  /**
-   * The object that stands for one HTTP request whichever limiter sees it: every limiter a
-   * request passes (a mounted group and a route, middleware and a guard, even of two adapters on
-   * one server) must get the same object, so that they decide as one. Node adapters leave it out:
-   * the default is `incoming(req)`, Node's `IncomingMessage`. Hono: the fetch `Request`.
-   */
-  request?(req: Req): object;
   /**
    * Calls `listener` once when the response is done: with its status code when it was sent in
    * full, or with `undefined` when the connection closed first. The engine registers at most one
@@ -125,7 +123,9 @@ export function createHttpLimiter<Req, Res, OnLimited>(
     check: async (req, route) => engine.decide(req, route),
     handle(req, res, route) {
       try {
-        const outcome = engine.decide(req, route);
+        const onEnd =
+          adapter.onResponseEnd === undefined ? undefined : (listener: (status: number | undefined) => void) => adapter.onResponseEnd!(req, res, listener);
+        const outcome = engine.decide(req, route, onEnd);
         return outcome instanceof Promise ? outcome.then((o) => write(req, res, o)) : write(req, res, outcome);
       } catch (err) {
         return Promise.reject(err);

@@ -2,16 +2,17 @@
 import type { Decision } from '../decision.js';
 import { decisionChannel } from '../diagnostics.js';
 import { describeValue, invalidOption, TokenBucketError } from '../errors.js';
-import { hashCallerKey } from '../hash.js';
-import { decisionEvent, TokenBucketLimiter, type Decided } from '../limiter.js';
+import { ipCallerId, keyCallerId } from '../caller.js';
+import { decisionEvent, lockoutRule, TokenBucketLimiter, type Decided } from '../limiter.js';
 import { parseCost, parsePolicyTemplates, type PolicyOptions, type PolicyTemplate } from '../policy.js';
 import { sharedMemoryStore } from '../store/memory.js';
-import { headersWithPolicy, rateLimitPolicy } from './headers.js';
+import { headersWithPolicy, mergedHeaders, rateLimitPolicy } from './headers.js';
 import { runHook, subscribeOnce } from './hooks.js';
 import { ipCallerKey } from './ip.js';
 import { apiKeyFromHeaders, keyHeaders, type NodeRequestHeaders } from './keys.js';
 import { parseHttpOptions, type HttpConfig, type HttpLimiterOptions, type PoliciesFunction } from './options.js';
 import { limitedProblem, MISSING_KEY_PROBLEM, STORE_DOWN_RETRY_AFTER_SECONDS, STORE_UNAVAILABLE_PROBLEM, type ProblemDetails } from './problems.js';
+import { existingState, recordSpent, refundAll, requestState, responseEnded, showPolicies } from './request.js';
 import { claimRoute, nameForRoute } from './route.js';
 
 /** How the engine reads a framework's request: only what it needs, only when it needs it. */
@@ -26,7 +27,15 @@ export interface RequestReader<Req> {
    * per process.
    */
   app?(req: Req): object;
+  /**
+   * The object that stands for one HTTP request whichever limiter sees it (see
+   * `HttpAdapter.request`). Default: `incoming(req)`.
+   */
+  request?(req: Req): object;
 }
+
+/** Registers the one listener of a request's end (see `HttpAdapter.onResponseEnd`). */
+export type OnResponseEnd = (listener: (status: number | undefined) => void) => void;
 
 /** What to do with a request: set `headers`, then continue or answer. */
 export type HttpOutcome =
@@ -69,6 +78,7 @@ interface Take<Req> {
   readonly callerId: string;
   readonly cost: number;
   readonly limiters: RouteLimiters;
+  readonly onEnd: OnResponseEnd | undefined;
 }
 
 /** Route names whose limiters one engine keeps (per policies list); more are built per request. */
@@ -126,48 +136,66 @@ export class HttpEngine<Req> {
    * to call, the store answers from memory), else a promise. Rejects (or throws) only for a user
    * function's fault (key, cost, policies).
    */
-  decide(req: Req, route: string): HttpOutcome | Promise<HttpOutcome> {
+  decide(req: Req, route: string, onEnd?: OnResponseEnd): HttpOutcome | Promise<HttpOutcome> {
     const c = this.config;
     // Before anything that may end the request: the order in which limiters claim a route's name
     // is the order requests reach them, whatever each one decides.
     const nameRoute = this.named !== undefined ? route : claimRoute(this.reader.app?.(req) ?? PROCESS, route, this);
-    if (!this.plain) return this.decideWithFunctions(req, route, nameRoute);
+    if (!this.plain) return this.decideWithFunctions(req, route, nameRoute, onEnd);
     const key = apiKeyFromHeaders(keyHeaders(this.reader.incoming(req)));
-    return this.missingKey(key) ?? this.take(req, route, key, this.limitersFor(key, req, nameRoute) as RouteLimiters, c.cost as number);
+    return this.missingKey(req, key) ?? this.take(req, route, key, this.limitersFor(key, req, nameRoute) as RouteLimiters, c.cost as number, onEnd);
   }
 
   /** The request path with the user's functions (skip, key, policies, cost), each awaited in that order. */
-  private async decideWithFunctions(req: Req, route: string, nameRoute: string): Promise<HttpOutcome> {
+  private async decideWithFunctions(req: Req, route: string, nameRoute: string, onEnd: OnResponseEnd | undefined): Promise<HttpOutcome> {
     const c = this.config;
     if (c.skip !== undefined && (await c.skip(req)) === true) return PASS;
     const key = c.key === undefined ? apiKeyFromHeaders(keyHeaders(this.reader.incoming(req))) : checkKey(await c.key(req));
-    const missing = this.missingKey(key);
+    const missing = this.missingKey(req, key);
     if (missing !== undefined) return missing;
     const found = this.limitersFor(key, req, nameRoute);
     const limiters = found instanceof Promise ? await found : found;
     const cost = typeof c.cost === 'number' ? c.cost : parseCost(await c.cost(req));
-    return this.take(req, route, key, limiters, cost);
+    return this.take(req, route, key, limiters, cost, onEnd);
   }
 
   /** The answer to a request without a key, unless it is limited by IP. */
-  private missingKey(key: string | undefined): HttpOutcome | undefined {
+  private missingKey(req: Req, key: string | undefined): HttpOutcome | undefined {
     if (key !== undefined || this.config.onMissingKey === 'ip') return undefined;
-    return this.config.onMissingKey === 'skip' ? PASS : MISSING_KEY;
+    return this.config.onMissingKey === 'skip' ? PASS : this.refused(req, MISSING_KEY);
   }
 
-  private take(req: Req, route: string, key: string | undefined, limiters: RouteLimiters, cost: number): HttpOutcome | Promise<HttpOutcome> {
-    let callerKey: string;
+  /** A request refused without a decision (401, 503): what earlier limiters took goes back. */
+  private refused(req: Req, outcome: HttpOutcome): HttpOutcome {
+    const state = existingState(this.requestOf(req));
+    if (state !== undefined) refundAll(state);
+    return outcome;
+  }
+
+  private requestOf(req: Req): object {
+    return this.reader.request?.(req) ?? this.reader.incoming(req);
+  }
+
+  private take(
+    req: Req,
+    route: string,
+    key: string | undefined,
+    limiters: RouteLimiters,
+    cost: number,
+    onEnd: OnResponseEnd | undefined,
+  ): HttpOutcome | Promise<HttpOutcome> {
+    let callerId: string;
     if (key === undefined) {
       const ip = this.reader.ip(req);
-      callerKey = `ip:${ip === undefined ? 'unknown' : ipCallerKey(ip, this.config.ipv6Subnet)}`;
+      callerId = ipCallerId(ip === undefined ? 'unknown' : ipCallerKey(ip, this.config.ipv6Subnet));
     } else {
-      callerKey = `key:${key}`;
+      callerId = keyCallerId(key);
     }
-    const t: Take<Req> = { req, route, keySource: key === undefined ? 'ip' : 'key', callerId: hashCallerKey(callerKey), cost, limiters };
+    const t: Take<Req> = { req, route, keySource: key === undefined ? 'ip' : 'key', callerId, cost, limiters, onEnd };
     const taken = limiters.main.takeById(t.callerId, cost);
-    if (!(taken instanceof Promise)) return this.outcome(taken, t);
+    if (!(taken instanceof Promise)) return this.outcome(taken, t, limiters.main);
     return taken.then(
-      (decided) => this.outcome(decided, t),
+      (decided) => this.outcome(decided, t, limiters.main),
       (error: unknown) => this.storeFailed(error, t),
     );
   }
@@ -182,14 +210,19 @@ export class HttpEngine<Req> {
       runHook(() => onError({ route, error, action: c.onStoreError }, req));
     }
     if (c.onStoreError === 'allow' || (c.onStoreError === 'deny' && c.dryRun)) return PASS;
-    if (c.onStoreError === 'deny') return STORE_DOWN;
-    limiters.fallback ??= new TokenBucketLimiter(limiters.main.policies, sharedMemoryStore());
+    if (c.onStoreError === 'deny') return this.refused(req, STORE_DOWN);
+    const main = limiters.main;
+    limiters.fallback ??= new TokenBucketLimiter(main.policies, sharedMemoryStore(), main.lockout);
     const local = await limiters.fallback.takeById(t.callerId, t.cost);
-    return this.outcome({ decision: local.decision, source: 'fallback' }, t);
+    return this.outcome({ decision: local.decision, source: 'fallback' }, t, limiters.fallback);
   }
 
-  /** A decision made: its event, its headers, and pass or the limited answer. */
-  private outcome(decided: Decided, t: Take<Req>): HttpOutcome {
+  /**
+   * A decision made: its event; the request's state (what it took, every policy met); its
+   * headers; and pass, or the limited answer after giving back what earlier limiters of the
+   * request took.
+   */
+  private outcome(decided: Decided, t: Take<Req>, limiter: TokenBucketLimiter): HttpOutcome {
     const c = this.config;
     const decision = decided.decision;
     if (c.onDecision !== undefined || decisionChannel.hasSubscribers) {
@@ -198,11 +231,24 @@ export class HttpEngine<Req> {
       const onDecision = c.onDecision;
       if (onDecision !== undefined) runHook(() => onDecision(event, t.req));
     }
-    const headers = headersWithPolicy(decision, c, t.limiters.policyHeader);
+    const state = requestState(this.requestOf(t.req));
+    const alone = state.policies.length === 0;
+    showPolicies(state, decision.policies);
+    const passes = decision.allowed || c.dryRun;
+    if (decision.allowed && t.cost > 0) {
+      recordSpent(state, limiter, t.callerId, t.cost, t.req, c.refundWhen);
+      if (c.refundWhen !== undefined && t.onEnd !== undefined && !state.listening) {
+        state.listening = true;
+        t.onEnd((status) => responseEnded(state, status));
+      }
+    } else if (!passes) {
+      refundAll(state);
+    }
+    const headers = alone ? headersWithPolicy(decision, c, t.limiters.policyHeader) : mergedHeaders(state.policies, decision, c);
     if (decision.allowed) return { action: 'pass', headers, decision };
     // A dry run never blocks, so it never asks the client to wait.
     if (c.dryRun) return { action: 'pass', headers: headers.filter(([name]) => name !== 'Retry-After'), decision };
-    const problem = limitedProblem(decision);
+    const problem = limitedProblem(decision, c.lockout?.status);
     return { action: 'limited', headers, decision, status: problem.body.status, ...problem };
   }
 
@@ -239,7 +285,8 @@ export class HttpEngine<Req> {
 
   private limiters(templates: readonly PolicyTemplate[], route: string): RouteLimiters {
     const policies = nameForRoute(templates, route);
-    return { main: new TokenBucketLimiter(policies, this.config.store), fallback: undefined, policyHeader: rateLimitPolicy(policies) };
+    const main = new TokenBucketLimiter(policies, this.config.store, lockoutRule(policies, this.config.lockout));
+    return { main, fallback: undefined, policyHeader: rateLimitPolicy(policies) };
   }
 }
 

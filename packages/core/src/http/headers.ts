@@ -1,5 +1,5 @@
 // The rate-limit response headers of a decision (draft-ietf-httpapi-ratelimit-headers-10).
-import type { Decision } from '../decision.js';
+import type { Decision, PolicyDecision } from '../decision.js';
 import type { Policy } from '../policy.js';
 
 /** Options for rateLimitHeaders. */
@@ -49,6 +49,39 @@ export function headersWithPolicy(decision: Decision, options: HeaderOptions, po
       ['X-RateLimit-Limit', String(decision.limit)],
       ['X-RateLimit-Remaining', String(decision.remaining)],
       ['X-RateLimit-Reset', String(Math.ceil(decision.resetMs / 1000))],
+    );
+  }
+  const retryAfter = retryAfterSeconds(decision);
+  if (retryAfter !== undefined) headers.push(['Retry-After', String(retryAfter)]);
+  return headers;
+}
+
+/**
+ * The headers of a request that several limiters decided on: one `RateLimit-Policy` and one
+ * `RateLimit` field listing every policy met (each once, in the order met), `Retry-After` from
+ * `decision` (the one that denied, if any), and the legacy fields of the binding policy: the
+ * denying decision's, else the policy with the fewest tokens left.
+ */
+export function mergedHeaders(views: Iterable<PolicyDecision>, decision: Decision, options: HeaderOptions): [string, string][] {
+  let policy = '';
+  let state = '';
+  let binding: PolicyDecision | undefined;
+  for (const p of views) {
+    const sep = policy === '' ? '' : ', ';
+    policy += `${sep}"${p.name}";q=${p.limit};w=${p.windowSeconds}`;
+    state += `${sep}"${p.name}";r=${p.remaining};t=${Math.ceil(p.resetMs / 1000)}`;
+    if (binding === undefined || p.remaining < binding.remaining || (p.remaining === binding.remaining && p.resetMs > binding.resetMs)) binding = p;
+  }
+  const headers: [string, string][] = [
+    ['RateLimit-Policy', policy],
+    ['RateLimit', state],
+  ];
+  if (options.legacyHeaders) {
+    const b = decision.allowed && binding !== undefined ? binding : decision;
+    headers.push(
+      ['X-RateLimit-Limit', String(b.limit)],
+      ['X-RateLimit-Remaining', String(b.remaining)],
+      ['X-RateLimit-Reset', String(Math.ceil(b.resetMs / 1000))],
     );
   }
   const retryAfter = retryAfterSeconds(decision);

@@ -2,6 +2,7 @@
 import type { DecisionEvent } from '../decision.js';
 import { invalidOption } from '../errors.js';
 import { parseStore } from '../limiter.js';
+import { type HttpLockoutOptions, type LockoutConfig, parseLockout } from '../lockout.js';
 import { checkOptionNames, optionNames } from '../option-names.js';
 import { parseCost, parsePolicyTemplates, type PolicyOptions, type PolicyTemplate } from '../policy.js';
 import type { Store, StoreStatusEvent } from '../store/types.js';
@@ -94,7 +95,7 @@ export interface HttpLimiterOptions<Req> {
    * from memory once an instance knows it. `limiter.reset(key)` lifts it.
    * @default undefined (no lock-out)
    */
-  lockout?: LockoutOptions;
+  lockout?: HttpLockoutOptions;
   /**
    * Compute decisions, send headers and call hooks, but never block a request (not even with
    * `onStoreError: 'deny'` while the store fails).
@@ -131,21 +132,6 @@ export interface HttpLimiterOptions<Req> {
    * change once. Not awaited.
    */
   onStoreStatus?: (event: StoreStatusEvent) => unknown;
-}
-
-/** The `lockout` option. */
-export interface LockoutOptions {
-  /** Denials within `windowSeconds` that lock the caller out: an integer >= 1. */
-  after: number;
-  /** The window in which those denials count, in seconds (> 0). */
-  windowSeconds: number;
-  /** How long the lock-out lasts, in seconds (> 0), from the denial that set it. */
-  durationSeconds: number;
-  /**
-   * The status a locked-out caller is answered with.
-   * @default 429
-   */
-  status?: 429 | 403;
 }
 
 /** What `onError` receives. */
@@ -241,7 +227,7 @@ export function parseHttpOptions<Req>(options: HttpLimiterOptions<Req>, known: r
     cost,
     skip: optionalFunction(o, 'skip'),
     refundWhen: parseRefundWhen(o),
-    lockout: parseLockout(o.lockout),
+    lockout: parseLockout(o.lockout, true),
     dryRun: flag(o, 'dryRun'),
     onStoreError: oneOf(o, 'onStoreError', STORE_ERRORS, 'fallback'),
     legacyHeaders: flag(o, 'legacyHeaders'),
@@ -249,36 +235,6 @@ export function parseHttpOptions<Req>(options: HttpLimiterOptions<Req>, known: r
     onError: optionalFunction(o, 'onError'),
     onStoreStatus: optionalFunction(o, 'onStoreStatus'),
   });
-}
-
-/** The lock-out, validated: milliseconds, and the status to answer. */
-export interface LockoutConfig {
-  readonly after: number;
-  readonly windowMs: number;
-  readonly durationMs: number;
-  readonly status: 429 | 403;
-}
-
-const LOCKOUT_OPTIONS = optionNames<LockoutOptions>({ after: 1, windowSeconds: 1, durationSeconds: 1, status: 1 });
-
-function parseLockout(lockout: unknown): LockoutConfig | undefined {
-  if (lockout === undefined) return undefined;
-  if (typeof lockout !== 'object' || lockout === null) {
-    invalidOption('lockout', lockout, 'an object { after, windowSeconds, durationSeconds, status? }');
-  }
-  checkOptionNames(lockout, LOCKOUT_OPTIONS, 'lockout.');
-  const { after, windowSeconds, durationSeconds, status = 429 } = lockout as LockoutOptions;
-  if (typeof after !== 'number' || !Number.isSafeInteger(after) || after < 1)
-    invalidOption('lockout.after', after, 'an integer >= 1 (denials that lock the caller out)');
-  const seconds = (name: string, value: unknown): number => {
-    if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || value > 1e9)
-      invalidOption(name, value, 'a number of seconds > 0 and at most 1e9');
-    return Math.max(1, Math.round(value * 1000));
-  };
-  const windowMs = seconds('lockout.windowSeconds', windowSeconds);
-  const durationMs = seconds('lockout.durationSeconds', durationSeconds);
-  if (status !== 429 && status !== 403) invalidOption('lockout.status', status, '429 or 403');
-  return Object.freeze({ after, windowMs, durationMs, status });
 }
 
 /** skipSuccessfulRequests, skipFailedRequests and skipResponse as one test of the outcome. */

@@ -20,8 +20,19 @@ export interface ProblemDetails {
  * The `application/problem+json` body of a denied request. Status 429 when a wait will help;
  * 413 when the request costs more than the policy's capacity, which no wait can fix.
  */
-export function problemDetails(decision: Decision): ProblemDetails {
+export function problemDetails(decision: Decision, lockedStatus: 429 | 403 = 429): ProblemDetails {
   const retryAfter = retryAfterSeconds(decision);
+  if (decision.lockedMs !== undefined && retryAfter !== undefined) {
+    return {
+      type: 'about:blank',
+      title: lockedStatus === 403 ? 'Forbidden' : 'Too Many Requests',
+      status: lockedStatus,
+      detail: `Locked out of rate limit "${decision.policy}" after repeated denials. Retry in ${retryAfter} second${retryAfter === 1 ? '' : 's'}.`,
+      policy: decision.policy,
+      limit: decision.limit,
+      retryAfter,
+    };
+  }
   if (retryAfter === undefined) {
     return {
       type: 'about:blank',
@@ -89,12 +100,16 @@ export const STORE_UNAVAILABLE_PROBLEM = problem(storeUnavailableProblem(STORE_D
 const limitedProblems = new Map<string, Problem>();
 const LIMITED_PROBLEMS_MAX = 1000;
 
-/** The problem of a denied decision (429, or 413 when no wait can help), from the cache when it can. */
-export function limitedProblem(decision: Decision): Problem {
-  const key = `${decision.policy}\n${decision.limit}\n${retryAfterSeconds(decision) ?? 'never'}`;
+/**
+ * The problem of a denied decision (429, or 413 when no wait can help; a lock-out's with
+ * `lockedStatus`), from the cache when it can.
+ */
+export function limitedProblem(decision: Decision, lockedStatus: 429 | 403 = 429): Problem {
+  const locked = decision.lockedMs === undefined ? '' : `\nlocked ${lockedStatus}`;
+  const key = `${decision.policy}\n${decision.limit}\n${retryAfterSeconds(decision) ?? 'never'}${locked}`;
   let found = limitedProblems.get(key);
   if (found === undefined) {
-    found = problem(problemDetails(decision));
+    found = problem(problemDetails(decision, lockedStatus));
     if (limitedProblems.size >= LIMITED_PROBLEMS_MAX) limitedProblems.clear();
     limitedProblems.set(key, found);
   }

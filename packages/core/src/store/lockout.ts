@@ -1,6 +1,7 @@
 // Lock-outs the stores share: the rule's check, the time a denial counts, and the locks a process remembers.
 import { invalidOption, TokenBucketError } from '../errors.js';
 import { MAX_POLICIES, type Policy } from '../policy.js';
+import { MEMORY_TRUST_MS } from './redis/denial-cache.js';
 import type { LockoutRule } from './types.js';
 
 /** The longest window or lock, in ms (1e9 s, as the slowest policy: Redis's arithmetic stays exact). */
@@ -60,7 +61,9 @@ interface KnownLock {
  * forgotten lock costs one call to Redis, which answers it again).
  */
 export class LockCache {
-  private locks = new Map<string, KnownLock>();
+  /** Locks per caller id, then per rule name: a caller's are forgotten together (`forgetCaller`). */
+  private byCaller = new Map<string, Map<string, KnownLock>>();
+  private count = 0;
 
   constructor(
     readonly maxKeys: number,
@@ -68,13 +71,24 @@ export class LockCache {
   ) {}
 
   get size(): number {
-    return this.locks.size;
+    return this.count;
   }
 
   remember(ruleName: string, callerId: string, policies: readonly Policy[], levels: readonly number[], lockedMs: number, sentAt: number): void {
-    const id = lockId(ruleName, callerId);
-    if (!this.locks.has(id) && this.locks.size >= this.maxKeys) this.locks = new Map();
-    this.locks.set(id, { endsAt: sentAt + lockedMs, policies, levels, sentAt });
+    let locks = this.byCaller.get(callerId);
+    if (locks === undefined || !locks.has(ruleName)) {
+      if (this.count >= this.maxKeys) {
+        this.byCaller = new Map();
+        this.count = 0;
+        locks = undefined;
+      }
+      if (locks === undefined) {
+        locks = new Map();
+        this.byCaller.set(callerId, locks);
+      }
+      this.count++;
+    }
+    locks.set(ruleName, { endsAt: sentAt + lockedMs, policies, levels, sentAt });
   }
 
   /**
@@ -82,13 +96,13 @@ export class LockCache {
    * refilled since), when this process knows the caller is locked; else undefined.
    */
   check(ruleName: string, callerId: string, policies: readonly Policy[]): { lockedMs: number; levels: number[] } | undefined {
-    if (this.locks.size === 0) return undefined;
-    const id = lockId(ruleName, callerId);
-    const lock = this.locks.get(id);
+    if (this.count === 0) return undefined;
+    const lock = this.byCaller.get(callerId)?.get(ruleName);
     if (lock === undefined) return undefined;
     const now = this.clock();
-    if (now >= lock.endsAt) {
-      this.locks.delete(id);
+    // Past MEMORY_TRUST_MS Redis is asked again: an unlock made by another process shows there.
+    if (now >= lock.endsAt || now - lock.sentAt >= MEMORY_TRUST_MS) {
+      this.forget(ruleName, callerId);
       return undefined;
     }
     const elapsed = Math.max(0, now - lock.sentAt);
@@ -101,10 +115,22 @@ export class LockCache {
   }
 
   forget(ruleName: string, callerId: string): void {
-    this.locks.delete(lockId(ruleName, callerId));
+    const locks = this.byCaller.get(callerId);
+    if (locks === undefined || !locks.delete(ruleName)) return;
+    this.count--;
+    if (locks.size === 0) this.byCaller.delete(callerId);
+  }
+
+  /** Forgets every lock remembered for the caller: tokens given back make its remembered levels stale. */
+  forgetCaller(callerId: string): void {
+    const locks = this.byCaller.get(callerId);
+    if (locks === undefined) return;
+    this.count -= locks.size;
+    this.byCaller.delete(callerId);
   }
 
   clear(): void {
-    this.locks.clear();
+    this.byCaller = new Map();
+    this.count = 0;
   }
 }

@@ -9,15 +9,23 @@ interface Denial {
 }
 
 /**
- * Answers repeat takes of a denied caller without asking the store, exactly: the store measured
- * its levels at some moment after `sentAt`, and since then each bucket can have gained at most
- * (now - sentAt) x rate (other processes can only take tokens away). When even those upper bounds
- * cannot cover the cost, the take is denied for certain, and the upper bounds are the levels to
- * report. Once they could cover it, the store is asked again.
+ * How long a remembered denial or lock is trusted, in ms. Takes only move a bucket down, but
+ * refunds, rewards and resets move it up, and one made by another process is not seen here: past
+ * this age the store is asked again, so `reset(key)` anywhere reaches every instance within it.
+ */
+export const MEMORY_TRUST_MS = 1000;
+
+/**
+ * Answers repeat takes of a denied caller without asking the store: the store measured its levels
+ * at some moment after `sentAt`, and since then each bucket can have gained at most
+ * (now - sentAt) x rate by refill. Refunds, rewards and resets made in this process forget the
+ * caller (`forget`); one made elsewhere is seen within MEMORY_TRUST_MS, after which the store is
+ * asked again. When the upper bounds cannot cover the cost, the take is denied, and the upper
+ * bounds are the levels to report. Once they could cover it, the store is asked again.
  */
 export class DenialCache {
-  /** Denials per policy list (one limiter's), then per caller id: no key string to build per check. */
-  private byPolicies = new WeakMap<readonly Policy[], Map<string, Denial>>();
+  /** Denials per caller id, then per policy list (one limiter's): no key string to build per check. */
+  private byCaller = new Map<string, Map<readonly Policy[], Denial>>();
   /** Denials held, in every map. */
   private count = 0;
 
@@ -29,44 +37,55 @@ export class DenialCache {
   /** Upper bounds of the levels now, if they still cannot cover `cost`; else undefined. */
   check(callerId: string, policies: readonly Policy[], cost: number): number[] | undefined {
     if (this.count === 0) return undefined;
-    const denials = this.byPolicies.get(policies);
-    const denial = denials?.get(callerId);
+    const denials = this.byCaller.get(callerId);
+    const denial = denials?.get(policies);
     if (denial === undefined) return undefined;
     const elapsed = Math.max(0, this.clock() - denial.sentAt);
+    if (elapsed >= MEMORY_TRUST_MS) {
+      this.delete(callerId, denials!, policies);
+      return undefined;
+    }
     const upper = new Array<number>(policies.length);
     for (let i = 0; i < policies.length; i++) {
       const p = policies[i]!;
       upper[i] = Math.min(p.capacity, denial.levels[i]! + (elapsed * p.refillPerSecond) / 1000);
     }
     if (fits(upper, cost)) {
-      this.delete(denials!, callerId);
+      this.delete(callerId, denials!, policies);
       return undefined;
     }
     return upper;
   }
 
   remember(callerId: string, policies: readonly Policy[], levels: readonly number[], sentAt: number): void {
-    let denials = this.byPolicies.get(policies);
-    if (denials === undefined) {
-      denials = new Map();
-      this.byPolicies.set(policies, denials);
-    }
-    if (!denials.has(callerId)) {
+    let denials = this.byCaller.get(callerId);
+    if (denials === undefined || !denials.has(policies)) {
       // Start over when full: a cache miss only costs one call to the store, and evicting one
       // entry at a time from a Map whose keys keep changing slows every eviction down.
       if (this.count >= this.maxKeys) {
-        denials = new Map();
-        this.byPolicies = new WeakMap([[policies, denials]]);
+        this.byCaller = new Map();
         this.count = 0;
+        denials = undefined;
+      }
+      if (denials === undefined) {
+        denials = new Map();
+        this.byCaller.set(callerId, denials);
       }
       this.count++;
     }
-    denials.set(callerId, { levels, sentAt });
+    denials.set(policies, { levels, sentAt });
   }
 
-  forget(callerId: string, policies: readonly Policy[]): void {
-    const denials = this.byPolicies.get(policies);
-    if (denials !== undefined) this.delete(denials, callerId);
+  /**
+   * Forgets every denial remembered for the caller, under any limiter: a refund, a reward or a
+   * reset through one limiter may concern buckets another limiter (with the same policy names)
+   * remembers as empty.
+   */
+  forget(callerId: string, _policies?: readonly Policy[]): void {
+    const denials = this.byCaller.get(callerId);
+    if (denials === undefined) return;
+    this.count -= denials.size;
+    this.byCaller.delete(callerId);
   }
 
   get size(): number {
@@ -74,11 +93,12 @@ export class DenialCache {
   }
 
   clear(): void {
-    this.byPolicies = new WeakMap();
+    this.byCaller = new Map();
     this.count = 0;
   }
 
-  private delete(denials: Map<string, Denial>, callerId: string): void {
-    if (denials.delete(callerId)) this.count--;
+  private delete(callerId: string, denials: Map<readonly Policy[], Denial>, policies: readonly Policy[]): void {
+    if (denials.delete(policies)) this.count--;
+    if (denials.size === 0) this.byCaller.delete(callerId);
   }
 }

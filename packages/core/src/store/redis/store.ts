@@ -105,17 +105,23 @@ export class RedisStore implements Store {
     } catch (err) {
       return Promise.reject(err);
     }
-    if (tokens > 0) this.denials?.forget(callerId, policies);
+    if (tokens > 0) this.forgetCaller(callerId);
     const adjusted = this.send({ callerId, policies, kind: 'adjust', amount: tokens, keyCount: policies.length });
-    if (tokens <= 0 || this.denials === undefined) return adjusted;
+    if (tokens <= 0 || (this.denials === undefined && this.locks === undefined)) return adjusted;
     return adjusted.then((result) => {
-      this.denials!.forget(callerId, policies);
+      this.forgetCaller(callerId);
       return result;
     });
   }
 
+  /** Drops what this process remembers of the caller (denials, the levels seen with its locks): tokens went back. */
+  private forgetCaller(callerId: string): void {
+    this.denials?.forget(callerId);
+    this.locks?.forgetCaller(callerId);
+  }
+
   async reset(callerId: string, policies: readonly Policy[]): Promise<void> {
-    this.denials?.forget(callerId, policies);
+    this.forgetCaller(callerId);
     const keys = policies.map((p) => bucketKey(this.prefix, p.name, callerId));
     await this.calls.run(this.nodeOf(callerId), 0, () => this.connection.del(keys));
   }
