@@ -55,7 +55,8 @@ interface KnownLock {
 }
 
 /**
- * The locks a RedisStore has seen, answered without Redis until they end. The store saw the lock
+ * The locks a RedisStore has seen, answered without Redis until they end, or for MEMORY_TRUST_MS
+ * at most (an unlock made by another process is then seen). The store saw the lock
  * with `lockedMs` left at some moment after `sentAt`, so it ends at `sentAt + lockedMs` or later:
  * remembering that end errs towards asking Redis again. Bounded: when full, it starts over (a
  * forgotten lock costs one call to Redis, which answers it again).
