@@ -80,7 +80,7 @@ export function registerMetrics(options: OpenTelemetryMetricsOptions = {}): Open
   const meter = meterProvider.getMeter(METER_NAME);
   const decisions = meter.createObservableCounter('tokenbucket.decisions', {
     description:
-      'Rate-limit decisions, by route, binding policy, outcome (allowed or denied; a dry-run denial is denied) and source (redis, denial-cache, memory, fallback, store).',
+      'Rate-limit decisions, by route, binding policy, outcome (allowed or denied; a dry-run denial is denied) and source (redis, denial-cache, lockout, memory, fallback, store).',
     unit: '{decision}',
     valueType: ValueType.INT,
   });

@@ -95,7 +95,7 @@ export function registerMetrics(options: PrometheusMetricsOptions = {}): Prometh
 
   const decisions = new Counter({
     name: names.decisions,
-    help: 'Rate-limit decisions, by route, binding policy, outcome (allowed or denied; a dry-run denial is denied) and source (redis, denial-cache, memory, fallback, store).',
+    help: 'Rate-limit decisions, by route, binding policy, outcome (allowed or denied; a dry-run denial is denied) and source (redis, denial-cache, lockout, memory, fallback, store).',
     labelNames: ['route', 'policy', 'outcome', 'source'] as const,
     registers: [],
     collect() {
