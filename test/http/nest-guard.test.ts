@@ -303,3 +303,33 @@ test('bad options fail the start (app.init), naming the option, the value and th
     /`@RateLimit options` must be an options object; got 5/,
   );
 });
+
+/** An authentication guard: `Authorization: Session <user>` sets `request.user`. */
+class SessionGuard {
+  canActivate(context: ExecutionContext): boolean {
+    const req = context.switchToHttp().getRequest();
+    const user = /^Session (.+)$/.exec(req.headers.authorization ?? '')?.[1];
+    if (user !== undefined) req.user = { id: user };
+    return true;
+  }
+}
+
+@Controller('me')
+@UseGuards(SessionGuard, RateLimitGuard)
+@RateLimit({ capacity: 1, refillPerSecond: SLOW, key: (req) => req.user?.id, onMissingKey: 'reject' })
+class MeController {
+  @Get()
+  me() {
+    return { ok: true };
+  }
+}
+
+@Module({ controllers: [MeController] })
+class FeatureModule {}
+
+test('in a feature module (the module is global), after an authentication guard: keyed on the user it set', async () => {
+  const get = await start({ imports: [RateLimitModule.forRoot({ store }), FeatureModule] });
+  const as = (user: string) => get('/me', { authorization: `Session ${user}` });
+  expect([(await as('ann')).status, (await as('bob')).status, (await as('ann')).status]).toEqual([200, 200, 429]);
+  expect((await get('/me', { 'x-api-key': 'ann' })).status).toBe(401);
+});
