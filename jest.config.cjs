@@ -61,8 +61,9 @@ for (const k of [3, 2]) {
 // NestJS: each major on each platform, the @nestjs packages mapped to that major's aliased install
 // ("nestjs-core10": "npm:@nestjs/core@10.4.9"); each platform package brings its own Express or
 // Fastify. test/http/nest.test.ts (the Express middleware recipe) runs on the Express platform.
+// NestJS 12 ships ES modules only: its files are transformed to CommonJS (test/support/esm-to-cjs.cjs).
 const nestProjects = [];
-for (const major of [11, 10]) {
+for (const major of [12, 11, 10]) {
   const installed = (module) => (major === 11 ? module : `nestjs-${module.slice('@nestjs/'.length)}${major}`);
   for (const platform of ['express', 'fastify']) {
     const names = ['@nestjs/common', '@nestjs/core', `@nestjs/platform-${platform}`];
@@ -71,6 +72,11 @@ for (const major of [11, 10]) {
     const nest = project(`nestjs ${versions['@nestjs/core']} (${platform})`, 'nest', versions, modules);
     if (platform !== 'express') nest.testPathIgnorePatterns = ['/node_modules/', '/test/http/nest\\.test\\.ts$'];
     nest.globals.NEST_PLATFORM = platform;
+    if (major === 12) {
+      // ESM-only: its files (and nothing else of node_modules) go through a transform to CommonJS.
+      nest.transform = { ...shared.transform, '^.+\\.js$': '<rootDir>/test/support/esm-to-cjs.cjs' };
+      nest.transformIgnorePatterns = ['^(?!.*/\\.pnpm/@nestjs\\+[a-z-]+@12\\.).*/node_modules/'];
+    }
     nestProjects.push(nest);
   }
 }
