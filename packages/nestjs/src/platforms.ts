@@ -49,7 +49,7 @@ interface FastifyReply {
 /** One platform: core's adapter, and the route pattern a request matched. */
 export interface Platform {
   readonly adapter: HttpAdapter<PlatformRequest, unknown, OnLimited>;
-  /** `GET /cats/:id`: the pattern Nest registered (global prefix, module path and version included). */
+  /** `GET /cats/:id`: the pattern Nest registered (global prefix and URI version included). */
   route(req: PlatformRequest): string;
   /** The answer to throw for a request the limiter did not let through, once. */
   answer(res: unknown): RateLimitException | undefined;
