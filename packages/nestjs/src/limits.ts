@@ -14,9 +14,9 @@ export const RATE_LIMIT_OPTIONS = Symbol.for('@tokenbucket/nestjs:options');
 // biome-ignore lint/complexity/noBannedTypes: Nest's metadata targets are any class or function
 type Target = Function;
 
-/** A handler's limiter, and whether its options have an `onLimited` (which needs the ExecutionContext). */
+/** A handler's limiters, in the order requests pass them, and whether one has an `onLimited` (which needs the ExecutionContext). */
 interface Entry {
-  readonly limiter: HttpLimiter<PlatformRequest, unknown>;
+  readonly limiters: readonly HttpLimiter<PlatformRequest, unknown>[];
   readonly onLimited: boolean;
 }
 
@@ -87,10 +87,20 @@ export class RateLimitRegistry implements OnModuleInit {
     const req = http.getRequest<PlatformRequest>();
     const res = http.getResponse<unknown>();
     if (entry.onLimited) this.contexts.set(req, context);
-    const go = entry.limiter.handle(req, res, p.route(req));
-    if (go === true) return true;
-    if (go === false) return this.refuse(p, res);
-    return go.then((pass) => pass || this.refuse(p, res));
+    return this.pass(entry.limiters, 0, req, res, p.route(req));
+  }
+
+  /** Runs the limiters from `i` on, each once the one before let the request through. */
+  private pass(limiters: Entry['limiters'], i: number, req: PlatformRequest, res: unknown, route: string): boolean | Promise<boolean> {
+    for (; i < limiters.length; i++) {
+      const go = limiters[i]!.handle(req, res, route);
+      if (go === false) return this.refuse(res);
+      if (go !== true) {
+        const next = i + 1;
+        return go.then((pass) => (pass ? this.pass(limiters, next, req, res, route) : this.refuse(res)));
+      }
+    }
+    return true;
   }
 
   /** Writes a RateLimitException on the platform's response (RateLimitExceptionFilter). */
@@ -98,8 +108,8 @@ export class RateLimitRegistry implements OnModuleInit {
     (this.platform as Platform).write(res, exception);
   }
 
-  private refuse(p: Platform, res: unknown): false {
-    const answer = p.answer(res);
+  private refuse(res: unknown): false {
+    const answer = (this.platform as Platform).answer(res);
     if (answer !== undefined) throw answer;
     return false; // something else answered the response before the guard ran
   }
@@ -120,23 +130,24 @@ export class RateLimitRegistry implements OnModuleInit {
   }
 
   private create(controller: Target, handler: Target): Entry | null {
-    const options = this.resolve(controller, handler);
-    if (options === undefined) return null;
+    const list = this.resolve(controller, handler);
+    if (list === undefined) return null;
     try {
-      return { limiter: createHttpLimiter((this.platform as Platform).adapter, options), onLimited: options.onLimited !== undefined };
+      const adapter = (this.platform as Platform).adapter;
+      return { limiters: list.map((options) => createHttpLimiter(adapter, options)), onLimited: list.some((o) => o.onLimited !== undefined) };
     } catch (err) {
       if (err instanceof TokenBucketError) err.message += ` (limits of ${controller.name}.${handler.name})`;
       throw err;
     }
   }
 
-  /** The options of a handler: its own decorator's, else its controller's, else the module's if they have a policy. */
-  private resolve(controller: Target, handler: Target): RateLimitOptions | undefined {
+  /** The options of a handler's limiters: its own decorators', else its controller's, else the module's if they have a policy. */
+  private resolve(controller: Target, handler: Target): RateLimitOptions[] | undefined {
     for (const target of [handler, controller]) {
       if (this.reflector.get<boolean | undefined>(SKIP_RATE_LIMIT, target) === true) return undefined;
-      const own = this.reflector.get<RateLimitOptions | undefined>(RATE_LIMIT, target);
-      if (own !== undefined) return merge(this.options, own);
+      const own = this.reflector.get<RateLimitOptions[] | undefined>(RATE_LIMIT, target);
+      if (own !== undefined) return own.map((options) => merge(this.options, options));
     }
-    return hasPolicy(this.options) ? this.options : undefined;
+    return hasPolicy(this.options) ? [this.options] : undefined;
   }
 }
