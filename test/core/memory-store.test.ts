@@ -100,6 +100,57 @@ describe('MemoryStore on a controlled clock', () => {
     store.close();
   });
 
+  test('lock-outs on a controlled clock: the window slides, the lock lasts durationMs to the ms', async () => {
+    const clock = manualClock();
+    const store = new MemoryStore({ clock: clock.now });
+    const { policies } = createLimiter({ store, capacity: 1, refillPerSecond: 1 / 3600 });
+    const rule = { name: 'r', after: 3, windowMs: 1000, durationMs: 5000 };
+    await store.take('k', policies, 1, rule);
+    for (const step of [0, 600, 600]) {
+      clock.advance(step);
+      expect((await store.take('k', policies, 1, rule)).lockedMs).toBeUndefined(); // never 3 within 1000 ms
+    }
+    clock.advance(300);
+    expect((await store.take('k', policies, 1, rule)).lockedMs).toBe(5000); // 600 + 300 ms after the first of three
+    clock.advance(4999);
+    expect(store.takeNow('k', policies, 0, rule)).toMatchObject({ allowed: false, lockedMs: 1 });
+    clock.advance(1);
+    expect(store.takeNow('k', policies, 0, rule)).toMatchObject({ allowed: true });
+    expect(store.takeNow('k', policies, 0, rule).lockedMs).toBeUndefined();
+    store.close();
+  });
+
+  test('lock-outs are bounded by maxKeys, swept once they say nothing, and dropped by close', async () => {
+    const clock = manualClock();
+    const store = new MemoryStore({ clock: clock.now, maxKeys: 3 });
+    const { policies } = createLimiter({ store, capacity: 1, refillPerSecond: 1 / 3600 });
+    const lock = { name: 'lock', after: 1, windowMs: 1000, durationMs: 60_000 };
+    const count = { name: 'count', after: 5, windowMs: 1000, durationMs: 60_000 };
+    await store.take('locked', policies, 2, lock);
+    await store.take('a', policies, 2, count);
+    await store.take('b', policies, 2, count);
+    expect(store.lockoutSize).toBe(3);
+    await store.take('c', policies, 2, count); // full: drops a caller that is not locked, the oldest
+    expect(store.lockoutSize).toBe(3);
+    expect(store.takeNow('locked', policies, 0, lock).lockedMs).toBeGreaterThan(0);
+    clock.advance(1000); // the counts have left their window: they say nothing any more
+    await store.take('d', policies, 2, count); // drops one that says nothing
+    store.sweep();
+    expect(store.lockoutSize).toBe(2); // the lock, and d's count
+    clock.advance(60_000);
+    await store.take('e', policies, 2, count);
+    await store.take('f', policies, 2, count);
+    await store.take('g', policies, 2, count); // the lock has ended: it says nothing, it goes first
+    expect(store.takeNow('locked', policies, 0, lock).lockedMs).toBeUndefined();
+    // Only locked callers left: the oldest goes.
+    for (const id of ['x', 'y', 'z', 'w']) await store.take(id, policies, 2, lock);
+    expect(store.lockoutSize).toBe(3);
+    expect(store.takeNow('x', policies, 0, lock).lockedMs).toBeUndefined();
+    expect(store.takeNow('w', policies, 0, lock).lockedMs).toBeGreaterThan(0);
+    store.close();
+    expect(store.lockoutSize).toBe(0);
+  });
+
   test('invalid options name the option and the value', () => {
     expect(() => new MemoryStore({ maxKeys: 0 })).toThrow(/`maxKeys` must be an integer >= 1; got 0/);
     expect(() => new MemoryStore({ sweepIntervalMs: NaN })).toThrow(/`sweepIntervalMs`.*got NaN/);

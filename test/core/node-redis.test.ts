@@ -26,6 +26,22 @@ describe.each(CLIENT_KINDS.filter((k) => k.library === 'node-redis'))('RedisStor
     expect((await l.take('lazy-caller')).remaining).toBe(1);
   });
 
+  test('adjust, unlock and clear on a client not connected yet fail at once with STORE_UNAVAILABLE, and work once it is', async () => {
+    const lazy = await clients.standalone({ connect: false });
+    const store = new RedisStore({ client: lazy.client, prefix, breaker: { failureThreshold: 10 } });
+    const { policies } = createLimiter({ store, name: `lazy-ops-${kind.id}`, capacity: 2, refillPerSecond: SLOW });
+    const rule = { name: `lazy-ops-${kind.id}`, after: 1, windowMs: 1000, durationMs: 60_000 };
+    await expect(store.adjust('lazy-ops', policies, -1)).rejects.toMatchObject(closed);
+    await expect(store.take('lazy-ops', policies, 5, rule)).rejects.toMatchObject(closed);
+    await expect(store.unlock('lazy-ops', rule)).rejects.toMatchObject(closed);
+    await expect(store.clear()).rejects.toMatchObject(closed);
+    await lazy.connect();
+    expect((await store.adjust('lazy-ops', policies, -1)).levels[0]).toBeCloseTo(1, 3);
+    expect((await store.take('lazy-ops', policies, 5, rule)).lockedMs).toBeGreaterThan(59_000);
+    await store.unlock('lazy-ops', rule);
+    expect(await store.take('lazy-ops', policies, 0, rule)).toMatchObject({ allowed: true });
+  });
+
   test("from quit() or close() on, a take fails at once with STORE_UNAVAILABLE, not the client's own error", async () => {
     const closing = await clients.standalone();
     // Unbatched: the take is checked and sent in the turn it is made, right after quit().

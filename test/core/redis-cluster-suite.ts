@@ -219,6 +219,25 @@ export function runRedisClusterSuite(kind: ClientKind): void {
       expect([...(await pool.keysPerMaster(`${prefix}"*`)).values()].flat()).toHaveLength(0);
     });
 
+    test('a key of another type (WRONGTYPE) fails its own take alone; the other callers of that master are decided', async () => {
+      const store = new RedisStore({ client: await cluster(), prefix, ...UNHURRIED });
+      const statuses: string[] = [];
+      store.subscribe((e) => statuses.push(e.status));
+      const l = createLimiter({ store, name: 'wt', capacity: 10, refillPerSecond: SLOW });
+      const bad = caller();
+      const slot = await keySlot(`{${bad}}`);
+      const master = (await pool.masters()).find((m) => m.slots.some(([a, b]) => slot >= a && slot <= b))!;
+      await master.client.lpush(`${prefix}wt:{${bad}}`, 'not a bucket');
+      const ids = Array.from({ length: 60 }, caller);
+      for (let round = 0; round < 4; round++) {
+        const [failed, ...others] = await Promise.allSettled([store.take(bad, l.policies, 1), ...ids.map((id) => store.take(id, l.policies, 1))]);
+        expect(failed).toMatchObject({ status: 'rejected', reason: { code: 'STORE_WRONGTYPE' } });
+        expect(others.every((s) => s.status === 'fulfilled' && s.value.allowed)).toBe(true);
+      }
+      expect(statuses).toEqual([]);
+      await master.client.del(`${prefix}wt:{${bad}}`);
+    });
+
     test('clear deletes the keys under the prefix on every master, and only those', async () => {
       const own = `${prefix}clear-${kind.id}:`;
       const store = new RedisStore({ client: await cluster(), prefix: own, ...UNHURRIED });
@@ -251,10 +270,10 @@ export function runRedisClusterSuite(kind: ClientKind): void {
       // One call: a take of `here`, then a take, a lockout take and an adjust of `away`.
       const extraKeys = [key(away, 'nh'), key(away, 'nh'), `${prefix}"lock":nh:{${away}}`, `${prefix}"denials":nh:{${away}}`, key(away, 'nh')];
       const operations = [
-        [0, 1, tau, 1e6], // a take of here
-        [0, 1, tau, 1e6], // a take of away
-        [1, 1, 1, 1e6, 1e6, tau, 1e6], // a lockout take of away
-        [2, 1, tau, -1e6], // an adjust of away
+        [0, 1, tau, 1e6, 1], // a take of here (in microseconds)
+        [0, 1, tau, 1e6, 1], // a take of away
+        [1, 1, 1, 1e6, 1e6, tau, 1e6, 1], // a lockout take of away
+        [2, 1, tau, -1e6, 1000], // an adjust of away (in nanoseconds)
       ];
       const args = [extraKeys.length, ...extraKeys, operations.length, ...operations.flat()];
       const reply = (await node.eval(TAKE_SCRIPT, 1, key(here, 'nh'), ...args)) as number[];

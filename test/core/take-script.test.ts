@@ -23,8 +23,8 @@ describe('the script decides, on a real Redis', () => {
   test("on a real Redis: one call of two takes answers each take's verdict, then its buckets", async () => {
     const client = pool.client();
     const key = `${prefix}verdicts:{caller}`;
-    // Two takes (code 0) of one policy (tau 3 s, inc 2 s) on one bucket: the first fits, the second does not.
-    const reply = (await client.eval(TAKE_SCRIPT, 2, key, key, 0, 2, 0, 1, 3e6, 2e6, 0, 1, 3e6, 2e6)) as number[];
+    // Two takes (code 0) of one policy (tau 3 s, inc 2 s, in microseconds) on one bucket: the first fits, the second does not.
+    const reply = (await client.eval(TAKE_SCRIPT, 2, key, key, 0, 2, 0, 1, 3e6, 2e6, 1, 0, 1, 3e6, 2e6, 1)) as number[];
     expect(reply).toHaveLength(4);
     expect(reply[0]).toBe(1);
     expect(reply[1]).toBe(0); // a new bucket: full, nothing ahead

@@ -6,6 +6,7 @@ export type TokenBucketErrorCode =
   | 'INVALID_COST'
   | 'INVALID_KEY'
   | 'STORE_REPLY'
+  | 'STORE_WRONGTYPE'
   | 'STORE_TIMEOUT'
   | 'STORE_UNAVAILABLE'
   | 'STORE_CIRCUIT_OPEN';

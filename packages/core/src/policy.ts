@@ -19,7 +19,8 @@ export interface PolicyOptions {
   capacity: number;
   /**
    * Tokens added per second, continuously (a real number > 0, at most 1000000, and such that an
-   * empty bucket fills within 1e9 seconds). `1000 / 86400` is "1000 a day".
+   * empty bucket fills within 1e9 seconds; above 1000 a second, within 1e6 seconds, about 11.6
+   * days). `1000 / 86400` is "1000 a day". Redis keeps the rate within 0.1%, never above it.
    */
   refillPerSecond: number;
 }
@@ -43,21 +44,32 @@ export type PolicyTemplate = Omit<Policy, 'name'> & { readonly name: string | un
  */
 export const MAX_POLICIES = 32;
 
-/** The longest time a bucket may take to fill, in microseconds (keeps Redis's arithmetic exact). */
-const MAX_FILL_MICROSECONDS = 1e15;
+/** The longest time a bucket may take to fill, in the script's unit (keeps Redis's arithmetic exact). */
+const MAX_FILL_UNITS = 1e15;
 
 const POLICY_OPTIONS = optionNames<PolicyOptions>({ name: 1, capacity: 1, refillPerSecond: 1 });
 
 const NAME_PATTERN = /^[\x20-\x7e]{1,128}$/;
 const NAME_FORBIDDEN = /["\\{}]/;
 
+/** Above this many tokens a second, whole microseconds per token could miss the rate by more than 0.1%. */
+const FINE_RATE = 1000;
+
 /**
- * Microseconds one token takes to refill, rounded up to a whole microsecond so that bucket
- * arithmetic in whole microseconds stays exact: the effective rate is never above the policy's,
- * and within 1 / interval of it (within a millionth for one token a second).
+ * The unit the store's script counts a policy's time in, as fractions of a microsecond: 1000
+ * (nanoseconds) above 1000 tokens a second, else 1 (microseconds).
  */
-export function tokenIntervalMicros(refillPerSecond: number): number {
-  return Math.ceil(1e6 / refillPerSecond);
+export function timeScale(refillPerSecond: number): 1 | 1000 {
+  return refillPerSecond > FINE_RATE ? 1000 : 1;
+}
+
+/**
+ * The time one token takes to refill in the script's unit (`timeScale`), rounded up to a whole
+ * unit so that bucket arithmetic in whole units stays exact: the effective rate is never above
+ * the policy's, and within 0.1% of it (at least 1000 units a token), at any rate allowed.
+ */
+export function tokenInterval(refillPerSecond: number): number {
+  return Math.ceil((1e6 * timeScale(refillPerSecond)) / refillPerSecond);
 }
 
 /** Whether `name` may name a policy (it becomes part of a Redis key and of a header). */
@@ -88,8 +100,16 @@ function parseTemplate(input: unknown, path: string, unnamed: 'default' | 'allow
   if (refillPerSecond > 1e6) {
     invalidOption(`${path}refillPerSecond`, refillPerSecond, 'at most 1000000 (a token per microsecond)');
   }
-  if (capacity * tokenIntervalMicros(refillPerSecond) > MAX_FILL_MICROSECONDS) {
-    invalidOption(`${path}refillPerSecond`, refillPerSecond, `fast enough that an empty bucket of ${capacity} fills within 1e9 seconds (about 31 years)`);
+  if (capacity * tokenInterval(refillPerSecond) > MAX_FILL_UNITS) {
+    if (timeScale(refillPerSecond) === 1) {
+      invalidOption(`${path}refillPerSecond`, refillPerSecond, `fast enough that an empty bucket of ${capacity} fills within 1e9 seconds (about 31 years)`);
+    }
+    // Counted in nanoseconds to keep the rate exact, a bucket can take at most 1e6 s to fill.
+    invalidOption(
+      `${path}capacity`,
+      capacity,
+      `small enough that an empty bucket fills within 1e6 seconds (about 11.6 days) at ${refillPerSecond} tokens a second, so that its rate is kept within 0.1%`,
+    );
   }
   return Object.freeze({
     name,

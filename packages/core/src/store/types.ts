@@ -41,7 +41,7 @@ export interface SlotResult {
 export interface LockoutRule {
   /**
    * Names the lock: part of its Redis keys (the engine passes its policy names joined).
-   * Printable ASCII, no `"`, `\`, `{`, `}`.
+   * Printable ASCII, no `"`, `\`, `{`, `}`; at most 32 x 129 characters.
    */
   readonly name: string;
   /** Denials within `windowMs` that lock the caller (an integer >= 1). */

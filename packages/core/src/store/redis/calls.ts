@@ -54,6 +54,14 @@ export class StoreCalls {
     return result;
   }
 
+  /**
+   * Publishes the failure of one operation of a call that succeeded (a key holding another type,
+   * a reply not the script's): on the error channel, not to the breaker, since the node answered.
+   */
+  operationFailed(node: string | undefined, error: unknown): void {
+    if (storeErrorChannel.hasSubscribers) storeErrorChannel.publish({ store: this.store, node, code: errorCode(error), error });
+  }
+
   /** The error for a reply that is not the script's. */
   replyError(reply: unknown): TokenBucketError {
     return new TokenBucketError('STORE_REPLY', `unexpected reply from the take script: ${JSON.stringify(reply)}`);

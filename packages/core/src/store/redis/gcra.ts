@@ -1,6 +1,6 @@
 // The script's operations (takes, takes under a lockout rule, adjusts) in its units (GCRA, whole microseconds), and back.
 import { TokenBucketError } from '../../errors.js';
-import { tokenIntervalMicros, type Policy } from '../../policy.js';
+import { timeScale, tokenInterval, type Policy } from '../../policy.js';
 import type { LockoutRule, TakeResult } from '../types.js';
 
 /** The script's operation codes (the first argument of each operation). */
@@ -24,10 +24,11 @@ export const extraKeyCount = (op: ScriptOp): number => (op.lockout !== undefined
 /**
  * Appends one operation's arguments to `argv` (after the extra keys and the number of
  * operations): its code and number of policies; for a lockout take, the rule's `after`, window
- * and duration (microseconds); then per policy tau (capacity x interval: how far ahead of now a
+ * and duration (microseconds); then per policy, in its time unit (`timeScale`: microseconds, or
+ * nanoseconds above 1000 tokens a second), tau (capacity x interval: how far ahead of now a
  * bucket's TAT may be) and its move: for a take, inc = ceil(cost x interval) (0 for a cost of 0,
  * which only reads); for an adjust, the signed move of the TAT (ceil(|tokens| x interval),
- * negative for tokens given back, positive for tokens taken away).
+ * negative for tokens given back, positive for tokens taken away); then the unit.
  */
 export function pushOpArgs(argv: (string | number)[], op: ScriptOp): void {
   const { policies, amount, lockout } = op;
@@ -39,9 +40,9 @@ export function pushOpArgs(argv: (string | number)[], op: ScriptOp): void {
     argv.push(OP_TAKE, policies.length);
   }
   for (const p of policies) {
-    const interval = tokenIntervalMicros(p.refillPerSecond);
+    const interval = tokenInterval(p.refillPerSecond);
     const move = amount === 0 ? 0 : Math.ceil(Math.abs(amount) * interval);
-    argv.push(p.capacity * interval, op.kind === 'adjust' && amount > 0 ? -move : move);
+    argv.push(p.capacity * interval, op.kind === 'adjust' && amount > 0 ? -move : move, timeScale(p.refillPerSecond));
   }
 }
 
@@ -50,25 +51,37 @@ export const replyLength = (op: ScriptOp): number => 1 + op.policies.length + ex
 
 /** The verdict the script gives an operation whose keys the node it ran on does not serve. */
 const ELSEWHERE = -1;
+/** The verdict the script gives an operation one of whose keys holds another type (WRONGTYPE). */
+const WRONGTYPE = -2;
 
 /**
  * One operation's result from the script's reply, from `offset` on: the script's verdict, and
  * each bucket's level, (tau - ahead) / interval within [0, capacity] (before a take's debit,
  * after an adjust); for a lockout take, `lockedMs` when the caller is locked. Undefined when the
  * script answered "not here" (a Cluster batch reached a node that no longer serves the slot).
+ * Throws STORE_WRONGTYPE, naming the key from `keysOf()` (the operation's, in the script's order),
+ * when one of them holds another type: that operation alone failed.
  */
-export function resultFrom(reply: unknown, op: ScriptOp, offset: number): TakeResult | undefined {
+export function resultFrom(reply: unknown, op: ScriptOp, offset: number, keysOf?: () => readonly string[]): TakeResult | undefined {
   const { policies } = op;
   if (Array.isArray(reply) && reply.length >= offset + replyLength(op)) {
     const verdict = Number(reply[offset]);
     if (verdict === ELSEWHERE) return undefined;
+    if (verdict === WRONGTYPE) {
+      const key = keysOf?.()[Number(reply[offset + 1]) - 1];
+      throw new TokenBucketError(
+        'STORE_WRONGTYPE',
+        `Redis key ${key === undefined ? '(unknown)' : JSON.stringify(key)} holds a value that is not this store's (WRONGTYPE): ` +
+          "that take failed alone. Something else writes under the store's prefix: delete the key, and give the store a prefix of its own.",
+      );
+    }
     const levels = new Array<number>(policies.length);
     let ok = op.kind === 'adjust' ? verdict === 1 : verdict === 0 || verdict === 1;
     for (let i = 0; i < policies.length; i++) {
       const p = policies[i]!;
       const ahead = Number(reply[offset + 1 + i]);
       if (!Number.isFinite(ahead)) ok = false;
-      const interval = tokenIntervalMicros(p.refillPerSecond);
+      const interval = tokenInterval(p.refillPerSecond);
       levels[i] = Math.min(p.capacity, Math.max(0, (p.capacity * interval - ahead) / interval));
     }
     if (extraKeyCount(op) === 0) {

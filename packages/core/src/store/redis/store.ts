@@ -1,4 +1,5 @@
 // Bucket store on Redis (standalone, Sentinel or Cluster): the take script, Redis's clock.
+import { TokenBucketError } from '../../errors.js';
 import type { Policy } from '../../policy.js';
 import { checkLockoutRule, checkTokens, LockCache } from '../lockout.js';
 import {
@@ -185,6 +186,8 @@ export class RedisStore implements Store {
   async clear(): Promise<number> {
     this.denials?.clear();
     this.locks?.clear();
+    const status = this.connection.unavailable();
+    if (status !== undefined) throw new TokenBucketError('STORE_UNAVAILABLE', `the Redis client is not connected (status "${status}").`);
     return this.connection.deleteUnder(this.prefix);
   }
 
@@ -224,8 +227,15 @@ export class RedisStore implements Store {
     const args: (string | number)[] = [0, 1];
     pushOpArgs(args, op);
     const sentAt = performance.now();
-    const reply = await this.calls.run(this.nodeOf(op.callerId), 1, () => this.connection.take(keys, args, false));
-    const result = resultFrom(reply, op, 0);
+    const node = this.nodeOf(op.callerId);
+    const reply = await this.calls.run(node, 1, () => this.connection.take(keys, args, false));
+    let result: TakeResult | undefined;
+    try {
+      result = resultFrom(reply, op, 0, () => keys);
+    } catch (err) {
+      this.calls.operationFailed(node, err);
+      throw err;
+    }
     if (result === undefined) throw this.calls.replyError(reply);
     this.remember(op, result, sentAt);
     return result;
@@ -264,7 +274,7 @@ export class RedisStore implements Store {
           let offset = 0;
           for (const op of ops) {
             try {
-              const result = resultFrom(reply, op, offset);
+              const result = resultFrom(reply, op, offset, () => this.keysOf(op));
               if (result === undefined) {
                 this.sendOne(op).then(op.resolve, op.reject);
               } else {
@@ -272,6 +282,7 @@ export class RedisStore implements Store {
                 op.resolve(result);
               }
             } catch (err) {
+              this.calls.operationFailed(node, err);
               op.reject(err);
             }
             offset += replyLength(op);
