@@ -63,7 +63,7 @@ test('a listener that throws does not break the breaker', () => {
   });
   const warn = jest.spyOn(process, 'emitWarning').mockImplementation(() => {});
   expect(() => breaker.failure('x')).not.toThrow();
-  expect(warn).toHaveBeenCalledWith(expect.stringMatching(/listener broke/), 'TokenBucketWarning');
+  expect(warn).toHaveBeenCalledWith(expect.stringMatching(/listener broke/), { type: 'TokenBucketWarning', code: 'TB_LISTENER_FAILED' });
   warn.mockRestore();
 });
 

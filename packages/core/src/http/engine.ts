@@ -5,7 +5,7 @@ import { describeValue, invalidOption, TokenBucketError } from '../errors.js';
 import { hashCallerKey } from '../hash.js';
 import { decisionEvent, TokenBucketLimiter, type Decided } from '../limiter.js';
 import { parseCost, parsePolicyTemplates, type PolicyOptions, type PolicyTemplate } from '../policy.js';
-import { sharedMemoryStore } from '../store/memory.js';
+import { fallbackStore } from '../store/fallback.js';
 import { headersWithPolicy, rateLimitPolicy } from './headers.js';
 import { runHook, subscribeOnce } from './hooks.js';
 import { ipCallerKey } from './ip.js';
@@ -183,7 +183,8 @@ export class HttpEngine<Req> {
     }
     if (c.onStoreError === 'allow' || (c.onStoreError === 'deny' && c.dryRun)) return PASS;
     if (c.onStoreError === 'deny') return STORE_DOWN;
-    limiters.fallback ??= new TokenBucketLimiter(limiters.main.policies, sharedMemoryStore());
+    // Issue 18 (store/fallback.ts): the fallback starts from what Redis last said, not from a fresh bucket.
+    limiters.fallback ??= new TokenBucketLimiter(limiters.main.policies, fallbackStore(limiters.main.store));
     const local = await limiters.fallback.takeById(t.callerId, t.cost);
     return this.outcome({ decision: local.decision, source: 'fallback' }, t);
   }

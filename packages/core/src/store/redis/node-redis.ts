@@ -11,6 +11,12 @@ export interface NodeRedisClientLike {
   readonly isOpen: boolean;
   readonly isReady: boolean;
   on(event: 'ready', listener: () => void): unknown;
+  duplicate?(): NodeRedisClientLike;
+  connect?(): Promise<unknown>;
+  /** node-redis 5 and 6 (`disconnect` there is its older name). */
+  destroy?(): unknown;
+  /** node-redis 4. */
+  disconnect?(): Promise<unknown>;
 }
 
 /** The parts of a node-redis cluster (`createCluster`) this package uses. */
@@ -54,9 +60,21 @@ export function nodeRedisConnection(client: NodeRedisLike): RedisConnection {
     }
   };
 
+  let everReady = !cluster && (client as NodeRedisClientLike).isReady;
+  if (!cluster) {
+    (client as NodeRedisClientLike).on('ready', () => {
+      everReady = true;
+    });
+  }
+  const close = (c: NodeRedisClientLike): Promise<unknown> => Promise.resolve(typeof c.destroy === 'function' ? c.destroy() : c.disconnect?.());
+
   return {
     cluster,
     keyPrefix: '',
+    get everReady() {
+      return cluster ? client.isOpen : everReady;
+    },
+    pending: () => undefined,
     prepareBatches() {},
     take: (keys, args) => evalTake(keys, args),
     del: (keys) => send(keys[0], ['DEL', ...keys]),
@@ -71,6 +89,42 @@ export function nodeRedisConnection(client: NodeRedisLike): RedisConnection {
       // isOpen first: from quit()/close() on, the client refuses commands while still isReady.
       return !c.isOpen ? 'closed' : c.isReady ? undefined : 'reconnecting';
     },
+    ...(cluster
+      ? {}
+      : {
+          async probe(_node: string | undefined, timeoutMs: number): Promise<unknown> {
+            const c = client as NodeRedisClientLike;
+            if (typeof c.duplicate !== 'function') return 'no duplicate';
+            const probe = c.duplicate();
+            (probe as unknown as { on(event: string, listener: () => void): void }).on('error', () => {});
+            let timer: NodeJS.Timeout | undefined;
+            const timeout = new Promise<string>((resolve) => {
+              timer = setTimeout(() => resolve('timeout'), timeoutMs);
+            });
+            try {
+              return await Promise.race([
+                (async () => {
+                  await probe.connect?.();
+                  return probe.sendCommand(['PING']);
+                })().catch((err: unknown) => err),
+                timeout,
+              ]);
+            } finally {
+              clearTimeout(timer);
+              close(probe).catch(() => {});
+            }
+          },
+          replace(): void {
+            // node-redis cannot drop its connection and keep the client open: closing it and
+            // connecting again is what it offers (its commands in flight fail; it emits 'end', then
+            // 'connect' and 'ready').
+            const c = client as NodeRedisClientLike;
+            if (typeof c.connect !== 'function') return;
+            close(c)
+              .then(() => c.connect?.())
+              .catch(() => {});
+          },
+        }),
     async memoryPolicies(): Promise<MemoryPolicyReport> {
       const read = async (node: string, run: () => Promise<unknown>) => {
         try {

@@ -10,6 +10,7 @@ import { checkMemoryPolicy } from './memory-policy.js';
 import { StoreCalls } from './calls.js';
 import { parseRedisStoreOptions, type RedisStoreOptions } from './options.js';
 import { callerSlot } from './slot.js';
+import { LastLevels } from '../fallback.js';
 
 export type { RedisStoreOptions } from './options.js';
 
@@ -38,6 +39,8 @@ export class RedisStore implements Store {
   private readonly calls: StoreCalls;
   private readonly denials: DenialCache | undefined;
   private readonly batcher: Batcher<QueuedTake, string | undefined> | undefined;
+  /** What Redis last said about each caller's buckets, for the fallback (see store/fallback.ts). */
+  readonly levels: LastLevels;
 
   constructor(options: RedisStoreOptions) {
     const config = parseRedisStoreOptions(options);
@@ -45,7 +48,8 @@ export class RedisStore implements Store {
     this.prefix = config.prefix;
     this.timeoutMs = config.timeoutMs;
     this.connection = config.connection;
-    this.calls = new StoreCalls(config.name, config.connection, new TimeBudget(config.timeoutMs), config.breaker);
+    this.calls = new StoreCalls(config.name, config.connection, new TimeBudget(config.timeoutMs), config.breaker, config.prefix);
+    this.levels = new LastLevels();
     if (config.denialCacheKeys > 0) this.denials = new DenialCache(config.denialCacheKeys);
     if (config.batch) {
       this.connection.prepareBatches();
@@ -80,6 +84,7 @@ export class RedisStore implements Store {
 
   async reset(callerId: string, policies: readonly Policy[]): Promise<void> {
     this.denials?.forget(callerId, policies);
+    this.levels.forget(callerId, policies);
     const keys = policies.map((p) => bucketKey(this.prefix, p.name, callerId));
     await this.calls.run(this.nodeOf(callerId), 0, () => this.connection.del(keys));
   }
@@ -103,10 +108,10 @@ export class RedisStore implements Store {
     const args: (string | number)[] = [0, 1];
     pushTakeArgs(args, policies, cost);
     const sentAt = performance.now();
-    const reply = await this.calls.run(this.nodeOf(callerId), 1, () => this.connection.take(keys, args, false));
+    const reply = await this.calls.run(this.nodeOf(callerId), 1, () => this.connection.take(keys, args, false), firstWrote);
     const result = resultFrom(reply, policies, 0);
     if (result === undefined) throw this.calls.replyError(reply);
-    this.remember(callerId, policies, result, sentAt);
+    this.remember(callerId, policies, result, sentAt, cost);
     return result;
   }
 
@@ -137,7 +142,12 @@ export class RedisStore implements Store {
     for (const t of takes) pushTakeArgs(args, t.policies, t.cost);
     const sentAt = performance.now();
     this.calls
-      .run(node, takes.length, () => this.connection.take(declared, args, true))
+      .run(
+        node,
+        takes.length,
+        () => this.connection.take(declared, args, true),
+        (reply) => anyWrote(reply, takes),
+      )
       .then(
         (reply) => {
           let offset = 0;
@@ -147,7 +157,7 @@ export class RedisStore implements Store {
               if (result === undefined) {
                 this.sendOne(t.callerId, t.policies, t.cost).then(t.resolve, t.reject);
               } else {
-                this.remember(t.callerId, t.policies, result, sentAt);
+                this.remember(t.callerId, t.policies, result, sentAt, t.cost);
                 t.resolve(result);
               }
             } catch (err) {
@@ -162,7 +172,22 @@ export class RedisStore implements Store {
       );
   }
 
-  private remember(callerId: string, policies: readonly Policy[], result: TakeResult, sentAt: number): void {
+  private remember(callerId: string, policies: readonly Policy[], result: TakeResult, sentAt: number, cost: number): void {
     if (!result.allowed) this.denials?.remember(callerId, policies, result.levels, sentAt);
+    this.levels.remember(callerId, policies, result, cost, sentAt);
   }
+}
+
+/** Whether a one-take reply debited (its verdict is 1). */
+const firstWrote = (reply: unknown): boolean => Array.isArray(reply) && Number(reply[0]) === 1;
+
+/** Whether any take of a batched reply debited. */
+function anyWrote(reply: unknown, takes: readonly QueuedTake[]): boolean {
+  if (!Array.isArray(reply)) return false;
+  let offset = 0;
+  for (const t of takes) {
+    if (Number(reply[offset]) === 1) return true;
+    offset += replyLength(t.policies.length);
+  }
+  return false;
 }
