@@ -82,40 +82,44 @@ describe('silent connection loss', () => {
     emitWarning?.mockRestore();
   });
 
-  test.each(CLIENTS)('%s with its defaults: Redis decides again within a few seconds of the connection going silent', async (name, open) => {
-    warnings.length = 0;
-    const proxy = await TcpProxy.start(server.url);
-    const opened = await open(proxy.url);
-    try {
-      const store = new RedisStore({ client: opened.client, prefix: randomPrefix('silent'), checkMemoryPolicy: false });
-      const limiter = createLimiter({ store, capacity: 1_000_000, refillPerSecond: 1000 });
-      expect((await limiter.take('warm-up')).allowed).toBe(true);
-      expect(proxy.silence()).toBeGreaterThan(0);
-      const silencedAt = performance.now();
-      let recoveredAt: number | undefined;
-      let failed = 0;
-      while (recoveredAt === undefined && performance.now() - silencedAt < WATCH_MS) {
-        try {
-          await limiter.take(`caller-${failed % 10}`);
-          recoveredAt = performance.now();
-        } catch {
-          failed++;
-          await sleep(50);
+  test.each(CLIENTS)(
+    '%s with its defaults: Redis decides again within a few seconds of the connection going silent',
+    async (name, open) => {
+      warnings.length = 0;
+      const proxy = await TcpProxy.start(server.url);
+      const opened = await open(proxy.url);
+      try {
+        const store = new RedisStore({ client: opened.client, prefix: randomPrefix('silent'), checkMemoryPolicy: false });
+        const limiter = createLimiter({ store, capacity: 1_000_000, refillPerSecond: 1000 });
+        expect((await limiter.take('warm-up')).allowed).toBe(true);
+        expect(proxy.silence()).toBeGreaterThan(0);
+        const silencedAt = performance.now();
+        let recoveredAt: number | undefined;
+        let failed = 0;
+        while (recoveredAt === undefined && performance.now() - silencedAt < WATCH_MS) {
+          try {
+            await limiter.take(`caller-${failed % 10}`);
+            recoveredAt = performance.now();
+          } catch {
+            failed++;
+            await sleep(50);
+          }
         }
+        const recoveredMs = recoveredAt === undefined ? undefined : Math.round(recoveredAt - silencedAt);
+        console.log(
+          `silent connection loss, ${name}: first Redis decision ${recoveredMs === undefined ? `none in ${WATCH_MS} ms` : `${recoveredMs} ms`} after the connection went silent; ` +
+            `${failed} takes failed before; the client's events ${JSON.stringify(opened.events)}; warnings ${JSON.stringify(warnings.map((w) => w.code))}`,
+        );
+        expect(recoveredMs).toBeLessThan(RECOVERED_WITHIN_MS);
+        expect(warnings.map((w) => w.code)).toEqual(['TB_REDIS_DEAD_CONNECTION']);
+        expect(warnings[0]!.message).toMatch(/answered nothing for \d+ ms while a new connection to it answered at once/);
+      } finally {
+        await opened.close();
+        await proxy.stop();
       }
-      const recoveredMs = recoveredAt === undefined ? undefined : Math.round(recoveredAt - silencedAt);
-      console.log(
-        `silent connection loss, ${name}: first Redis decision ${recoveredMs === undefined ? `none in ${WATCH_MS} ms` : `${recoveredMs} ms`} after the connection went silent; ` +
-          `${failed} takes failed before; the client's events ${JSON.stringify(opened.events)}; warnings ${JSON.stringify(warnings.map((w) => w.code))}`,
-      );
-      expect(recoveredMs).toBeLessThan(RECOVERED_WITHIN_MS);
-      expect(warnings.map((w) => w.code)).toEqual(['TB_REDIS_DEAD_CONNECTION']);
-      expect(warnings[0]!.message).toMatch(/answered nothing for \d+ ms while a new connection to it answered at once/);
-    } finally {
-      await opened.close();
-      await proxy.stop();
-    }
-  }, 30_000);
+    },
+    30_000,
+  );
 
   test('a Redis that is busy (DEBUG SLEEP 3) is not a dead connection: nothing is replaced', async () => {
     warnings.length = 0;
@@ -134,7 +138,9 @@ describe('silent connection loss', () => {
       }
       await sleeping;
       expect((await limiter.take('after')).allowed).toBe(true);
-      console.log(`busy Redis (DEBUG SLEEP 3): ${failed} takes failed; the client's events ${JSON.stringify(opened.events)}; warnings ${JSON.stringify(warnings)}`);
+      console.log(
+        `busy Redis (DEBUG SLEEP 3): ${failed} takes failed; the client's events ${JSON.stringify(opened.events)}; warnings ${JSON.stringify(warnings)}`,
+      );
       expect(failed).toBeGreaterThan(0);
       expect(opened.events.filter((e) => e !== 'ready')).toEqual([]);
       expect(warnings).toEqual([]);
