@@ -97,7 +97,10 @@ export class CircuitBreaker {
     }
   }
 
-  /** A call failed. `refusedWrite`: the store answered but refused to write (OOM, READONLY, NOPERM). */
+  /**
+   * A call failed. `refusedWrite`: the store answered but refused to write (OOM, READONLY,
+   * NOPERM); that opens the circuit at once, and only a call that writes closes it again.
+   */
   failure(error: unknown, refusedWrite = false): void {
     this.refusing = refusedWrite;
     const now = this.clock();
@@ -106,9 +109,11 @@ export class CircuitBreaker {
       this.openedAt = now;
       return;
     }
-    if (this.state !== 'closed' || now - this.countedAt < this.windowMs) return;
+    if (this.state !== 'closed' || (now - this.countedAt < this.windowMs && !refusedWrite)) return;
     this.countedAt = now;
-    if (++this.failures >= this.failureThreshold) {
+    // A refused write is no passing fault: Redis answered, and will answer the same until an
+    // operator acts. It opens the circuit at once.
+    if (++this.failures >= this.failureThreshold || refusedWrite) {
       this.state = 'open';
       this.openedAt = now;
       this.emit({ status: 'down', error });
