@@ -68,6 +68,8 @@ export function errorCode(error: unknown): string {
 const NESTED_CODES =
   /(?:^|[\s-])(OOM|NOPERM|READONLY|WRONGTYPE|NOAUTH|WRONGPASS|BUSY|LOADING|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|CROSSSLOT|NOSCRIPT|MISCONF|NOREPLICAS)\b/;
 
+const SCRIPT_NOPERM = /user executing the script can't run this command/;
+
 /**
  * The code of a Redis reply error (its first word: `OOM command not allowed...` is `OOM`), or of
  * the error a script's `redis.call` met (`ERR Error running script... -NOPERM ...` is `NOPERM`);
@@ -78,5 +80,7 @@ export function redisErrorCode(error: unknown): string | undefined {
   const message = error.message;
   const first = /^([A-Z][A-Z_]{1,31})\b/.exec(message)?.[1];
   if (first !== undefined && first !== 'ERR') return first;
+  // Redis 7 reports a script's command refused by the ACL as ERR, without naming the command.
+  if (SCRIPT_NOPERM.test(message)) return 'NOPERM';
   return NESTED_CODES.exec(message)?.[1] ?? first;
 }

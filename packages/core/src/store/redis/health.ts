@@ -83,7 +83,7 @@ export class StoreHealth {
         this.warn(
           `${code} ${message}`,
           'TB_REDIS_NOPERM',
-          `the Redis ACL user may not do what a take needs (NOPERM${/'(\w+)' command/.exec(message)?.[1] !== undefined ? `: the ${/'(\w+)' command/.exec(message)![1]!.toUpperCase()} command` : ''}). ${said}. The store needs the keys under its prefix and EVALSHA, EVAL, DEL, GET, SET and TIME: ACL SETUSER <user> ~${this.prefix}* +evalsha +eval +del +get +set +time (and +ping +info for ioredis, +config|get for the maxmemory-policy check). ${until}`,
+          `the Redis ACL user may not do what a take needs (NOPERM: ${noPermWhat(message, this.prefix)}). ${said}. The store needs the keys under its prefix and EVALSHA, EVAL, DEL, GET, SET and TIME: ACL SETUSER <user> ~${this.prefix}* +evalsha +eval +del +get +set +time (and +ping +info for ioredis, +config|get for the maxmemory-policy check). ${until}`,
         );
         return;
       case 'WRONGPASS':
@@ -148,4 +148,13 @@ export class StoreHealth {
   private warn(cause: string, code: Parameters<typeof emitTokenBucketWarning>[0], message: string): void {
     this.warnings.emit(cause, code, `tokenbucket: store "${this.store}": ${message}`);
   }
+}
+
+/** What a NOPERM refused, in the user's terms. */
+function noPermWhat(message: string, prefix: string): string {
+  const command = /'([\w|]+)' command/.exec(message)?.[1];
+  if (command !== undefined) return `the ${command.toUpperCase()} command`;
+  if (/can't run this command/.test(message)) return 'a command the take script runs: TIME, GET or SET (Redis does not say which)';
+  if (/key/.test(message)) return `the keys under the prefix "${prefix}"`;
+  return 'see below';
 }

@@ -114,7 +114,11 @@ export function ioredisConnection(redis: IoredisLike): RedisConnection {
         enableOfflineQueue: false,
         connectTimeout: timeoutMs,
       });
-      (probe as unknown as { on(event: string, listener: () => void): void }).on('error', () => {});
+      // The error event says why a connection closed (WRONGPASS...); connect() only says it closed.
+      let refused: unknown;
+      (probe as unknown as { on(event: string, listener: (err: unknown) => void): void }).on('error', (err) => {
+        refused ??= err;
+      });
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<string>((resolve) => {
         timer = setTimeout(() => resolve('timeout'), timeoutMs);
@@ -124,7 +128,7 @@ export function ioredisConnection(redis: IoredisLike): RedisConnection {
           (async () => {
             await probe.connect?.();
             return probe.ping?.();
-          })().catch((err: unknown) => err),
+          })().catch((err: unknown) => refused ?? err),
           timeout,
         ]);
       } finally {

@@ -96,7 +96,11 @@ export function nodeRedisConnection(client: NodeRedisLike): RedisConnection {
             const c = client as NodeRedisClientLike;
             if (typeof c.duplicate !== 'function') return 'no duplicate';
             const probe = c.duplicate();
-            (probe as unknown as { on(event: string, listener: () => void): void }).on('error', () => {});
+            // The error event says why a connection closed (WRONGPASS...); connect() only says it closed.
+            let refused: unknown;
+            (probe as unknown as { on(event: string, listener: (err: unknown) => void): void }).on('error', (err) => {
+              refused ??= err;
+            });
             let timer: NodeJS.Timeout | undefined;
             const timeout = new Promise<string>((resolve) => {
               timer = setTimeout(() => resolve('timeout'), timeoutMs);
@@ -106,7 +110,7 @@ export function nodeRedisConnection(client: NodeRedisLike): RedisConnection {
                 (async () => {
                   await probe.connect?.();
                   return probe.sendCommand(['PING']);
-                })().catch((err: unknown) => err),
+                })().catch((err: unknown) => refused ?? err),
                 timeout,
               ]);
             } finally {
