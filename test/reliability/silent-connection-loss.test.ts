@@ -25,7 +25,7 @@ interface Opened {
 
 const CLIENTS: [string, (url: string) => Promise<Opened>][] = [
   [
-    'ioredis 5',
+    'ioredis 5 (defaults)',
     async (url) => {
       const client = new Redis(url);
       const events: string[] = [];
@@ -34,7 +34,16 @@ const CLIENTS: [string, (url: string) => Promise<Opened>][] = [
     },
   ],
   [
-    'ioredis 6',
+    'ioredis 5 with socketTimeout: 1000',
+    async (url) => {
+      const client = new Redis(url, { socketTimeout: 1000 });
+      const events: string[] = [];
+      for (const e of ['close', 'reconnecting', 'ready', 'error']) client.on(e, () => events.push(e));
+      return { client, events, close: async () => client.disconnect() };
+    },
+  ],
+  [
+    'ioredis 6 (defaults)',
     async (url) => {
       const client = new Redis6(url);
       const events: string[] = [];
@@ -43,7 +52,7 @@ const CLIENTS: [string, (url: string) => Promise<Opened>][] = [
     },
   ],
   [
-    'node-redis 4',
+    'node-redis 4 (defaults)',
     async (url) => {
       const client = createClient4({ url });
       const events: string[] = [];
@@ -53,7 +62,7 @@ const CLIENTS: [string, (url: string) => Promise<Opened>][] = [
     },
   ],
   [
-    'node-redis 5',
+    'node-redis 5 (defaults)',
     async (url) => {
       const client = createClient5({ url });
       const events: string[] = [];
@@ -111,6 +120,12 @@ describe('silent connection loss', () => {
             `${failed} takes failed before; the client's events ${JSON.stringify(opened.events)}; warnings ${JSON.stringify(warnings.map((w) => w.code))}`,
         );
         expect(recoveredMs).toBeLessThan(RECOVERED_WITHIN_MS);
+        if (name.includes('socketTimeout')) {
+          // The client found out by itself, before the store's check.
+          expect(opened.events).toContain('reconnecting');
+          expect(recoveredMs).toBeLessThan(3000);
+          return;
+        }
         expect(warnings.map((w) => w.code)).toEqual(['TB_REDIS_DEAD_CONNECTION']);
         expect(warnings[0]!.message).toMatch(/answered nothing for \d+ ms while a new connection to it answered at once/);
       } finally {
