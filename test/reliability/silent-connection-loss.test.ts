@@ -92,7 +92,7 @@ describe('silent connection loss', () => {
   });
 
   test.each(CLIENTS)(
-    '%s with its defaults: Redis decides again within a few seconds of the connection going silent',
+    '%s: Redis decides again within a few seconds of the connection going silent',
     async (name, open) => {
       warnings.length = 0;
       const proxy = await TcpProxy.start(server.url);
