@@ -10,7 +10,10 @@ function setup(maxKeys?: number) {
   let now = 1000;
   const levels = new LastLevels(maxKeys);
   const store = new FallbackStore(levels, () => now);
-  return { levels, store, at: () => now, advance: (ms: number) => void (now += ms) };
+  const advance = (ms: number): void => {
+    now += ms;
+  };
+  return { levels, store, at: () => now, advance };
 }
 
 test('a caller never seen starts full', async () => {

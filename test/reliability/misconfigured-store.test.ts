@@ -40,7 +40,7 @@ describe('a store that cannot work as configured', () => {
     storeErrors.length = 0;
   });
 
-  /** A limiter on a new ioredis client for `user`, and `n` takes of distinct new callers, spaced past the budget. */
+  /** A limiter on `client`, and `n` takes of distinct new callers, spaced past the budget. */
   async function takes(client: Redis, n: number, store: Partial<RedisStoreOptions> = {}): Promise<string[]> {
     const limiter = createLimiter({ store: new RedisStore({ client, checkMemoryPolicy: false, timeoutMs: 50, ...store }), capacity: 5, refillPerSecond: 1 });
     const outcomes: string[] = [];
@@ -56,7 +56,7 @@ describe('a store that cannot work as configured', () => {
     return typeof err.code === 'string' ? err.code : String(/^[A-Z]+/.exec(err.message ?? '')?.[0]);
   }
 
-  function user(name: string, ...rules: string[]): Redis {
+  function user(name: string): Redis {
     const client = new Redis(server.url, { username: name, password: 'secret' });
     client.on('error', () => {});
     clients.push(client);
