@@ -51,17 +51,14 @@ export function ioredisConnection(redis: IoredisLike): RedisConnection {
     return (c[name] as Command).bind(client);
   };
   const keyPrefix = typeof client.options?.keyPrefix === 'string' ? client.options.keyPrefix : '';
-  let everReady = client.status === 'ready';
-  client.on('ready', () => {
-    everReady = true;
-  });
+  watchReady(client, client.status === 'ready');
   let ready: Promise<void> | undefined;
 
   return {
     cluster,
     keyPrefix,
     get everReady() {
-      return everReady;
+      return readyOnce.has(client);
     },
     prepareBatches() {
       if (batchCommand !== undefined) return;
@@ -164,6 +161,17 @@ export function ioredisConnection(redis: IoredisLike): RedisConnection {
     },
     quitHooks: quitHooks(client, ['quit']),
   };
+}
+
+/** Clients that have been ready, and clients watched for it: one listener per client, however many stores share it. */
+const readyOnce = new WeakSet<object>();
+const watching = new WeakSet<object>();
+
+function watchReady(client: IoredisLike, readyNow: boolean): void {
+  if (readyNow) readyOnce.add(client);
+  if (watching.has(client)) return;
+  watching.add(client);
+  client.on('ready', () => void readyOnce.add(client));
 }
 
 function nodeName(node: IoredisLike): string {

@@ -60,11 +60,13 @@ export function nodeRedisConnection(client: NodeRedisLike): RedisConnection {
     }
   };
 
-  let everReady = !cluster && (client as NodeRedisClientLike).isReady;
   if (!cluster) {
-    (client as NodeRedisClientLike).on('ready', () => {
-      everReady = true;
-    });
+    const c = client as NodeRedisClientLike;
+    if (c.isReady) readyOnce.add(c);
+    if (!watching.has(c)) {
+      watching.add(c);
+      c.on('ready', () => void readyOnce.add(c));
+    }
   }
   const close = (c: NodeRedisClientLike): Promise<unknown> => Promise.resolve(typeof c.destroy === 'function' ? c.destroy() : c.disconnect?.());
 
@@ -72,7 +74,7 @@ export function nodeRedisConnection(client: NodeRedisLike): RedisConnection {
     cluster,
     keyPrefix: '',
     get everReady() {
-      return cluster ? client.isOpen : everReady;
+      return cluster ? client.isOpen : readyOnce.has(client);
     },
     pending: () => undefined,
     prepareBatches() {},
@@ -157,6 +159,10 @@ export function nodeRedisConnection(client: NodeRedisLike): RedisConnection {
     quitHooks: quitHooks(client, ['quit', 'close']),
   };
 }
+
+/** Clients that have been ready, and clients watched for it: one listener per client, however many stores share it. */
+const readyOnce = new WeakSet<object>();
+const watching = new WeakSet<object>();
 
 /** `CONFIG GET` answers a flat array (RESP2) or a map (node-redis 6). */
 function policyOf(reply: unknown): string {
