@@ -41,6 +41,10 @@ describe('Redis restarting with a dataset to load', () => {
     expect((await limiter.take('warm-up')).allowed).toBe(true);
 
     await server.kill();
+    // Until the client notices the loss, a take is sent on the dead socket, and ioredis resends
+    // what was in flight after the reconnect (autoResendUnfulfilledCommands): the README's caveat
+    // about a take sent before a failure. What this test is about starts once the client knows.
+    while (client.status === 'ready') await sleep(5);
     loading = spawn(
       'redis-server',
       [
@@ -54,6 +58,7 @@ describe('Redis restarting with a dataset to load', () => {
     watcher.on('error', () => {});
     let sawLoading = false;
     let failed = 0;
+    let answered = 0;
     const codes = new Map<string, number>();
     const started = performance.now();
     while (performance.now() - started < 20_000) {
@@ -62,7 +67,8 @@ describe('Redis restarting with a dataset to load', () => {
       if (/loading:1/.test(info)) sawLoading = true;
       if (sawLoading && /loading:0/.test(info) && client.status === 'ready') break;
       try {
-        await limiter.take('during-load');
+        // A take waiting for ready when the load ends is sent then, within its budget, and answered.
+        if ((await limiter.take('during-load')).allowed) answered++;
       } catch (err) {
         failed++;
         const code = String((err as { code?: unknown }).code);
@@ -78,7 +84,7 @@ describe('Redis restarting with a dataset to load', () => {
     if (after === undefined) throw new Error('Redis never answered after the load');
     console.log(
       `restart with ${KEYS} keys to load: the client went through ${JSON.stringify([...statuses])}, ready after ${readyAfter} ms; ` +
-        `${failed} takes failed meanwhile ${JSON.stringify(Object.fromEntries(codes))}; the first take after: allowed ${after.allowed}, remaining ${after.remaining} of ${CAPACITY}`,
+        `${failed} takes failed meanwhile ${JSON.stringify(Object.fromEntries(codes))}, ${answered} answered by Redis as it became ready; the first take after: allowed ${after.allowed}, remaining ${after.remaining} of ${CAPACITY}`,
     );
     watcher.disconnect();
     client.disconnect();
@@ -86,8 +92,9 @@ describe('Redis restarting with a dataset to load', () => {
     expect(sawLoading).toBe(true);
     expect(statuses.has('connect')).toBe(true);
     expect(failed).toBeGreaterThan(10);
-    // Only the take after the load reached Redis.
+    // Only the takes Redis answered in time reached it: none of the failed ones ran later.
+    expect(answered).toBeLessThanOrEqual(2);
     expect(after.allowed).toBe(true);
-    expect(after.remaining).toBe(CAPACITY - 1);
+    expect(after.remaining).toBe(CAPACITY - 1 - answered);
   }, 60_000);
 });
