@@ -44,7 +44,7 @@ describe('Redis restarting with a dataset to load', () => {
     // Until the client notices the loss, a take is sent on the dead socket, and ioredis resends
     // what was in flight after the reconnect (autoResendUnfulfilledCommands): the README's caveat
     // about a take sent before a failure. What this test is about starts once the client knows.
-    while (client.status === 'ready') await sleep(5);
+    while ((client.status as string) === 'ready') await sleep(5);
     loading = spawn(
       'redis-server',
       [

@@ -40,10 +40,11 @@ export interface RedisConnection {
   readonly everReady: boolean;
   /**
    * Opens a connection of its own with the client's options to `node` (or the one server), sends
-   * PING, and closes it: `'PONG'`, or what failed (a Redis error, a connection error, or
-   * `'timeout'` after `timeoutMs`). Undefined where the client cannot be duplicated.
+   * `command` (PING by default), and closes it: the reply (`'PONG'`), or what failed (a Redis
+   * error, a connection error, or `'timeout'` after `timeoutMs`). Undefined where the client
+   * cannot be duplicated.
    */
-  probe?(node: string | undefined, timeoutMs: number): Promise<unknown>;
+  probe?(node: string | undefined, timeoutMs: number, command?: string): Promise<unknown>;
   /**
    * Drops the client's connection (on a Cluster, every one) so that it connects again, as after
    * any lost connection; undefined where the client cannot do that without being closed for good.

@@ -7,6 +7,9 @@ import type { RedisConnection } from './connection.js';
 /** Redis errors that answer a take but refuse its write: the store is reachable and cannot work. */
 const REFUSED_WRITE = new Set(['OOM', 'READONLY', 'NOPERM']);
 
+/** Redis 7's report of a script's command refused by the ACL, which does not name the command. */
+const SCRIPT_COMMAND_REFUSED = /can't run this command/;
+
 /** Ms a probe connection gets to connect and answer PING. */
 const PROBE_MS = 1000;
 
@@ -31,6 +34,8 @@ export class StoreHealth {
   private readonly deadAfterMs: number;
   /** When the store last asked a fresh connection why the client is not ready. */
   private diagnosedAt = -Infinity;
+  /** What asking TIME said, to name what a script's NOPERM refused ('asking' meanwhile). */
+  private timeVerdict: string | undefined;
 
   constructor(
     private readonly store: string,
@@ -60,7 +65,8 @@ export class StoreHealth {
     return false;
   }
 
-  private explain(node: string | undefined, code: string, message: string): void {
+  private explain(node: string | undefined, code: string, reply: string): void {
+    let message = reply;
     const where = node === undefined ? 'Redis' : `Redis node ${node}`;
     const said = `Redis said: ${message}`;
     const until = 'Until then every take that needs it is answered by onStoreError (by default, the per-process fallback).';
@@ -80,10 +86,26 @@ export class StoreHealth {
         );
         return;
       case 'NOPERM':
+        if (SCRIPT_COMMAND_REFUSED.test(message) && this.connection.probe !== undefined) {
+          // Redis does not say which of the script's commands the ACL refused: ask TIME once, on
+          // a connection of the store's own, as the same user.
+          if (this.timeVerdict === undefined) {
+            this.timeVerdict = 'asking';
+            this.connection.probe(node, PROBE_MS, 'TIME').then(
+              (reply) => {
+                this.timeVerdict = redisErrorCode(reply) === 'NOPERM' ? ` (TIME refused: ${(reply as Error).message})` : ' (TIME allowed)';
+                this.explain(node, code, message);
+              },
+              () => {},
+            );
+          }
+          if (this.timeVerdict === 'asking') return;
+          message += this.timeVerdict;
+        }
         this.warn(
           `${code} ${message}`,
           'TB_REDIS_NOPERM',
-          `the Redis ACL user may not do what a take needs (NOPERM: ${noPermWhat(message, this.prefix)}). ${said}. The store needs the keys under its prefix and EVALSHA, EVAL, DEL, GET, SET and TIME: ACL SETUSER <user> ~${this.prefix}* +evalsha +eval +del +get +set +time (and +ping +info for ioredis, +config|get for the maxmemory-policy check). ${until}`,
+          `the Redis ACL user may not do what a take needs (NOPERM: ${noPermWhat(message, this.prefix)}). ${said.replace(/\.*$/, '.')} The store needs the keys under its prefix and EVALSHA, EVAL, DEL, GET, SET and TIME: ACL SETUSER <user> ~${this.prefix}* +evalsha +eval +del +get +set +time (and +ping +info for ioredis, +config|get for the maxmemory-policy check). ${until}`,
         );
         return;
       case 'WRONGPASS':
@@ -154,6 +176,8 @@ export class StoreHealth {
 function noPermWhat(message: string, prefix: string): string {
   const command = /'([\w|]+)' command/.exec(message)?.[1];
   if (command !== undefined) return `the ${command.toUpperCase()} command`;
+  if (/TIME refused/.test(message)) return 'the TIME command';
+  if (/TIME allowed/.test(message)) return 'a command the take script runs on its keys: GET or SET';
   if (/can't run this command/.test(message)) return 'a command the take script runs: TIME, GET or SET (Redis does not say which)';
   if (/key/.test(message)) return `the keys under the prefix "${prefix}"`;
   return 'see below';

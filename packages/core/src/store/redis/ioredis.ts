@@ -26,7 +26,7 @@ interface IoredisExtras {
   connect?(): Promise<unknown>;
   disconnect?(reconnect?: boolean): void;
   duplicate?(override?: Record<string, unknown>): IoredisLike & IoredisExtras;
-  ping?(): Promise<unknown>;
+  call?(command: string): Promise<unknown>;
 }
 
 /** Statuses on the way to `ready`: a command sent now waits in the offline queue. */
@@ -101,7 +101,7 @@ export function ioredisConnection(redis: IoredisLike): RedisConnection {
       }
       return { status, ready };
     },
-    async probe(node, timeoutMs) {
+    async probe(node, timeoutMs, command = 'PING') {
       const target = (cluster ? client.nodes?.('master').find((n) => nodeName(n) === node) : client) as (IoredisLike & IoredisExtras) | undefined;
       if (target === undefined || typeof target.duplicate !== 'function') return 'no such node';
       const probe = target.duplicate({
@@ -124,7 +124,7 @@ export function ioredisConnection(redis: IoredisLike): RedisConnection {
         return await Promise.race([
           (async () => {
             await probe.connect?.();
-            return probe.ping?.();
+            return probe.call?.(command);
           })().catch((err: unknown) => refused ?? err),
           timeout,
         ]);

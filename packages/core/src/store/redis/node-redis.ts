@@ -94,7 +94,7 @@ export function nodeRedisConnection(client: NodeRedisLike): RedisConnection {
     ...(cluster
       ? {}
       : {
-          async probe(_node: string | undefined, timeoutMs: number): Promise<unknown> {
+          async probe(_node: string | undefined, timeoutMs: number, command = 'PING'): Promise<unknown> {
             const c = client as NodeRedisClientLike;
             if (typeof c.duplicate !== 'function') return 'no duplicate';
             const probe = c.duplicate();
@@ -111,7 +111,7 @@ export function nodeRedisConnection(client: NodeRedisLike): RedisConnection {
               return await Promise.race([
                 (async () => {
                   await probe.connect?.();
-                  return probe.sendCommand(['PING']);
+                  return probe.sendCommand([command]);
                 })().catch((err: unknown) => refused ?? err),
                 timeout,
               ]);
