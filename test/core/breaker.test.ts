@@ -63,11 +63,55 @@ test('a listener that throws does not break the breaker', () => {
   });
   const warn = jest.spyOn(process, 'emitWarning').mockImplementation(() => {});
   expect(() => breaker.failure('x')).not.toThrow();
-  expect(warn).toHaveBeenCalledWith(expect.stringMatching(/listener broke/), 'TokenBucketWarning');
+  expect(warn).toHaveBeenCalledWith(expect.stringMatching(/listener broke/), { type: 'TokenBucketWarning', code: 'TB_LISTENER_FAILED' });
   warn.mockRestore();
 });
 
 test('bad options name the option', () => {
   expect(() => new CircuitBreaker({ failureThreshold: 0 })).toThrow(/`breaker.failureThreshold` must be an integer >= 1; got 0/);
   expect(() => new CircuitBreaker({ cooldownMs: -1 })).toThrow(/`breaker.cooldownMs`.*got -1/);
+});
+
+test('failures are counted in time: those within the window are one failure', () => {
+  let now = 0;
+  const breaker = new CircuitBreaker({ failureThreshold: 2, cooldownMs: 1000 }, () => now, 200);
+  const events: StoreStatusEvent[] = [];
+  breaker.subscribe((e) => events.push(e));
+  for (let i = 0; i < 20; i++) breaker.failure(new Error('stall')); // one stall: every call in flight
+  now += 150;
+  breaker.failure(new Error('same stall'));
+  expect(breaker.allow()).toBe(true);
+  expect(events).toEqual([]);
+  now += 100; // 250 ms after the first: a second failure
+  breaker.failure(new Error('again'));
+  expect(breaker.allow()).toBe(false);
+  expect(events).toEqual([{ status: 'down', error: new Error('again') }]);
+});
+
+test('a refused write opens at once; a success that only read neither resets nor closes; one that wrote does', () => {
+  let now = 0;
+  const breaker = new CircuitBreaker({ failureThreshold: 3, cooldownMs: 1000 }, () => now, 200);
+  const events: string[] = [];
+  breaker.subscribe((e) => events.push(e.status));
+  breaker.success(false);
+  breaker.failure(new Error('OOM'), true);
+  expect(events).toEqual(['down']);
+  now += 1000;
+  expect(breaker.allow()).toBe(true); // the probe
+  breaker.success(false); // a denial: proves nothing about writes
+  expect(breaker.allow()).toBe(false);
+  expect(events).toEqual(['down']);
+  now += 1000;
+  expect(breaker.allow()).toBe(true);
+  breaker.success(true);
+  expect(breaker.closed).toBe(true);
+  expect(events).toEqual(['down', 'up']);
+  // Closed, after a passing fault, a read is a success like any other: it resets the count.
+  breaker.failure(new Error('timeout'));
+  now += 300;
+  breaker.failure(new Error('timeout'));
+  now += 300;
+  breaker.success(false);
+  breaker.failure(new Error('timeout'));
+  expect(events).toEqual(['down', 'up']);
 });

@@ -157,8 +157,14 @@ test('past maxLabelValues, new policies count as (other), with one warning; a su
       ['(other)', 2],
     ]);
     expect(warn).toHaveBeenCalledTimes(2);
-    expect(warn).toHaveBeenCalledWith(expect.stringMatching(/more than 1 distinct `policy` label values/), 'TokenBucketWarning');
-    expect(warn).toHaveBeenCalledWith(expect.stringMatching(/^tokenbucket: a metrics subscriber failed/), 'TokenBucketWarning');
+    expect(warn).toHaveBeenCalledWith(expect.stringMatching(/more than 1 distinct `policy` label values/), {
+      type: 'TokenBucketWarning',
+      code: 'TB_LABEL_VALUES',
+    });
+    expect(warn).toHaveBeenCalledWith(expect.stringMatching(/^tokenbucket: a metrics subscriber failed/), {
+      type: 'TokenBucketWarning',
+      code: 'TB_METRICS_FAILED',
+    });
   } finally {
     warn.mockRestore();
     metrics.close();

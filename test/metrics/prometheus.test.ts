@@ -116,7 +116,10 @@ test('past maxLabelValues, new policies count as (other), with one warning', asy
     ['(other)', 2],
   ]);
   expect(warn).toHaveBeenCalledTimes(1);
-  expect(warn).toHaveBeenCalledWith(expect.stringMatching(/more than 2 distinct `policy` label values/), 'TokenBucketWarning');
+  expect(warn).toHaveBeenCalledWith(expect.stringMatching(/more than 2 distinct `policy` label values/), {
+    type: 'TokenBucketWarning',
+    code: 'TB_LABEL_VALUES',
+  });
   warn.mockRestore();
 });
 
@@ -126,7 +129,10 @@ test('a message its subscriber cannot read is a warning, never an uncaught excep
   channel(CHANNELS.storeCall).publish(null);
   channel(CHANNELS.storeCall).publish(null);
   expect(warn).toHaveBeenCalledTimes(1);
-  expect(warn).toHaveBeenCalledWith(expect.stringMatching(/^tokenbucket: a metrics subscriber failed/), 'TokenBucketWarning');
+  expect(warn).toHaveBeenCalledWith(expect.stringMatching(/^tokenbucket: a metrics subscriber failed/), {
+    type: 'TokenBucketWarning',
+    code: 'TB_METRICS_FAILED',
+  });
   warn.mockRestore();
 });
 

@@ -1,11 +1,14 @@
 // A TCP relay on 127.0.0.1 in front of a real Redis, to cut the network between a client and
-// Redis at a moment the test chooses and keep it cut (connections refused) until it is restored.
+// Redis at a moment the test chooses and keep it cut (connections refused) until it is restored,
+// or to silence the connections open now (packets lost, no reset) while new ones work.
 // Redis itself answers every command; only the connection is taken away.
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 
 export class TcpProxy {
   private server: Server | undefined;
   private readonly sockets = new Set<Socket>();
+  /** Each relayed connection: the client's side and Redis's. */
+  private readonly pairs = new Set<[Socket, Socket]>();
 
   private constructor(
     private readonly target: { host: string; port: number },
@@ -30,12 +33,31 @@ export class TcpProxy {
     this.server = undefined;
     for (const socket of this.sockets) socket.destroy();
     this.sockets.clear();
+    this.pairs.clear();
     if (server !== undefined) await new Promise((resolve) => server.close(resolve));
   }
 
   /** Listens again on the same port: the clients reconnect. */
   async restore(): Promise<void> {
     if (this.server === undefined) await this.listen();
+  }
+
+  /**
+   * The connections open now stop carrying anything, either way, and stay open: no FIN, no RST,
+   * as when packets are dropped on the way (a NAT or firewall that forgot the flow, a cable
+   * pulled). The client's writes succeed and nothing ever answers. New connections work.
+   * Returns how many connections were silenced.
+   */
+  silence(): number {
+    for (const [inbound, outbound] of this.pairs) {
+      inbound.unpipe(outbound);
+      outbound.unpipe(inbound);
+      inbound.pause();
+      outbound.pause();
+    }
+    const count = this.pairs.size;
+    this.pairs.clear();
+    return count;
   }
 
   async stop(): Promise<void> {
@@ -46,7 +68,10 @@ export class TcpProxy {
     const server = createServer((inbound) => {
       const outbound = createConnection(this.target);
       this.sockets.add(inbound).add(outbound);
+      const pair: [Socket, Socket] = [inbound, outbound];
+      this.pairs.add(pair);
       const close = () => {
+        this.pairs.delete(pair);
         inbound.destroy();
         outbound.destroy();
         this.sockets.delete(inbound);

@@ -54,9 +54,34 @@ export const storeErrorChannel = channel(CHANNELS.storeError);
 export const storeStatusChannel = channel(CHANNELS.storeStatus);
 export const storeCallChannel = channel(CHANNELS.storeCall);
 
-/** An error's code for metrics: its `code` when it is a string, else its name. */
+/**
+ * An error's code for metrics: its `code` when it is a string (`STORE_TIMEOUT`, `ECONNREFUSED`),
+ * the Redis error's own code for a Redis reply error (`OOM`, `NOPERM`, `READONLY`, `WRONGTYPE`...),
+ * else its name.
+ */
 export function errorCode(error: unknown): string {
   const code = (error as { code?: unknown } | null)?.code;
   if (typeof code === 'string' && code.length > 0 && code.length <= 64) return code;
-  return error instanceof Error ? error.name : 'Error';
+  return redisErrorCode(error) ?? (error instanceof Error ? error.name : 'Error');
+}
+
+/** Redis error codes a reply can carry inside another's message (a script's `redis.call` failing). */
+const NESTED_CODES =
+  /(?:^|[\s-])(OOM|NOPERM|READONLY|WRONGTYPE|NOAUTH|WRONGPASS|BUSY|LOADING|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|CROSSSLOT|NOSCRIPT|MISCONF|NOREPLICAS)\b/;
+
+const SCRIPT_NOPERM = /user executing the script can't run this command/;
+
+/**
+ * The code of a Redis reply error (its first word: `OOM command not allowed...` is `OOM`), or of
+ * the error a script's `redis.call` met (`ERR Error running script... -NOPERM ...` is `NOPERM`);
+ * undefined for an error that is not a Redis reply.
+ */
+export function redisErrorCode(error: unknown): string | undefined {
+  if (!(error instanceof Error) || !/ReplyError|ErrorReply|SimpleError|BlobError/.test(error.name + (error.constructor?.name ?? ''))) return undefined;
+  const message = error.message;
+  const first = /^([A-Z][A-Z_]{1,31})\b/.exec(message)?.[1];
+  if (first !== undefined && first !== 'ERR') return first;
+  // Redis 7 reports a script's command refused by the ACL as ERR, without naming the command.
+  if (SCRIPT_NOPERM.test(message)) return 'NOPERM';
+  return NESTED_CODES.exec(message)?.[1] ?? first;
 }

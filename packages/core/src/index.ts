@@ -44,3 +44,6 @@ export { problemDetails } from './http/problems.js';
 export type { ProblemDetails } from './http/problems.js';
 export { rateLimitHeaders } from './http/headers.js';
 export type { HeaderOptions } from './http/headers.js';
+
+// Warnings: every TokenBucketWarning carries one of these codes.
+export type { TokenBucketWarningCode } from './warnings.js';

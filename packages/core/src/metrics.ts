@@ -5,6 +5,7 @@ import type { DecisionEvent } from './decision.js';
 import { CHANNELS, type StoreCallMessage, type StoreErrorMessage, type StoreStatusMessage } from './diagnostics.js';
 import { invalidOption } from './errors.js';
 import { checkOptionNames } from './option-names.js';
+import { emitTokenBucketWarning } from './warnings.js';
 
 /** The label value that stands for every route (or policy) past `maxLabelValues`. */
 export const OTHER = '(other)';
@@ -107,11 +108,11 @@ class BoundedValues {
     }
     if (!this.warned) {
       this.warned = true;
-      process.emitWarning(
+      emitTokenBucketWarning(
+        'TB_LABEL_VALUES',
         `tokenbucket: more than ${this.max} distinct \`${this.label}\` label values; the next ones are counted as "${OTHER}". ` +
           'Route and policy names should be patterns, not concrete URLs (name routers mounted on parameterized paths), ' +
           'or raise `maxLabelValues`.',
-        'TokenBucketWarning',
       );
     }
     return OTHER;
@@ -127,9 +128,12 @@ class BoundedValues {
 export class StoreStates {
   /** store → node → 1 or 0. */
   private readonly states = new Map<string, Map<string, number>>();
+  /** `store\nnode` of nodes down only because they have failed and never answered (not by a status event). */
+  private readonly neverUp = new Set<string>();
 
   /** A circuit opened (down) or closed (up). */
   status(store: string, node: string | undefined, up: boolean): void {
+    this.neverUp.delete(`${store}\n${node ?? ONE_NODE}`);
     this.nodes(store).set(node ?? ONE_NODE, up ? 1 : 0);
   }
 
@@ -137,7 +141,19 @@ export class StoreStates {
   called(store: string, node: string | undefined): void {
     const nodes = this.nodes(store);
     const name = node ?? ONE_NODE;
-    if (!nodes.has(name)) nodes.set(name, 1);
+    if (!nodes.has(name) || this.neverUp.delete(`${store}\n${name}`)) nodes.set(name, 1);
+  }
+
+  /**
+   * A call failed: a store or node that has never answered is down (a client that never connects
+   * may fail too rarely, or too evenly in time, to open its circuit; it is not up).
+   */
+  failed(store: string, node: string | undefined): void {
+    const nodes = this.nodes(store);
+    const name = node ?? ONE_NODE;
+    if (nodes.has(name)) return;
+    nodes.set(name, 0);
+    this.neverUp.add(`${store}\n${name}`);
   }
 
   /** Calls `report` for each store and node to report. */
@@ -217,8 +233,9 @@ export function subscribeMetrics(maxLabelValues: number, recorder: MetricsRecord
     [
       CHANNELS.storeError,
       guarded((m) => {
-        const { store, code } = m as StoreErrorMessage;
+        const { store, node, code } = m as StoreErrorMessage;
         recorder.storeError(store, code);
+        states.failed(store, node);
       }),
     ],
     [
@@ -261,7 +278,7 @@ function guarded(handle: (message: unknown) => void): (message: unknown) => void
     } catch (err) {
       if (warned) return;
       warned = true;
-      process.emitWarning(`tokenbucket: a metrics subscriber failed: ${err instanceof Error ? err.message : String(err)}`, 'TokenBucketWarning');
+      emitTokenBucketWarning('TB_METRICS_FAILED', `tokenbucket: a metrics subscriber failed: ${err instanceof Error ? err.message : String(err)}`);
     }
   };
 }

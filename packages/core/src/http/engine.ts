@@ -6,7 +6,7 @@ import { describeValue, invalidOption, TokenBucketError } from '../errors.js';
 import { ipCallerId, keyCallerId } from '../caller.js';
 import { decisionEvent, lockoutRule, TokenBucketLimiter, type Decided } from '../limiter.js';
 import { parseCost, parsePolicyTemplates, type PolicyOptions, type PolicyTemplate } from '../policy.js';
-import { sharedMemoryStore } from '../store/memory.js';
+import { fallbackStore } from '../store/fallback.js';
 import { headersWithPolicy, mergedHeaders, rateLimitPolicy } from './headers.js';
 import { runHook, subscribeOnce } from './hooks.js';
 import { ipCallerKey } from './ip.js';
@@ -216,7 +216,8 @@ export class HttpEngine<Req> {
     if (c.onStoreError === 'allow' || (c.onStoreError === 'deny' && c.dryRun)) return PASS;
     if (c.onStoreError === 'deny') return this.refused(req, STORE_DOWN);
     const main = limiters.main;
-    limiters.fallback ??= new TokenBucketLimiter(main.policies, sharedMemoryStore(), main.lockout, main.concurrency);
+    // The fallback starts from what Redis last said about the caller (store/fallback.ts), not from a fresh bucket.
+    limiters.fallback ??= new TokenBucketLimiter(main.policies, fallbackStore(main.store), main.lockout, main.concurrency);
     const local = await limiters.fallback.admit(t.callerId, t.cost);
     return this.outcome({ ...local, source: 'fallback' }, t, limiters.fallback);
   }

@@ -1,5 +1,6 @@
 // Calling the user's hooks safely: a hook that throws or rejects never breaks a request.
 import type { Store, StoreStatusEvent } from '../store/types.js';
+import { emitTokenBucketWarning } from '../warnings.js';
 
 /** Runs a user hook; a throw or a rejection becomes a TokenBucketWarning. */
 export function runHook(call: () => unknown): void {
@@ -14,7 +15,7 @@ export function runHook(call: () => unknown): void {
 }
 
 function hookFailed(err: unknown): void {
-  process.emitWarning(`tokenbucket: a hook threw: ${err instanceof Error ? err.message : String(err)}`, 'TokenBucketWarning');
+  emitTokenBucketWarning('TB_HOOK_FAILED', `tokenbucket: a hook threw: ${err instanceof Error ? err.message : String(err)}`);
 }
 
 /** Each store's status hooks, so a hook given to many limiters hears each change once. */

@@ -1,11 +1,14 @@
 // A circuit breaker for a store: stop paying the timeout on every request while it is down.
 import { invalidOption } from '../errors.js';
+import { emitTokenBucketWarning } from '../warnings.js';
 import type { StoreStatusEvent } from './types.js';
 
 export interface BreakerOptions {
   /**
-   * Consecutive failures (errors or time-outs) that open the circuit. While open, takes fail at
-   * once, without touching the store, and the limiter answers by `onStoreError`.
+   * Failures (errors or time-outs), with no success between them, that open the circuit. Failures
+   * are counted in time, not per call: the failures of one moment (every call in flight when Redis
+   * stalls) are one failure; on RedisStore a moment is the store's `timeoutMs`. While open, takes
+   * fail at once, without touching the store, and the limiter answers by `onStoreError`.
    * @default 3
    */
   failureThreshold?: number;
@@ -25,11 +28,23 @@ export class CircuitBreaker {
   private state: 'closed' | 'open' | 'probing' = 'closed';
   private failures = 0;
   private openedAt = 0;
+  /** When the failure last counted began: failures within `windowMs` of it are the same failure. */
+  private countedAt = -Infinity;
+  /**
+   * The last failure was a refused write (OOM, READONLY, NOPERM): the store answers, but cannot
+   * debit. Until a call that wrote succeeds, a call that only read (a denial) proves nothing.
+   */
+  private refusing = false;
   private readonly listeners = new Set<Listener>();
 
+  /**
+   * `windowMs`: failures closer together than this count as one (0: every failure counts). A
+   * store uses its time budget: the calls that one stall makes time out within it.
+   */
   constructor(
     options: BreakerOptions = {},
     private readonly clock: () => number = () => performance.now(),
+    readonly windowMs = 0,
   ) {
     const { failureThreshold = 3, cooldownMs = 1000 } = options;
     if (!Number.isSafeInteger(failureThreshold) || failureThreshold < 1) {
@@ -60,23 +75,47 @@ export class CircuitBreaker {
     return false;
   }
 
-  success(): void {
+  /**
+   * A call succeeded. `wrote`: it debited a bucket (false for a call that only read, a denial).
+   * After refused writes, only a call that wrote shows the store works: one that only read leaves
+   * the count as it was, and a probe that only read keeps the circuit open for another cool-down.
+   */
+  success(wrote = true): void {
+    if (this.refusing && !wrote) {
+      if (this.state === 'probing') {
+        this.state = 'open';
+        this.openedAt = this.clock();
+      }
+      return;
+    }
+    this.refusing = false;
     this.failures = 0;
+    this.countedAt = -Infinity;
     if (this.state !== 'closed') {
       this.state = 'closed';
       this.emit({ status: 'up' });
     }
   }
 
-  failure(error: unknown): void {
+  /**
+   * A call failed. `refusedWrite`: the store answered but refused to write (OOM, READONLY,
+   * NOPERM); that opens the circuit at once, and only a call that writes closes it again.
+   */
+  failure(error: unknown, refusedWrite = false): void {
+    this.refusing = refusedWrite;
+    const now = this.clock();
     if (this.state === 'probing') {
       this.state = 'open';
-      this.openedAt = this.clock();
+      this.openedAt = now;
       return;
     }
-    if (this.state === 'closed' && ++this.failures >= this.failureThreshold) {
+    if (this.state !== 'closed' || (now - this.countedAt < this.windowMs && !refusedWrite)) return;
+    this.countedAt = now;
+    // A refused write is no passing fault: Redis answered, and will answer the same until an
+    // operator acts. It opens the circuit at once.
+    if (++this.failures >= this.failureThreshold || refusedWrite) {
       this.state = 'open';
-      this.openedAt = this.clock();
+      this.openedAt = now;
       this.emit({ status: 'down', error });
     }
   }
@@ -92,7 +131,7 @@ export class CircuitBreaker {
       try {
         listener(event);
       } catch (err) {
-        process.emitWarning(`tokenbucket: a store status listener threw: ${err instanceof Error ? err.message : String(err)}`, 'TokenBucketWarning');
+        emitTokenBucketWarning('TB_LISTENER_FAILED', `tokenbucket: a store status listener threw: ${err instanceof Error ? err.message : String(err)}`);
       }
     }
   }

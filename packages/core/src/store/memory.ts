@@ -241,9 +241,18 @@ export class MemoryStore implements Store {
   }
 
   private level(key: string, p: Policy, now: number): number {
-    const b = this.buckets.get(key);
+    let b: { readonly tokens: number; readonly at: number } | undefined = this.buckets.get(key);
+    const seen = this.seenElsewhere?.(key);
+    if (seen !== undefined && (b === undefined || seen.at > b.at)) b = seen;
     return b === undefined ? p.capacity : Math.min(p.capacity, b.tokens + (Math.max(0, now - b.at) * p.refillPerSecond) / 1000);
   }
+
+  /**
+   * For a store standing in for another (the fallback of a RedisStore): a bucket's level as the
+   * other store last reported it, on this store's clock. A bucket starts from the newer of that
+   * reading and its own, instead of full.
+   */
+  protected seenElsewhere?(key: string): { readonly tokens: number; readonly at: number } | undefined;
 
   /**
    * Counts a denial of the caller under `rule`; true when it is the `after`-th within the

@@ -31,8 +31,32 @@ export interface RedisConnection {
   deleteUnder(prefix: string): Promise<number>;
   /** The master (`host:port`) that serves `slot`, as the client knows it now; undefined off a Cluster or when unknown. */
   nodeForSlot(slot: number): string | undefined;
-  /** Why no command can be sent now (the client is reconnecting, closing or closed), or undefined. */
+  /**
+   * Why no command can be sent now and none will be soon (the client is reconnecting, closing or
+   * closed; node-redis: not ready), or undefined.
+   */
   unavailable(): string | undefined;
+  /**
+   * While the client is on its way to ready (ioredis: `wait`, `connecting`, `connect`, which
+   * includes a Redis still loading its data): its status now and a promise of its next `ready`;
+   * undefined when it is ready. A command sent now would wait in the client's offline queue and run
+   * whenever the client gets there, so the store sends nothing before that promise resolves.
+   */
+  pending(): { readonly status: string; readonly ready: Promise<void> } | undefined;
+  /** Whether the client has been ready since the store was made. */
+  readonly everReady: boolean;
+  /**
+   * Opens a connection of its own with the client's options to `node` (or the one server), sends
+   * `command` (PING by default), and closes it: the reply (`'PONG'`), or what failed (a Redis
+   * error, a connection error, or `'timeout'` after `timeoutMs`). Undefined where the client
+   * cannot be duplicated.
+   */
+  probe?(node: string | undefined, timeoutMs: number, command?: string): Promise<unknown>;
+  /**
+   * Drops the client's connection (on a Cluster, every one) so that it connects again, as after
+   * any lost connection; undefined where the client cannot do that without being closed for good.
+   */
+  replace?(node: string | undefined): void;
   /** Reads `maxmemory-policy` from every master. */
   memoryPolicies(): Promise<MemoryPolicyReport>;
   /** Calls `listener` each time the client is ready (connected, or reconnected). */

@@ -22,12 +22,25 @@ export interface IoredisLike {
   on(event: 'ready', listener: () => void): unknown;
 }
 
+/** What the store calls on an ioredis client beyond IoredisLike, read through this type (ioredis's own types differ between Redis and Cluster). */
+interface IoredisExtras {
+  once?(event: 'ready', listener: () => void): unknown;
+  connect?(): Promise<unknown>;
+  disconnect?(reconnect?: boolean): void;
+  duplicate?(override?: Record<string, unknown>): IoredisLike & IoredisExtras;
+  call?(command: string): Promise<unknown>;
+}
+
+/** Statuses on the way to `ready`: a command sent now waits in the offline queue. */
+const GETTING_READY = new Set(['wait', 'connecting', 'connect']);
+
 /** Whether `value` looks like an ioredis client: what tells it apart is `defineCommand`. */
 export function isIoredis(value: unknown): value is IoredisLike {
   return typeof value === 'object' && value !== null && typeof (value as IoredisLike).defineCommand === 'function';
 }
 
-export function ioredisConnection(client: IoredisLike): RedisConnection {
+export function ioredisConnection(redis: IoredisLike): RedisConnection {
+  const client = redis as IoredisLike & IoredisExtras;
   const c = client as IoredisLike & Record<string, unknown>;
   const cluster = client.isCluster === true;
   const commands: Command[] = [];
@@ -40,10 +53,15 @@ export function ioredisConnection(client: IoredisLike): RedisConnection {
     return (c[name] as Command).bind(client);
   };
   const keyPrefix = typeof client.options?.keyPrefix === 'string' ? client.options.keyPrefix : '';
+  watchReady(client, client.status === 'ready');
+  let ready: Promise<void> | undefined;
 
   return {
     cluster,
     keyPrefix,
+    get everReady() {
+      return readyOnce.has(client);
+    },
     prepareBatches() {
       if (batchCommand !== undefined) return;
       batchCommand = command(BATCH_COMMAND);
@@ -86,6 +104,64 @@ export function ioredisConnection(client: IoredisLike): RedisConnection {
       const status = client.status;
       return status === 'reconnecting' || status === 'end' || status === 'close' || status === 'disconnecting' ? status : undefined;
     },
+    pending() {
+      const status = client.status;
+      if (!GETTING_READY.has(status)) return undefined;
+      if (ready === undefined) {
+        ready = new Promise<void>((resolve) => {
+          const done = () => {
+            ready = undefined;
+            resolve();
+          };
+          if (typeof client.once === 'function') client.once('ready', done);
+          else client.on('ready', done);
+        });
+        // A lazyConnect client waits for a first command to connect: the store's take is one, and
+        // it is not sent before ready, so the store starts the connection.
+        if (status === 'wait' && typeof client.connect === 'function') client.connect().catch(() => {});
+      }
+      return { status, ready };
+    },
+    async probe(node, timeoutMs, command = 'PING') {
+      const target = (cluster ? client.nodes?.('master').find((n) => nodeName(n) === node) : client) as (IoredisLike & IoredisExtras) | undefined;
+      if (target === undefined || typeof target.duplicate !== 'function') return 'no such node';
+      const probe = target.duplicate({
+        lazyConnect: true,
+        retryStrategy: () => null,
+        maxRetriesPerRequest: 0,
+        enableOfflineQueue: false,
+        connectTimeout: timeoutMs,
+      });
+      // The error event says why a connection closed (WRONGPASS...); connect() only says it closed.
+      let refused: unknown;
+      (probe as unknown as { on(event: string, listener: (err: unknown) => void): void }).on('error', (err) => {
+        refused ??= err;
+      });
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<string>((resolve) => {
+        timer = setTimeout(() => resolve('timeout'), timeoutMs);
+      });
+      try {
+        return await Promise.race([
+          (async () => {
+            await probe.connect?.();
+            return probe.call?.(command);
+          })().catch((err: unknown) => refused ?? err),
+          timeout,
+        ]);
+      } finally {
+        clearTimeout(timer);
+        probe.disconnect?.();
+      }
+    },
+    replace(node) {
+      // Standalone and Sentinel: the client reconnects (to the current master) as after any lost
+      // connection. Cluster: only that master's connection is dropped, as when a node goes away;
+      // the client finds it again from its slots.
+      if (!cluster) return client.disconnect?.(true);
+      const target = client.nodes?.('master').find((n) => nodeName(n) === node) as (IoredisLike & IoredisExtras) | undefined;
+      target?.disconnect?.();
+    },
     async memoryPolicies(): Promise<MemoryPolicyReport> {
       const masters = cluster && typeof client.nodes === 'function' ? client.nodes('master') : [client];
       return Promise.all(
@@ -106,6 +182,17 @@ export function ioredisConnection(client: IoredisLike): RedisConnection {
     },
     quitHooks: quitHooks(client, ['quit']),
   };
+}
+
+/** Clients that have been ready, and clients watched for it: one listener per client, however many stores share it. */
+const readyOnce = new WeakSet<object>();
+const watching = new WeakSet<object>();
+
+function watchReady(client: IoredisLike, readyNow: boolean): void {
+  if (readyNow) readyOnce.add(client);
+  if (watching.has(client)) return;
+  watching.add(client);
+  client.on('ready', () => void readyOnce.add(client));
 }
 
 function nodeName(node: IoredisLike): string {

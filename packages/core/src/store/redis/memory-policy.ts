@@ -1,4 +1,5 @@
 // The check that Redis will not evict buckets: only `maxmemory-policy noeviction` keeps them.
+import { emitTokenBucketWarning } from '../../warnings.js';
 import type { RedisConnection } from './connection.js';
 
 /** Clients being watched, and clients already warned about: several stores on one client check and warn once. */
@@ -26,7 +27,8 @@ export function checkMemoryPolicy(client: object, connection: RedisConnection): 
         if (evicting.length > 0) {
           warned.add(client);
           const where = evicting.map((r) => `${r.node} has maxmemory-policy ${r.policy}`).join(', ');
-          warn(
+          emitTokenBucketWarning(
+            'TB_MEMORY_POLICY',
             `tokenbucket: ${where}: Redis may evict rate-limit buckets under memory pressure, and an evicted bucket comes back full (its caller gets a whole new burst). Set maxmemory-policy noeviction on the Redis the limiter uses, or give the limiter a Redis of its own.`,
           );
         } else if (unread.length > 0 && connection.unavailable() === undefined) {
@@ -34,7 +36,8 @@ export function checkMemoryPolicy(client: object, connection: RedisConnection): 
           // policy: nothing is reported, and the next 'ready' reads it again.)
           warned.add(client);
           const why = unread.map((r) => `${r.node}: ${r.error instanceof Error ? r.error.message : String(r.error)}`).join('; ');
-          warn(
+          emitTokenBucketWarning(
+            'TB_MEMORY_POLICY_UNREAD',
             `tokenbucket: could not read maxmemory-policy (${why}), so the limiter cannot tell whether Redis may evict its buckets (an evicted bucket comes back full). Make sure it is noeviction, then pass checkMemoryPolicy: false to RedisStore to skip this check.`,
           );
         }
@@ -42,8 +45,4 @@ export function checkMemoryPolicy(client: object, connection: RedisConnection): 
       () => {},
     );
   });
-}
-
-function warn(message: string): void {
-  process.emitWarning(message, 'TokenBucketWarning');
 }

@@ -12,6 +12,12 @@ export interface NodeRedisClientLike {
   readonly isOpen: boolean;
   readonly isReady: boolean;
   on(event: 'ready', listener: () => void): unknown;
+  duplicate?(): NodeRedisClientLike;
+  connect?(): Promise<unknown>;
+  /** node-redis 5 and 6 (`disconnect` there is its older name). */
+  destroy?(): unknown;
+  /** node-redis 4. */
+  disconnect?(): Promise<unknown>;
 }
 
 /** The parts of a node-redis cluster (`createCluster`) this package uses. */
@@ -64,11 +70,24 @@ export function nodeRedisConnection(client: NodeRedisLike): RedisConnection {
       return send(key, ['EVAL', SLOT_SCRIPT, '1', key, ...args]);
     }
   };
+  if (!cluster) {
+    const c = client as NodeRedisClientLike;
+    if (c.isReady) readyOnce.add(c);
+    if (!watching.has(c)) {
+      watching.add(c);
+      c.on('ready', () => void readyOnce.add(c));
+    }
+  }
+  const close = (c: NodeRedisClientLike): Promise<unknown> => Promise.resolve(typeof c.destroy === 'function' ? c.destroy() : c.disconnect?.());
 
   return {
     cluster,
     keyPrefix: '',
     slots: evalSlots,
+    get everReady() {
+      return cluster ? client.isOpen : readyOnce.has(client);
+    },
+    pending: () => undefined,
     prepareBatches() {},
     take: (keys, args) => evalTake(keys, args),
     del: (keys) => send(keys[0], ['DEL', ...keys]),
@@ -92,6 +111,46 @@ export function nodeRedisConnection(client: NodeRedisLike): RedisConnection {
       // isOpen first: from quit()/close() on, the client refuses commands while still isReady.
       return !c.isOpen ? 'closed' : c.isReady ? undefined : 'reconnecting';
     },
+    ...(cluster
+      ? {}
+      : {
+          async probe(_node: string | undefined, timeoutMs: number, command = 'PING'): Promise<unknown> {
+            const c = client as NodeRedisClientLike;
+            if (typeof c.duplicate !== 'function') return 'no duplicate';
+            const probe = c.duplicate();
+            // The error event says why a connection closed (WRONGPASS...); connect() only says it closed.
+            let refused: unknown;
+            (probe as unknown as { on(event: string, listener: (err: unknown) => void): void }).on('error', (err) => {
+              refused ??= err;
+            });
+            let timer: NodeJS.Timeout | undefined;
+            const timeout = new Promise<string>((resolve) => {
+              timer = setTimeout(() => resolve('timeout'), timeoutMs);
+            });
+            try {
+              return await Promise.race([
+                (async () => {
+                  await probe.connect?.();
+                  return probe.sendCommand([command]);
+                })().catch((err: unknown) => refused ?? err),
+                timeout,
+              ]);
+            } finally {
+              clearTimeout(timer);
+              close(probe).catch(() => {});
+            }
+          },
+          replace(): void {
+            // node-redis cannot drop its connection and keep the client open: closing it and
+            // connecting again is what it offers (its commands in flight fail; it emits 'end', then
+            // 'connect' and 'ready').
+            const c = client as NodeRedisClientLike;
+            if (typeof c.connect !== 'function') return;
+            close(c)
+              .then(() => c.connect?.())
+              .catch(() => {});
+          },
+        }),
     async memoryPolicies(): Promise<MemoryPolicyReport> {
       const read = async (node: string, run: () => Promise<unknown>) => {
         try {
@@ -120,6 +179,10 @@ export function nodeRedisConnection(client: NodeRedisLike): RedisConnection {
     quitHooks: quitHooks(client, ['quit', 'close']),
   };
 }
+
+/** Clients that have been ready, and clients watched for it: one listener per client, however many stores share it. */
+const readyOnce = new WeakSet<object>();
+const watching = new WeakSet<object>();
 
 /** `CONFIG GET` answers a flat array (RESP2) or a map (node-redis 6). */
 function policyOf(reply: unknown): string {

@@ -23,6 +23,7 @@ import { StoreCalls } from './calls.js';
 import { parseRedisStoreOptions, type RedisStoreOptions } from './options.js';
 import { callerSlot } from './slot.js';
 import type { SlotOp } from './slots.js';
+import { LastLevels } from '../fallback.js';
 
 export type { RedisStoreOptions } from './options.js';
 
@@ -50,6 +51,8 @@ export class RedisStore implements Store {
   private readonly denials: DenialCache | undefined;
   private readonly locks: LockCache | undefined;
   private readonly batcher: Batcher<QueuedOp, string | undefined> | undefined;
+  /** What Redis last said about each caller's buckets, for the fallback (see store/fallback.ts). */
+  readonly levels: LastLevels;
 
   constructor(options: RedisStoreOptions) {
     const config = parseRedisStoreOptions(options);
@@ -57,7 +60,8 @@ export class RedisStore implements Store {
     this.prefix = config.prefix;
     this.timeoutMs = config.timeoutMs;
     this.connection = config.connection;
-    this.calls = new StoreCalls(config.name, config.connection, new TimeBudget(config.timeoutMs), config.breaker);
+    this.calls = new StoreCalls(config.name, config.connection, new TimeBudget(config.timeoutMs), config.breaker, config.prefix);
+    this.levels = new LastLevels();
     if (config.denialCacheKeys > 0) {
       this.denials = new DenialCache(config.denialCacheKeys);
       this.locks = new LockCache(config.denialCacheKeys);
@@ -166,6 +170,7 @@ export class RedisStore implements Store {
 
   async reset(callerId: string, policies: readonly Policy[]): Promise<void> {
     this.forgetCaller(callerId);
+    this.levels.forget(callerId, policies);
     const keys = policies.map((p) => bucketKey(this.prefix, p.name, callerId));
     await this.calls.run(this.nodeOf(callerId), 0, () => this.connection.del(keys));
   }
@@ -228,7 +233,12 @@ export class RedisStore implements Store {
     pushOpArgs(args, op);
     const sentAt = performance.now();
     const node = this.nodeOf(op.callerId);
-    const reply = await this.calls.run(node, 1, () => this.connection.take(keys, args, false));
+    const reply = await this.calls.run(
+      node,
+      1,
+      () => this.connection.take(keys, args, false),
+      (r) => anyWrote(r, [op]),
+    );
     let result: TakeResult | undefined;
     try {
       result = resultFrom(reply, op, 0, () => keys);
@@ -268,7 +278,12 @@ export class RedisStore implements Store {
     for (const op of ops) pushOpArgs(args, op);
     const sentAt = performance.now();
     this.calls
-      .run(node, ops.length, () => this.connection.take(declared, args, true))
+      .run(
+        node,
+        ops.length,
+        () => this.connection.take(declared, args, true),
+        (reply) => anyWrote(reply, ops),
+      )
       .then(
         (reply) => {
           let offset = 0;
@@ -296,8 +311,21 @@ export class RedisStore implements Store {
 
   /** Remembers a denial (a take without a lockout rule) or a lock, for `takeNow` to answer. */
   private remember(op: ScriptOp & { readonly callerId: string }, result: TakeResult, sentAt: number): void {
+    // An adjust reports the levels after it: remembered as a take of nothing.
+    this.levels.remember(op.callerId, op.policies, result, op.kind === 'take' ? op.amount : 0, sentAt);
     if (result.allowed || op.kind !== 'take') return;
     if (op.lockout === undefined) this.denials?.remember(op.callerId, op.policies, result.levels, sentAt);
     else if (result.lockedMs !== undefined) this.locks?.remember(op.lockout.name, op.callerId, op.policies, result.levels, result.lockedMs, sentAt);
   }
+}
+
+/** Whether any operation of a reply wrote (its verdict is 1: a take allowed, or an adjust). */
+function anyWrote(reply: unknown, ops: readonly ScriptOp[]): boolean {
+  if (!Array.isArray(reply)) return false;
+  let offset = 0;
+  for (const op of ops) {
+    if (Number(reply[offset]) === 1) return true;
+    offset += replyLength(op);
+  }
+  return false;
 }

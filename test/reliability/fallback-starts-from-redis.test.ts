@@ -1,0 +1,75 @@
+// The fallback never hands out a fresh bucket: a caller Redis had drained stays drained while
+// Redis stalls (DEBUG SLEEP), stall after stall, and a caller never seen starts full, as the
+// README says. One instance, so the figures are that instance's alone.
+import Redis from 'ioredis';
+import { drainedBound, startFleet, type Fleet } from '../support/fleet';
+import { RedisProcess } from '../support/redis-process';
+import { randomPrefix, sleep } from '../support/redis';
+
+const CAPACITY = 20;
+const RATE = 1;
+const STALLS = 3;
+
+describe('the fallback continues from what Redis last said', () => {
+  let server: RedisProcess;
+  let admin: Redis;
+  let fleet: Fleet;
+
+  beforeAll(async () => {
+    server = await RedisProcess.start();
+    admin = new Redis(server.url);
+    fleet = startFleet({
+      url: server.url,
+      prefix: randomPrefix('seeded'),
+      instances: 1,
+      capacity: CAPACITY,
+      refillPerSecond: RATE,
+      store: { denialCache: false },
+    });
+  });
+
+  afterAll(async () => {
+    fleet?.close();
+    admin?.disconnect();
+    await server?.stop();
+  });
+
+  test(`${STALLS} stalls of 1 s: a drained caller gets only the refill, a new caller its full bucket`, async () => {
+    const [app] = fleet.instances;
+    for (let i = 0; i < CAPACITY; i++) await app!.handle('drained');
+    const drainedId = fleet.decisions.at(-1)!.event.callerId;
+    const from = performance.now();
+    const newcomers: number[] = [];
+    for (let s = 0; s < STALLS; s++) {
+      const stall = admin.call('DEBUG', 'SLEEP', '1');
+      await sleep(250); // past the budget: the takes now fail, and go to the fallback
+      const newcomer = `newcomer-${s}`;
+      let admittedNew = 0;
+      for (let i = 0; i < 30; i++) {
+        const [drained, fresh] = await Promise.all([app!.handle('drained'), app!.handle(newcomer)]);
+        void drained;
+        if (fresh) admittedNew++;
+        await sleep(15);
+      }
+      newcomers.push(admittedNew);
+      await stall;
+      for (let i = 0; i < 20; i++) {
+        await app!.handle('drained');
+        await sleep(50);
+      }
+    }
+    const to = performance.now();
+    const drained = drainedBound(fleet.decisions, drainedId, { from, to, refillPerSecond: RATE, instances: 1, budgetMs: 200 });
+    const fallbackDecisions = fleet.decisions.filter((d) => d.at >= from && d.event.callerId === drainedId && d.event.source === 'fallback').length;
+    console.log(
+      `fallback after ${STALLS} stalls of 1 s: drained caller admitted ${drained.admitted} (${drained.fallbackAllowed} of ${fallbackDecisions} by the fallback, in ${drained.episodes} episodes) ` +
+        `against a bound of ${drained.bound.toFixed(1)} (${((to - from) / 1000).toFixed(1)} s at ${RATE}/s, capacity ${CAPACITY}); new callers admitted during each stall ${JSON.stringify(newcomers)} (capacity ${CAPACITY})`,
+    );
+    expect(fallbackDecisions).toBeGreaterThan(STALLS * 10);
+    expect(drained.admitted).toBeLessThanOrEqual(drained.bound);
+    // Each stall's fallback admitted at most the refill since Redis's last answer, and a little more.
+    expect(drained.fallbackAllowed).toBeLessThanOrEqual(STALLS * (RATE * 1.5 + 1));
+    // A caller never seen starts full, as the README says.
+    expect(newcomers).toEqual(Array(STALLS).fill(CAPACITY));
+  }, 60_000);
+});
