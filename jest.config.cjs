@@ -23,7 +23,7 @@ const shared = {
   },
 };
 const sources = {
-  '^@tokenbucket/(core|express|fastify|koa|opentelemetry|prometheus)$': '<rootDir>/packages/$1/src/index.ts',
+  '^@tokenbucket/(core|express|fastify|hono|koa|opentelemetry|prometheus)$': '<rootDir>/packages/$1/src/index.ts',
   '^(\\.{1,2}/.*)\\.js$': '$1',
 };
 
@@ -70,12 +70,16 @@ module.exports = {
       roots: ['<rootDir>/test', '<rootDir>/packages'],
       testMatch: ['**/*.test.ts'],
       // The files the framework projects below run: every other test file runs here, once.
-      testPathIgnorePatterns: ['/node_modules/', '/test/http/(.*/)?(express|fastify|koa|nest|framework-versions)[^/]*\\.test\\.ts$'],
+      testPathIgnorePatterns: ['/node_modules/', '/test/http/(.*/)?(express|fastify|hono|koa|nest|framework-versions)[^/]*\\.test\\.ts$'],
       moduleNameMapper: sources,
     },
     project(`express ${pinned('express')}`, 'express', { express: pinned('express') }),
     project(`express ${pinned('express4')}`, 'express', { express: pinned('express4') }, { express: 'express4' }),
     project(`fastify ${pinned('fastify')}`, 'fastify', { fastify: pinned('fastify') }),
+    project(`hono ${pinned('hono')} (@hono/node-server ${pinned('@hono/node-server')})`, 'hono', {
+      hono: pinned('hono'),
+      '@hono/node-server': pinned('@hono/node-server'),
+    }),
     ...koaProjects,
     project(`nestjs ${pinned('@nestjs/core')} (express 5)`, 'nest', { '@nestjs/core': pinned('@nestjs/core') }),
   ],
