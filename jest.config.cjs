@@ -58,6 +58,15 @@ for (const k of [3, 2]) {
   }
 }
 
+// Hono 4 at the peer range's floor and at its latest, each on @hono/node-server.
+const honoProjects = [
+  ['hono', {}],
+  ['hono4-6', { hono: 'hono4-6' }],
+].map(([installed, modules]) => {
+  const versions = { hono: pinned(installed), '@hono/node-server': pinned('@hono/node-server') };
+  return project(`hono ${versions.hono} (@hono/node-server ${versions['@hono/node-server']})`, 'hono', versions, modules);
+});
+
 /** @type {import('jest').Config} */
 module.exports = {
   testTimeout: 30000,
@@ -76,10 +85,7 @@ module.exports = {
     project(`express ${pinned('express')}`, 'express', { express: pinned('express') }),
     project(`express ${pinned('express4')}`, 'express', { express: pinned('express4') }, { express: 'express4' }),
     project(`fastify ${pinned('fastify')}`, 'fastify', { fastify: pinned('fastify') }),
-    project(`hono ${pinned('hono')} (@hono/node-server ${pinned('@hono/node-server')})`, 'hono', {
-      hono: pinned('hono'),
-      '@hono/node-server': pinned('@hono/node-server'),
-    }),
+    ...honoProjects,
     ...koaProjects,
     project(`nestjs ${pinned('@nestjs/core')} (express 5)`, 'nest', { '@nestjs/core': pinned('@nestjs/core') }),
   ],
