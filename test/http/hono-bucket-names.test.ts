@@ -66,6 +66,19 @@ test('app.use(pattern) is one bucket for every route and method below it, named 
   expect(await bucketNames()).toEqual(['USE /*', 'USE /api/*']);
 });
 
+test('app.all(path) is one bucket for every method of the path, named USE <pattern>', async () => {
+  const app = new Hono();
+  app.all('/any/:id', rateLimit({ store, capacity: 2, refillPerSecond: SLOW }));
+  app.get('/any/:id', ok);
+  app.post('/any/:id', ok);
+  await serve(server(app), async (get) => {
+    expect(policyOf(await get('/any/1'))).toBe('"USE /any/:id";q=2;w=7200');
+    expect((await get('/any/2', 'POST')).status).toBe(200);
+    expect((await get('/any/3')).status).toBe(429);
+  });
+  expect(await bucketNames()).toEqual(['USE /any/:id']);
+});
+
 test('sub-apps (app.route) and basePath() name buckets by the whole pattern', async () => {
   const items = new Hono();
   items.use(rateLimit({ store, capacity: 2, refillPerSecond: SLOW }));

@@ -5,8 +5,9 @@
 // named.
 import type { Server } from 'node:http';
 import { createAdaptorServer } from '@hono/node-server';
+import { getConnInfo } from '@hono/node-server/conninfo';
 import { Hono, type Context } from 'hono';
-import { RedisStore, TokenBucketError } from '@tokenbucket/core';
+import { hashCallerKey, RedisStore, TokenBucketError } from '@tokenbucket/core';
 import { rateLimit, type RateLimitOptions } from '@tokenbucket/hono';
 import { rawGet } from './bad-input/raw';
 import type { RunningApp } from './harness';
@@ -59,6 +60,8 @@ test('off Node, the key comes from the fetch Headers; a header given twice is am
   expect((await get('X-API-Key: alpha', 'X-API-Key: beta')).headers.ratelimit).toBe('"GET /r";r=2;t=3600');
   expect((await get('Authorization: Bearer alpha', 'Authorization: Bearer beta')).headers.ratelimit).toBe('"GET /r";r=1;t=7200');
   expect((await get('X-API-Key: beta')).headers.ratelimit).toBe('"GET /r";r=2;t=3600');
+  // One line with a comma reads the same as two lines there: no key either, the third in the IP bucket.
+  expect((await get('X-API-Key: alpha, beta')).headers.ratelimit).toBe('"GET /r";r=0;t=10800');
 });
 
 test('off Node, without the ip option every keyless caller shares one bucket; with it, each IP has its own', async () => {
@@ -70,6 +73,13 @@ test('off Node, without the ip option every keyless caller shares one bucket; wi
   expect((await send(perIp, '/r', { 'x-forwarded-for': '203.0.113.1' })).status).toBe(200);
   expect((await send(perIp, '/r', { 'x-forwarded-for': '203.0.113.2' })).status).toBe(200);
   expect((await send(perIp, '/r', { 'x-forwarded-for': '203.0.113.1' })).status).toBe(429);
+});
+
+test("the ip option with @hono/node-server's getConnInfo: the socket's address names the bucket", async () => {
+  const app = await start(limited({ capacity: 1, refillPerSecond: SLOW, ip: (c) => getConnInfo(c).remote.address }), false);
+  expect((await send(app, '/r')).status).toBe(200);
+  expect((await send(app, '/r')).status).toBe(429);
+  expect(await pool.client().exists(`${prefix}GET /r:{${hashCallerKey('ip:127.0.0.1')}}`)).toBe(1);
 });
 
 test('a handler that returns its own Response still carries the rate-limit headers', async () => {

@@ -31,7 +31,7 @@ const installed = (pkg: string) => dirname(require.resolve(`${pkg}/package.json`
 /** The runtimes' own binaries (not the node_modules/.bin wrappers: a signal must reach the runtime). */
 const RUNTIMES: Record<string, string[]> = {
   bun: [join(installed('bun'), 'bin', 'bun.exe'), app],
-  deno: [join(installed('deno'), 'deno'), 'run', '--allow-env', '--allow-net', '--allow-read', '--allow-sys', app],
+  deno: [join(installed('deno'), 'deno'), 'run', '--allow-net', '--allow-env', app],
 };
 
 interface Started {
