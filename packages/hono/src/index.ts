@@ -186,8 +186,7 @@ function routeOwner(c: Context): object {
   const routes = matched(c);
   const self = routes[c.req.routeIndex];
   if (self === undefined) return UNMATCHED;
-  for (const r of routes) if (r.method === self.method && r.path === self.path) return r;
-  return self;
+  return routes.find((r) => r.method === self.method && r.path === self.path) ?? self;
 }
 
 export type { Decision } from '@tokenbucket/core';
