@@ -58,12 +58,14 @@ for (const k of [3, 2]) {
   }
 }
 
-// Hono 4 at the peer range's floor and at its latest, each on @hono/node-server.
+// Hono 4 at the peer range's floor and at its latest, on @hono/node-server 2 (and 1, which most
+// Node.js apps still serve Hono with).
 const honoProjects = [
-  ['hono', {}],
-  ['hono4-6', { hono: 'hono4-6' }],
-].map(([installed, modules]) => {
-  const versions = { hono: pinned(installed), '@hono/node-server': pinned('@hono/node-server') };
+  ['hono', '@hono/node-server', {}],
+  ['hono4-6', '@hono/node-server', { hono: 'hono4-6' }],
+  ['hono', 'hono-node-server1', { '@hono/node-server': 'hono-node-server1' }],
+].map(([hono, server, modules]) => {
+  const versions = { hono: pinned(hono), '@hono/node-server': pinned(server) };
   return project(`hono ${versions.hono} (@hono/node-server ${versions['@hono/node-server']})`, 'hono', versions, modules);
 });
 
