@@ -124,16 +124,17 @@ export function rateLimit(options: RateLimitOptions): MiddlewareHandler {
   if (typeof ip !== 'function') invalidOption('ip', ip, 'a function of the context that returns the client IP');
   const limiter = createHttpLimiter(adapterFor(ip), options);
   return async (c, next) => {
-    const decided = limiter.handle(c, c, routeOf(c));
-    const go = decided === true || (decided !== false && (await decided));
-    // The listeners registered while this limiter decided are this run's: it ends last.
-    const ends = pendingEnds.get(c);
-    if (ends !== undefined) pendingEnds.delete(c);
+    let ends: ((status: number | undefined) => void)[] | undefined;
     try {
+      const decided = limiter.handle(c, c, routeOf(c));
+      const go = decided === true || (decided !== false && (await decided));
+      // The listeners registered while this limiter decided are this run's: it ends after the rest.
+      ends = takeEnds(c);
       if (go) await next();
     } catch (err) {
-      // Only what is not an Error gets here (Hono hands Errors to app.onError): it answers 500.
-      if (ends !== undefined) for (const end of ends) end(500);
+      // A fault of a user function, or what is not an Error from further down (Hono hands Errors
+      // to app.onError before they reach here): Hono answers it with 500.
+      for (const end of ends ?? takeEnds(c) ?? []) end(500);
       throw err;
     }
     restoreHeaders(c);
@@ -142,6 +143,13 @@ export function rateLimit(options: RateLimitOptions): MiddlewareHandler {
       for (const end of ends) end(status);
     }
   };
+}
+
+/** The `onResponseEnd` listeners registered on this request and not yet owned by a middleware run. */
+function takeEnds(c: Context): ((status: number | undefined) => void)[] | undefined {
+  const ends = pendingEnds.get(c);
+  if (ends !== undefined) pendingEnds.delete(c);
+  return ends;
 }
 
 /** Puts the limiter's headers on a Response the handler built itself (`new Response(...)`), which Hono gives none. */
