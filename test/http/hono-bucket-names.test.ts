@@ -101,7 +101,7 @@ test('two limiters without a name on one route have a bucket each; with one name
   const shared = { store, name: 'shared-y', capacity: 3, refillPerSecond: SLOW };
   app.get('/y', rateLimit(shared), rateLimit(shared), ok);
   await serve(server(app), async (get) => {
-    expect((await get('/x')).headers.ratelimit).toBe('"GET /x (2)";r=49;t=3600');
+    expect((await get('/x')).headers.ratelimit).toBe('"GET /x";r=2;t=3600, "GET /x (2)";r=49;t=3600');
     expect([(await get('/x')).status, (await get('/x')).status, (await get('/x')).status]).toEqual([200, 200, 429]);
     expect((await get('/y')).headers.ratelimit).toBe('"shared-y";r=1;t=7200');
     expect((await get('/y')).status).toBe(429);

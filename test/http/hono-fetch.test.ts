@@ -3,11 +3,12 @@
 // still ambiguous, and takes the client IP from the `ip` option; the rate-limit headers reach a
 // Response the handler or `onLimited` built themselves; option and `onLimited` mistakes are
 // named.
-import type { Server } from 'node:http';
+import { request as httpRequest, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { createAdaptorServer } from '@hono/node-server';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import { Hono, type Context } from 'hono';
-import { hashCallerKey, RedisStore, TokenBucketError } from '@tokenbucket/core';
+import { createLimiter, RedisStore, TokenBucketError } from '@tokenbucket/core';
 import { rateLimit, type RateLimitOptions } from '@tokenbucket/hono';
 import { rawGet } from './bad-input/raw';
 import type { RunningApp } from './harness';
@@ -34,6 +35,32 @@ afterEach(async () => {
 afterAll(() => pool.closeAll([prefix]));
 
 const SLOW = 1 / 3600;
+
+/** Polls `read` until it returns `want` (a refund lands after the response). */
+async function eventually<T>(read: () => Promise<T>, want: T, timeoutMs = 3000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last = await read();
+  while (!Object.is(last, want) && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    last = await read();
+  }
+  return last;
+}
+
+/** Sends a GET and drops the connection after `afterMs`, before the response is sent. */
+function abortAfter(app: RunningApp, path: string, headers: Record<string, string>, afterMs: number): Promise<void> {
+  const { port } = app.server.address() as AddressInfo;
+  return new Promise((resolve) => {
+    const req = httpRequest({ host: '127.0.0.1', port, path, headers });
+    req.on('error', () => resolve());
+    req.on('response', () => resolve());
+    req.end();
+    setTimeout(() => {
+      req.destroy();
+      resolve();
+    }, afterMs);
+  });
+}
 
 /** Serves `app` on 127.0.0.1; `wrapped`: through `(req) => app.fetch(req)`, so Hono sees no Node request. */
 async function start(app: Hono, wrapped: boolean): Promise<RunningApp> {
@@ -79,7 +106,35 @@ test("the ip option with @hono/node-server's getConnInfo: the socket's address n
   const app = await start(limited({ capacity: 1, refillPerSecond: SLOW, ip: (c) => getConnInfo(c).remote.address }), false);
   expect((await send(app, '/r')).status).toBe(200);
   expect((await send(app, '/r')).status).toBe(429);
-  expect(await pool.client().exists(`${prefix}GET /r:{${hashCallerKey('ip:127.0.0.1')}}`)).toBe(1);
+  // The bucket `limiter.get({ ip })` reaches, as admin code would: 127.0.0.1's is the one spent.
+  const admin = createLimiter({ store, name: 'GET /r', capacity: 1, refillPerSecond: SLOW });
+  expect([(await admin.get({ ip: '127.0.0.1' })).remaining, (await admin.get({ ip: '127.0.0.2' })).remaining]).toEqual([0, 1]);
+});
+
+test('off Node, a response that should not count gives its token back once the chain has run', async () => {
+  const failing = await start(
+    limited({ capacity: 1, refillPerSecond: SLOW, skipFailedRequests: true }, (c) => c.json({ ok: false }, 500)),
+    true,
+  );
+  const admin = createLimiter({ store, name: 'GET /r', capacity: 1, refillPerSecond: SLOW });
+  for (let i = 0; i < 3; i++) {
+    expect((await send(failing, '/r', { 'x-api-key': 'k' })).status).toBe(500);
+    expect(await eventually(async () => (await admin.get('k')).remaining, 1)).toBe(1);
+  }
+});
+
+test('off Node, a connection closed before the response is seen through the request signal: its token comes back', async () => {
+  const slow = await start(
+    limited({ capacity: 2, refillPerSecond: SLOW, skipFailedRequests: true }, async (c) => {
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      return c.json({ ok: true });
+    }),
+    true,
+  );
+  const admin = createLimiter({ store, name: 'GET /r', capacity: 2, refillPerSecond: SLOW });
+  await abortAfter(slow, '/r', { 'x-api-key': 'k' }, 50);
+  expect((await admin.get('k')).remaining).toBe(1);
+  expect(await eventually(async () => (await admin.get('k')).remaining, 2)).toBe(2);
 });
 
 test('a handler that returns its own Response still carries the rate-limit headers', async () => {

@@ -27,6 +27,8 @@ const app = new Hono();
 app.use('/api/*', rateLimit({ store, capacity: 5, refillPerSecond: 1 / 3600 }));
 app.get('/api/items/:id', rateLimit({ store, capacity: 2, refillPerSecond: 1 / 3600 }), (c) => c.json({ id: c.req.param('id') }));
 app.get('/open', rateLimit({ store, capacity: 1, refillPerSecond: 1 / 3600 }), (c) => c.json({ ok: true }));
+// A failed response gives its token back: the runtime's end of the response, seen by the adapter.
+app.get('/fails', rateLimit({ store, capacity: 1, refillPerSecond: 1 / 3600, skipFailedRequests: true }), (c) => c.json({ ok: false }, 500));
 
 const ready = (runtime, port) => console.log(JSON.stringify({ runtime, port, client: which }));
 if (typeof Bun !== 'undefined') {

@@ -2,12 +2,12 @@
 // devDependencies `bun` and `deno`): test/runtimes/hono-app.mjs, importing the BUILT packages,
 // serves on the runtime's own server with a RedisStore on ioredis and on node-redis, and real
 // requests from here reach the limit: 429 with the headers and the problem body, and a keyless
-// caller limited by the IP the runtime reports. Prints each runtime's version.
+// caller limited by the IP the runtime reports, a failed response refunded. Prints each runtime's version.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { hashCallerKey } from '@tokenbucket/core';
+import { createLimiter, RedisStore } from '@tokenbucket/core';
 import { randomPrefix, RedisPool, redisUrl, requireRedis } from '../support/redis';
 
 requireRedis();
@@ -65,6 +65,17 @@ function start(runtime: string, client: string, keyPrefix: string): Promise<Star
   });
 }
 
+/** Polls `read` until it returns `want` (a refund lands after the response). */
+async function eventually<T>(read: () => Promise<T>, want: T, timeoutMs = 3000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last = await read();
+  while (!Object.is(last, want) && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    last = await read();
+  }
+  return last;
+}
+
 const stop = (child: ChildProcess) =>
   new Promise<void>((resolve) => {
     if (child.exitCode !== null) return resolve();
@@ -98,7 +109,24 @@ describe.each(['bun', 'deno'])('@tokenbucket/hono on %s', (runtime) => {
         // No key: the IP the runtime reports for this connection (127.0.0.1) names the bucket.
         expect((await get('/open')).status).toBe(200);
         expect((await get('/open')).status).toBe(429);
-        expect(await pool.client().exists(`${keyPrefix}GET /open:{${hashCallerKey('ip:127.0.0.1')}}`)).toBe(1);
+        const admin = createLimiter({
+          store: new RedisStore({ client: pool.client(), prefix: keyPrefix }),
+          name: 'GET /open',
+          capacity: 1,
+          refillPerSecond: 1 / 3600,
+        });
+        expect([(await admin.get({ ip: '127.0.0.1' })).remaining, (await admin.get({ ip: '127.0.0.2' })).remaining]).toEqual([0, 1]);
+        // A 500 under skipFailedRequests gives its token back, every time.
+        const failing = createLimiter({
+          store: new RedisStore({ client: pool.client(), prefix: keyPrefix }),
+          name: 'GET /fails',
+          capacity: 1,
+          refillPerSecond: 1 / 3600,
+        });
+        for (let i = 0; i < 3; i++) {
+          expect((await get('/fails', { 'x-api-key': 'k' })).status).toBe(500);
+          expect(await eventually(async () => (await failing.get('k')).remaining, 1)).toBe(1);
+        }
       } finally {
         await stop(child);
       }
