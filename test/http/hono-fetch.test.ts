@@ -17,6 +17,8 @@ import { send } from './client';
 
 requireRedis();
 
+declare const FRAMEWORK_VERSIONS: Record<string, string>;
+
 const pool = new RedisPool();
 const prefix = randomPrefix('hono-fetch');
 let store: RedisStore;
@@ -134,7 +136,14 @@ test('off Node, a connection closed before the response is seen through the requ
   const admin = createLimiter({ store, name: 'GET /r', capacity: 2, refillPerSecond: SLOW });
   await abortAfter(slow, '/r', { 'x-api-key': 'k' }, 50);
   expect((await admin.get('k')).remaining).toBe(1);
-  expect(await eventually(async () => (await admin.get('k')).remaining, 2)).toBe(2);
+  if (FRAMEWORK_VERSIONS['@hono/node-server']!.startsWith('1.')) {
+    // @hono/node-server 1 does not abort the signal of a Request it hands a wrapped fetch: the
+    // closed connection looks like the 200 the handler gave, and counts (the README says so).
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect((await admin.get('k')).remaining).toBe(1);
+  } else {
+    expect(await eventually(async () => (await admin.get('k')).remaining, 2)).toBe(2);
+  }
 });
 
 test('a handler that returns its own Response still carries the rate-limit headers', async () => {

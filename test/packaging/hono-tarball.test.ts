@@ -75,7 +75,8 @@ test.each(['app.mjs', 'app.cjs'])('%s: the README app limits a group and a route
   expect(out).toEqual({
     search: [200, 200, 429],
     limitedBody: { error: 'slow down', retryAfterMs: expect.any(Number) },
-    policy: '"GET /api/search";q=2;w=120',
+    // Both limiters the request passed: the group's and the route's.
+    policy: '"USE /api/*";q=3;w=180, "GET /api/search";q=2;w=120',
     group: [200, 200, 200, 429],
   });
 });
