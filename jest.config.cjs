@@ -23,7 +23,7 @@ const shared = {
   },
 };
 const sources = {
-  '^@tokenbucket/(core|express|fastify|hono|koa|opentelemetry|prometheus)$': '<rootDir>/packages/$1/src/index.ts',
+  '^@tokenbucket/(core|express|fastify|hono|koa|nestjs|opentelemetry|prometheus)$': '<rootDir>/packages/$1/src/index.ts',
   '^(\\.{1,2}/.*)\\.js$': '$1',
 };
 
@@ -68,6 +68,28 @@ const honoProjects = [
   const versions = { hono: pinned(hono), '@hono/node-server': pinned(server) };
   return project(`hono ${versions.hono} (@hono/node-server ${versions['@hono/node-server']})`, 'hono', versions, modules);
 });
+// NestJS: each major on each platform, the @nestjs packages mapped to that major's aliased install
+// ("nestjs-core10": "npm:@nestjs/core@10.4.9"); each platform package brings its own Express or
+// Fastify. test/http/nest.test.ts (the Express middleware recipe) runs on the Express platform.
+// NestJS 12 ships ES modules only: its files are transformed to CommonJS (test/support/esm-to-cjs.cjs).
+const nestProjects = [];
+for (const major of [12, 11, 10]) {
+  const installed = (module) => (major === 11 ? module : `nestjs-${module.slice('@nestjs/'.length)}${major}`);
+  for (const platform of ['express', 'fastify']) {
+    const names = ['@nestjs/common', '@nestjs/core', `@nestjs/platform-${platform}`];
+    const versions = Object.fromEntries(names.map((m) => [m, pinned(installed(m))]));
+    const modules = major === 11 ? {} : Object.fromEntries(names.map((m) => [m, installed(m)]));
+    const nest = project(`nestjs ${versions['@nestjs/core']} (${platform})`, 'nest', versions, modules);
+    if (platform !== 'express') nest.testPathIgnorePatterns = ['/node_modules/', '/test/http/nest\\.test\\.ts$'];
+    nest.globals.NEST_PLATFORM = platform;
+    if (major === 12) {
+      // ESM-only: its files (and nothing else of node_modules) go through a transform to CommonJS.
+      nest.transform = { ...shared.transform, '^.+\\.js$': '<rootDir>/test/support/esm-to-cjs.cjs' };
+      nest.transformIgnorePatterns = ['^(?!.*/\\.pnpm/@nestjs\\+[a-z-]+@12\\.).*/node_modules/'];
+    }
+    nestProjects.push(nest);
+  }
+}
 
 /** @type {import('jest').Config} */
 module.exports = {
@@ -89,7 +111,7 @@ module.exports = {
     project(`fastify ${pinned('fastify')}`, 'fastify', { fastify: pinned('fastify') }),
     ...honoProjects,
     ...koaProjects,
-    project(`nestjs ${pinned('@nestjs/core')} (express 5)`, 'nest', { '@nestjs/core': pinned('@nestjs/core') }),
+    ...nestProjects,
   ],
 
   // Coverage (on with `--coverage`, which scripts/test.sh passes on a full run) counts the

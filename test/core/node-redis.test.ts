@@ -34,6 +34,7 @@ describe.each(CLIENT_KINDS.filter((k) => k.library === 'node-redis'))('RedisStor
     await expect(store.adjust('lazy-ops', policies, -1)).rejects.toMatchObject(closed);
     await expect(store.take('lazy-ops', policies, 5, rule)).rejects.toMatchObject(closed);
     await expect(store.unlock('lazy-ops', rule)).rejects.toMatchObject(closed);
+    await expect(store.clear()).rejects.toMatchObject(closed);
     await lazy.connect();
     expect((await store.adjust('lazy-ops', policies, -1)).levels[0]).toBeCloseTo(1, 3);
     expect((await store.take('lazy-ops', policies, 5, rule)).lockedMs).toBeGreaterThan(59_000);

@@ -65,7 +65,7 @@ describe('core', () => {
 
   test('a name far from every known one lists the known names', () => {
     expect(creationError(() => createLimiter({ ...inline, banana: 1 } as never)).message).toBe(
-      'tokenbucket: unknown option `banana`: the options are `store`, `name`, `capacity`, `refillPerSecond`, `policies`, `lockout`.',
+      'tokenbucket: unknown option `banana`: the options are `store`, `name`, `capacity`, `refillPerSecond`, `policies`, `lockout`, `concurrency`.',
     );
   });
 });

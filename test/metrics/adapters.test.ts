@@ -118,7 +118,7 @@ describe.each(FRAMEWORKS)('decisions scraped after a burst through %s', (framewo
     expect(new Set(decisions.map((s) => s.labels.source))).toContain('redis');
     for (const s of decisions) {
       expect(['redis', 'denial-cache', 'fallback']).toContain(s.labels.source);
-      expect(Object.keys(s.labels).sort()).toEqual(['outcome', 'policy', 'route', 'source']);
+      expect(Object.keys(s.labels).sort()).toEqual(['kind', 'outcome', 'policy', 'route', 'source']);
     }
     const store = `metrics-${framework}`;
     expect(total(samples, 'tokenbucket_store_up', { store, node: 'default' })).toBe(1);

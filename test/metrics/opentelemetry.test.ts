@@ -68,7 +68,7 @@ describe('after a burst through fastify on Redis', () => {
     expect(decisions.descriptor.unit).toBe('{decision}');
     const counted = new Map<string, number>();
     for (const p of decisions.dataPoints) {
-      expect(Object.keys(p.attributes).sort()).toEqual(['outcome', 'policy', 'route', 'source']);
+      expect(Object.keys(p.attributes).sort()).toEqual(['kind', 'outcome', 'policy', 'route', 'source']);
       const k = `${p.attributes.route}|${p.attributes.policy}|${p.attributes.outcome}`;
       counted.set(k, (counted.get(k) ?? 0) + (p.value as number));
     }
@@ -125,7 +125,7 @@ test('one open registration per MeterProvider; close() stops counting', async ()
   const store = new MemoryStore();
   const limiter = createLimiter({ store, name: 'closing', capacity: 10, refillPerSecond: 1 });
   await limiter.take('k');
-  const attributes = { route: '', policy: 'closing', outcome: 'allowed', source: 'memory' };
+  const attributes = { route: '', policy: 'closing', outcome: 'allowed', source: 'memory', kind: 'rate' };
   expect(pointValue(await otel.collect(), 'tokenbucket.decisions', attributes)).toBe(1);
   first.close();
   first.close();

@@ -26,6 +26,23 @@ const limiter = (name: string, capacity = 2) => {
 };
 const scrape = async (r: Registry) => parseExposition(await r.metrics());
 
+test('a denial for lack of a concurrency slot counts as its own kind', async () => {
+  const r = new Registry();
+  register({ register: r });
+  const store = new MemoryStore();
+  stores.push(store);
+  const l = createLimiter({ store, name: 'kinds', capacity: 2, refillPerSecond: 1 / 3600, concurrency: { max: 1, name: 'kinds-slots' } });
+  const held = await l.acquire('k'); // allowed: 1 token left, 0 slots
+  await l.acquire('k'); // denied for lack of a slot (its token given back)
+  await held.release();
+  await (await l.acquire('k')).release(); // allowed: 0 tokens left
+  await l.acquire('k'); // denied by the rate
+  const samples = await scrape(r);
+  expect(total(samples, 'tokenbucket_decisions_total', { policy: 'kinds-slots', outcome: 'denied', kind: 'concurrency' })).toBe(1);
+  expect(total(samples, 'tokenbucket_decisions_total', { policy: 'kinds', outcome: 'denied', kind: 'rate' })).toBe(1);
+  expect(total(samples, 'tokenbucket_decisions_total', { outcome: 'allowed' })).toBe(2);
+});
+
 test('registers the four metrics, on prom-client’s default registry when none is given', async () => {
   const m = register(undefined);
   for (const name of NAMES) expect(defaultRegistry.getSingleMetric(name)).toBeDefined();

@@ -79,8 +79,8 @@ test.each(['esm.mjs', 'cjs.cjs'])('%s: both packages count the same decisions', 
   expect(out).toEqual({
     format: file.startsWith('esm') ? 'esm' : 'cjs',
     prometheus: [
-      'tokenbucket_decisions_total{route="",policy="packed",outcome="allowed",source="memory"} 1',
-      'tokenbucket_decisions_total{route="",policy="packed",outcome="denied",source="memory"} 1',
+      'tokenbucket_decisions_total{route="",policy="packed",outcome="allowed",source="memory",kind="rate"} 1',
+      'tokenbucket_decisions_total{route="",policy="packed",outcome="denied",source="memory",kind="rate"} 1',
     ],
     opentelemetry: [
       ['allowed', 1],

@@ -1,5 +1,5 @@
 // The README's "Testing your app" shows the test files beside this one as they are, so the code
-// it shows is code that runs.
+// it shows is code that runs; so does the NestJS package's README.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -18,4 +18,19 @@ test('the README shows test/readme/login.test.ts as it is', () => {
   expect(at).toBeGreaterThan(0);
   const login = readme.slice(at, readme.indexOf('\n## ', at + 1));
   expect(login).toContain(`\`\`\`ts\n${readFileSync(join(__dirname, 'login.test.ts'), 'utf8')}\`\`\``);
+});
+
+test('the README shows test/readme/concurrency.test.ts as it is', () => {
+  const at = readme.indexOf('\n## Concurrency: requests in flight\n');
+  expect(at).toBeGreaterThan(0);
+  const section = readme.slice(at, readme.indexOf('\n## ', at + 1));
+  expect(section).toContain(`\`\`\`ts\n${readFileSync(join(__dirname, 'concurrency.test.ts'), 'utf8')}\`\`\``);
+});
+
+test("packages/nestjs/README.md's Testing your app shows test/readme/nestjs.test.ts as it is", () => {
+  const nest = readFileSync(join(__dirname, '..', '..', 'packages/nestjs/README.md'), 'utf8');
+  const at = nest.indexOf('\n## Testing your app\n');
+  expect(at).toBeGreaterThan(0);
+  const file = readFileSync(join(__dirname, 'nestjs.test.ts'), 'utf8');
+  expect(nest.slice(at, nest.indexOf('\n## ', at + 1))).toContain(`\`\`\`ts\n${file}\`\`\``);
 });

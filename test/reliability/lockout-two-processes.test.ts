@@ -127,10 +127,18 @@ describe.each(
     expect((await b.take('bystander', 1)).results[0]).toMatchObject({ allowed: true });
     expect((await a.take('bystander-2', 1)).results[0]).toMatchObject({ allowed: true });
 
-    // When the lock ends, B asks Redis again, which no longer holds it.
+    // When the lock ends here, B asks Redis again. B dates the end from before it asked, so
+    // Redis may still hold the lock for as long as that call took: it then answers the short
+    // time left, and after that B is let through.
     await sleep(remembered.results[49]!.lockedMs! + 20);
-    const after = await b.take('abuser', 1, 0);
+    let after = await b.take('abuser', 1, 0);
     expect(after.calls).toBe(1);
+    if (!after.results[0]!.allowed) {
+      expect(after.results[0]!.source).toBe('redis');
+      expect(after.results[0]!.lockedMs).toBeLessThan(300);
+      await sleep(after.results[0]!.lockedMs! + 5);
+      after = await b.take('abuser', 1, 0);
+    }
     expect(after.results[0]).toEqual({ allowed: true, lockedMs: null, source: 'redis' });
   }, 20_000);
 

@@ -1,6 +1,6 @@
 // The Decision a take returns, built from what the store found and decided.
 import type { DecisionSource } from './diagnostics.js';
-import type { Policy } from './policy.js';
+import { type Policy, timeScale, tokenInterval } from './policy.js';
 import type { TakeResult } from './store/types.js';
 
 /** One policy's view of a take. */
@@ -18,8 +18,14 @@ export interface PolicyDecision {
   readonly retryAfterMs: number;
   /** Ms until this bucket is full again. */
   readonly resetMs: number;
-  /** Seconds an empty bucket takes to fill. */
+  /** Seconds an empty bucket takes to fill (0 for a concurrency policy). */
   readonly windowSeconds: number;
+  /**
+   * `'concurrency'` for a concurrency policy: `limit` is its `max`, `remaining` the slots left
+   * (after this request's, when it took one), `retryAfterMs` on a denial a small fixed wait
+   * (1000), since when a slot frees is not known. Absent for a token bucket.
+   */
+  readonly kind?: 'concurrency';
 }
 
 /**
@@ -71,7 +77,7 @@ export function buildDecision(policies: readonly Policy[], result: TakeResult, c
       limit: p.capacity,
       remaining: Math.floor(after),
       retryAfterMs: allowed ? 0 : waitMs(p, level, cost),
-      resetMs: after >= p.capacity ? 0 : Math.ceil(((p.capacity - after) * 1000) / p.refillPerSecond),
+      resetMs: after >= p.capacity ? 0 : Math.ceil(((p.capacity - after) * 1000) / storedRate(p)),
       windowSeconds: p.windowSeconds,
     };
     views.push(view);
@@ -111,7 +117,17 @@ export function buildDecision(policies: readonly Policy[], result: TakeResult, c
 /** Ms until a bucket at `level` holds `cost`: 0 when it does, Infinity when it never can. */
 function waitMs(p: Policy, level: number, cost: number): number {
   if (cost > p.capacity) return Infinity;
-  return level >= cost ? 0 : Math.ceil(((cost - level) * 1000) / p.refillPerSecond);
+  return level >= cost ? 0 : Math.ceil(((cost - level) * 1000) / storedRate(p));
+}
+
+/**
+ * The rate a RedisStore refills at: a token's interval is a whole number of its time units
+ * (microseconds, or nanoseconds above 1000 tokens/s), rounded up, so the rate is at most the
+ * policy's and within 0.1% of it. Waits are computed from it, so a take retried after
+ * `retryAfterMs` is never early.
+ */
+function storedRate(p: Policy): number {
+  return (1e6 * timeScale(p.refillPerSecond)) / tokenInterval(p.refillPerSecond);
 }
 
 /** Whether `a` binds more tightly than `b`: on allow, fewer left; on deny, a longer wait. */
@@ -131,8 +147,13 @@ export interface DecisionEvent {
   readonly outcome: 'allowed' | 'denied';
   readonly source: DecisionSource;
   readonly cost: number;
-  /** Whole tokens left in the binding bucket. */
+  /** Whole tokens left in the binding bucket (slots left, for a concurrency policy). */
   readonly remaining: number;
+  /**
+   * The binding policy's kind: `'concurrency'` when it is a concurrency policy (a denial for lack
+   * of a slot, or an admission that left fewer slots than tokens), else `'rate'`.
+   */
+  readonly kind: 'rate' | 'concurrency';
   /** The hashed caller id. */
   readonly callerId: string;
   /** Whether the caller was identified by its key or, lacking one, by IP (HTTP layer only). */

@@ -35,7 +35,7 @@ export interface StoreCallMessage {
   readonly node: string | undefined;
   /** From the command's send to its reply or failure. */
   readonly durationMs: number;
-  /** Takes the call carried. */
+  /** Operations the call carried: takes, and adjusts (refunds, rewards, penalties). */
   readonly takes: number;
   readonly ok: boolean;
 }

@@ -2,7 +2,8 @@
 
 // The limiter.
 export { createLimiter } from './limiter.js';
-export type { Limiter, LimiterOptions, TakeOptions } from './limiter.js';
+export type { Acquired, Limiter, LimiterOptions, TakeOptions } from './limiter.js';
+export type { ConcurrencyOptions } from './concurrency.js';
 export type { CallerKey } from './caller.js';
 export type { Policy, PolicyOptions } from './policy.js';
 export type { Decision, DecisionEvent, PolicyDecision } from './decision.js';
@@ -18,8 +19,8 @@ export { DecisionCounts, DEFAULT_CALL_BUCKETS, ONE_NODE, OTHER, parseCommonMetri
 export type { CommonMetricsOptions, DecisionLabels, DecisionSeries, MetricsRecorder, MetricsSubscription } from './metrics.js';
 
 // Stores.
-export type { LockoutRule, Store, StoreStatusEvent, TakeResult } from './store/types.js';
-export { bucketKey } from './store/types.js';
+export type { ConcurrencyPolicy, LockoutRule, SlotResult, Store, StoreStatusEvent, TakeResult } from './store/types.js';
+export { bucketKey, slotKey } from './store/types.js';
 export { hashCallerKey } from './hash.js';
 export { MemoryStore } from './store/memory.js';
 export type { MemoryStoreOptions } from './store/memory.js';

@@ -16,6 +16,8 @@ export interface DecisionLabels {
   readonly policy: string;
   readonly outcome: string;
   readonly source: string;
+  /** The binding policy's kind: `rate` (a token bucket) or `concurrency` (slots in flight). */
+  readonly kind: string;
 }
 
 /** One series of the decisions counter: its labels and how many decisions it has counted. */
@@ -27,7 +29,7 @@ export interface DecisionSeries {
 }
 
 /**
- * Decision counts by route, policy, outcome and source. Counting is a few map lookups and an
+ * Decision counts by route, policy, outcome, source and kind. Counting is a few map lookups and an
  * addition: the metrics library sees the totals only when it collects. At most `max` distinct
  * routes and `max` distinct policies get their own label value; the rest count as `(other)`.
  */
@@ -47,10 +49,10 @@ export class DecisionCounts {
     const route = event.route ?? '';
     const byPolicy = this.byRoute.get(route) ?? this.routeEntry(route);
     const list = byPolicy.get(event.policy) ?? this.policyEntry(byPolicy, event.policy);
-    const { outcome, source } = event;
+    const { outcome, source, kind } = event;
     for (let i = 0; i < list.length; i++) {
       const s = list[i]!;
-      if (s.labels.outcome === outcome && s.labels.source === source) {
+      if (s.labels.outcome === outcome && s.labels.source === source && s.labels.kind === kind) {
         s.total++;
         return;
       }
@@ -58,8 +60,8 @@ export class DecisionCounts {
     const first = list[0];
     const labels =
       first === undefined
-        ? { route: this.routes.value(route), policy: this.policies.value(event.policy), outcome, source }
-        : { ...first.labels, outcome, source };
+        ? { route: this.routes.value(route), policy: this.policies.value(event.policy), outcome, source, kind }
+        : { ...first.labels, outcome, source, kind };
     const s: DecisionSeries = { labels, total: 1, reported: 0 };
     list.push(s);
     this.series.push(s);

@@ -41,7 +41,7 @@ export interface OpenTelemetryMetricsOptions {
 
 /** The instruments `registerMetrics` created, and how to stop them. */
 export interface OpenTelemetryMetrics {
-  /** `tokenbucket.decisions` {route, policy, outcome, source}: a monotonic (observable) counter. */
+  /** `tokenbucket.decisions` {route, policy, outcome, source, kind}: a monotonic (observable) counter. */
   readonly decisions: ObservableCounter;
   /** `tokenbucket.store.errors` {store, code}. */
   readonly storeErrors: Counter;
@@ -80,7 +80,7 @@ export function registerMetrics(options: OpenTelemetryMetricsOptions = {}): Open
   const meter = meterProvider.getMeter(METER_NAME);
   const decisions = meter.createObservableCounter('tokenbucket.decisions', {
     description:
-      'Rate-limit decisions, by route, binding policy, outcome (allowed or denied; a dry-run denial is denied) and source (redis, denial-cache, memory, fallback, store).',
+      'Rate-limit decisions, by route, binding policy, outcome (allowed or denied; a dry-run denial is denied), source (redis, denial-cache, lockout, memory, fallback, store) and kind (rate, or concurrency: the binding policy limits requests in flight).',
     unit: '{decision}',
     valueType: ValueType.INT,
   });

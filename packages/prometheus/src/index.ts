@@ -47,8 +47,8 @@ export interface PrometheusMetricsOptions {
 
 /** What `registerMetrics` registered, and how to undo it. */
 export interface PrometheusMetrics {
-  /** `tokenbucket_decisions_total{route, policy, outcome, source}`. */
-  readonly decisions: Counter<'route' | 'policy' | 'outcome' | 'source'>;
+  /** `tokenbucket_decisions_total{route, policy, outcome, source, kind}`. */
+  readonly decisions: Counter<'route' | 'policy' | 'outcome' | 'source' | 'kind'>;
   /** `tokenbucket_store_errors_total{store, code}`. */
   readonly storeErrors: Counter<'store' | 'code'>;
   /** `tokenbucket_store_up{store, node}`: 1 or 0. */
@@ -95,8 +95,8 @@ export function registerMetrics(options: PrometheusMetricsOptions = {}): Prometh
 
   const decisions = new Counter({
     name: names.decisions,
-    help: 'Rate-limit decisions, by route, binding policy, outcome (allowed or denied; a dry-run denial is denied) and source (redis, denial-cache, memory, fallback, store).',
-    labelNames: ['route', 'policy', 'outcome', 'source'] as const,
+    help: 'Rate-limit decisions, by route, binding policy, outcome (allowed or denied; a dry-run denial is denied), source (redis, denial-cache, lockout, memory, fallback, store) and kind (rate, or concurrency: the binding policy limits requests in flight).',
+    labelNames: ['route', 'policy', 'outcome', 'source', 'kind'] as const,
     registers: [],
     collect() {
       for (const s of subscription.counts.series) {

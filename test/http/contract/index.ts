@@ -4,6 +4,7 @@
 import { requireRedis } from '../../support/redis';
 import type { AdapterHarness } from '../harness';
 import { suiteApps } from '../suite-apps';
+import { concurrencyCases } from './concurrency';
 import { costCases } from './cost';
 import { headerCases } from './headers';
 import { hookCases } from './hooks';
@@ -24,6 +25,7 @@ export function runHttpContract(harness: AdapterHarness): void {
     hookCases(suite);
     storeFailureCases(suite);
     requestCases(suite);
+    concurrencyCases(suite);
     optionErrorCases(suite);
   });
 }

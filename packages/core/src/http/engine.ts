@@ -1,4 +1,5 @@
 // The request path shared by every adapter: from a request to "pass" or "answer this".
+import { concurrencyPolicyMember } from '../concurrency.js';
 import type { Decision } from '../decision.js';
 import { decisionChannel } from '../diagnostics.js';
 import { describeValue, invalidOption, TokenBucketError } from '../errors.js';
@@ -12,8 +13,8 @@ import { ipCallerKey } from './ip.js';
 import { apiKeyFromHeaders, keyHeaders, type NodeRequestHeaders } from './keys.js';
 import { parseHttpOptions, type HttpConfig, type HttpLimiterOptions, type PoliciesFunction } from './options.js';
 import { limitedProblem, MISSING_KEY_PROBLEM, STORE_DOWN_RETRY_AFTER_SECONDS, STORE_UNAVAILABLE_PROBLEM, type ProblemDetails } from './problems.js';
-import { existingState, recordSpent, refundAll, requestState, responseEnded, showPolicies } from './request.js';
-import { claimRoute, nameForRoute } from './route.js';
+import { existingState, recordHeld, recordSpent, refundAll, requestState, responseEnded, showPolicies } from './request.js';
+import { claimRoute, nameForRoute, routePolicyName } from './route.js';
 
 /** How the engine reads a framework's request: only what it needs, only when it needs it. */
 export interface RequestReader<Req> {
@@ -66,8 +67,10 @@ interface RouteLimiters {
   readonly main: TokenBucketLimiter;
   /** The local limiter with the same policies, made when the store first fails. */
   fallback: TokenBucketLimiter | undefined;
-  /** The `RateLimit-Policy` value: the same for every decision of these limiters. */
+  /** The `RateLimit-Policy` value: the same for every decision of these limiters that holds no slot. */
   readonly policyHeader: string;
+  /** With a concurrency policy, the value for a decision that asked for a slot: `policyHeader` and its member. */
+  readonly slotPolicyHeader: string;
 }
 
 /** One request's take: what its outcome and a store failure need. */
@@ -126,7 +129,8 @@ export class HttpEngine<Req> {
     this.config = config;
     this.plain = config.skip === undefined && config.key === undefined && typeof config.cost === 'number' && typeof config.policies !== 'function';
     if (config.onStoreStatus !== undefined) subscribeOnce(config.store, config.onStoreStatus);
-    if (typeof config.policies !== 'function' && config.policies.every((p) => p.name !== undefined)) {
+    const concurrencyNamed = config.concurrency === undefined || config.concurrency.name !== undefined;
+    if (typeof config.policies !== 'function' && concurrencyNamed && config.policies.every((p) => p.name !== undefined)) {
       this.named = this.limiters(config.policies, '');
     }
   }
@@ -192,7 +196,7 @@ export class HttpEngine<Req> {
       callerId = keyCallerId(key);
     }
     const t: Take<Req> = { req, route, keySource: key === undefined ? 'ip' : 'key', callerId, cost, limiters, onEnd };
-    const taken = limiters.main.takeById(t.callerId, cost);
+    const taken = limiters.main.admit(t.callerId, cost);
     if (!(taken instanceof Promise)) return this.outcome(taken, t, limiters.main);
     return taken.then(
       (decided) => this.outcome(decided, t, limiters.main),
@@ -212,9 +216,9 @@ export class HttpEngine<Req> {
     if (c.onStoreError === 'allow' || (c.onStoreError === 'deny' && c.dryRun)) return PASS;
     if (c.onStoreError === 'deny') return this.refused(req, STORE_DOWN);
     const main = limiters.main;
-    limiters.fallback ??= new TokenBucketLimiter(main.policies, sharedMemoryStore(), main.lockout);
-    const local = await limiters.fallback.takeById(t.callerId, t.cost);
-    return this.outcome({ decision: local.decision, source: 'fallback' }, t, limiters.fallback);
+    limiters.fallback ??= new TokenBucketLimiter(main.policies, sharedMemoryStore(), main.lockout, main.concurrency);
+    const local = await limiters.fallback.admit(t.callerId, t.cost);
+    return this.outcome({ ...local, source: 'fallback' }, t, limiters.fallback);
   }
 
   /**
@@ -235,16 +239,20 @@ export class HttpEngine<Req> {
     const alone = state.policies.length === 0;
     showPolicies(state, decision.policies);
     const passes = decision.allowed || c.dryRun;
-    if (decision.allowed && t.cost > 0) {
-      recordSpent(state, limiter, t.callerId, t.cost, t.req, c.refundWhen);
-      if (c.refundWhen !== undefined && t.onEnd !== undefined && !state.listening) {
-        state.listening = true;
-        t.onEnd((status) => responseEnded(state, status));
-      }
-    } else if (!passes) {
-      refundAll(state);
+    const slot = decided.slot;
+    if (slot !== undefined) {
+      // Held until the response ends; with nothing to say when that is (`check`), not held at all.
+      if (t.onEnd === undefined) slot.release();
+      else recordHeld(state, slot);
     }
-    const headers = alone ? headersWithPolicy(decision, c, t.limiters.policyHeader) : mergedHeaders(state.policies, decision, c);
+    if (decision.allowed && t.cost > 0 && limiter.policies.length > 0) recordSpent(state, limiter, t.callerId, t.cost, t.req, c.refundWhen);
+    if (decision.allowed && t.onEnd !== undefined && !state.listening && (slot !== undefined || (c.refundWhen !== undefined && t.cost > 0))) {
+      state.listening = true;
+      t.onEnd((status) => responseEnded(state, status));
+    }
+    if (!passes) refundAll(state);
+    const policyHeader = decision.policies.length > limiter.policies.length ? t.limiters.slotPolicyHeader : t.limiters.policyHeader;
+    const headers = alone ? headersWithPolicy(decision, c, policyHeader) : mergedHeaders(state.policies, decision, c);
     if (decision.allowed) return { action: 'pass', headers, decision };
     // A dry run never blocks, so it never asks the client to wait.
     if (c.dryRun) return { action: 'pass', headers: headers.filter(([name]) => name !== 'Retry-After'), decision };
@@ -269,7 +277,7 @@ export class HttpEngine<Req> {
       parsed = { templates: parsePolicyTemplates({ policies: list }, 'allowed'), routes: new Map() };
       this.byPolicies.set(list, parsed);
     }
-    const named = parsed.templates.every((p) => p.name !== undefined);
+    const named = parsed.templates.every((p) => p.name !== undefined) && (this.config.concurrency === undefined || this.config.concurrency.name !== undefined);
     return this.routeLimiters(parsed.routes, parsed.templates, named ? '' : route);
   }
 
@@ -285,8 +293,17 @@ export class HttpEngine<Req> {
 
   private limiters(templates: readonly PolicyTemplate[], route: string): RouteLimiters {
     const policies = nameForRoute(templates, route);
-    const main = new TokenBucketLimiter(policies, this.config.store, lockoutRule(policies, this.config.lockout));
-    return { main, fallback: undefined, policyHeader: rateLimitPolicy(policies) };
+    const c = this.config.concurrency;
+    const concurrency = c === undefined ? undefined : Object.freeze({ ...c, name: c.name ?? `${routePolicyName(route)}#concurrency` });
+    const main = new TokenBucketLimiter(policies, this.config.store, lockoutRule(policies, this.config.lockout), concurrency);
+    const policyHeader = rateLimitPolicy(policies);
+    const member = concurrency === undefined ? '' : concurrencyPolicyMember(concurrency.name, concurrency.max);
+    return {
+      main,
+      fallback: undefined,
+      policyHeader,
+      slotPolicyHeader: policyHeader === '' ? member : member === '' ? policyHeader : `${policyHeader}, ${member}`,
+    };
   }
 }
 

@@ -1,4 +1,5 @@
 // The rate-limit response headers of a decision (draft-ietf-httpapi-ratelimit-headers-10).
+import { concurrencyPolicyMember } from '../concurrency.js';
 import type { Decision, PolicyDecision } from '../decision.js';
 import type { Policy } from '../policy.js';
 
@@ -16,15 +17,26 @@ export interface HeaderOptions {
  * The response headers for a decision, as [name, value] pairs:
  * - `RateLimit-Policy`: per policy `"<name>";q=<capacity>;w=<seconds for an empty bucket to fill>`
  * - `RateLimit`: per policy `"<name>";r=<whole tokens left>;t=<seconds until the bucket is full>`
- * - `Retry-After`: on a denial that a wait can cure, whole seconds (>= 1, rounded up)
+ * - `Retry-After`: on a denial that a wait can cure, whole seconds (>= 1, rounded up); 1 on a
+ *   denial for lack of a concurrency slot
+ * - a concurrency policy: `RateLimit-Policy` member `"<name>";q=<max>;qu="concurrent-requests"`,
+ *   `RateLimit` member `"<name>";r=<slots left>;t=<0, or 1 when none is left>`
  * - legacy `X-RateLimit-*` on request.
  * Syntax of draft-ietf-httpapi-ratelimit-headers-10 (structured-field lists of strings with
  * parameters). A token bucket maps onto it as: q = capacity, w = capacity / refill rate, r =
  * remaining, t = time to full (after t seconds r = q again).
  */
 export function rateLimitHeaders(decision: Decision, options: HeaderOptions = {}): [string, string][] {
-  const policies = decision.policies.map((p) => ({ name: p.name, capacity: p.limit, windowSeconds: p.windowSeconds }));
-  return headersWithPolicy(decision, options, rateLimitPolicy(policies));
+  return headersWithPolicy(decision, options, decision.policies.map(policyMember).join(', '));
+}
+
+/**
+ * One policy's `RateLimit-Policy` member: a token bucket's `"<name>";q=<capacity>;w=<seconds>`, a
+ * concurrency policy's `"<name>";q=<max>;qu="concurrent-requests"` (no window: slots come back as
+ * requests end).
+ */
+function policyMember(p: PolicyDecision): string {
+  return p.kind === 'concurrency' ? concurrencyPolicyMember(p.name, p.limit) : `"${p.name}";q=${p.limit};w=${p.windowSeconds}`;
 }
 
 /** The `RateLimit-Policy` value of a limiter's policies: the same for each of its decisions. */
@@ -68,7 +80,7 @@ export function mergedHeaders(views: Iterable<PolicyDecision>, decision: Decisio
   let binding: PolicyDecision | undefined;
   for (const p of views) {
     const sep = policy === '' ? '' : ', ';
-    policy += `${sep}"${p.name}";q=${p.limit};w=${p.windowSeconds}`;
+    policy += `${sep}${policyMember(p)}`;
     state += `${sep}"${p.name}";r=${p.remaining};t=${Math.ceil(p.resetMs / 1000)}`;
     if (binding === undefined || p.remaining < binding.remaining || (p.remaining === binding.remaining && p.resetMs > binding.resetMs)) binding = p;
   }

@@ -1,4 +1,5 @@
 // The options every adapter takes, and their parsing, once, into a frozen config.
+import { type ConcurrencyOptions, type ConcurrencyTemplate, checkSlotStore, parseConcurrency } from '../concurrency.js';
 import type { DecisionEvent } from '../decision.js';
 import { invalidOption } from '../errors.js';
 import { parseStore } from '../limiter.js';
@@ -97,6 +98,17 @@ export interface HttpLimiterOptions<Req> {
    */
   lockout?: HttpLockoutOptions;
   /**
+   * At most this many requests of a caller in flight at once on this limiter's routes, across
+   * every instance that shares the store: `N`, or `{ max, leaseMs, name }`. A request holds a
+   * slot from its admission until its response is sent, its connection closes or it errors.
+   * Alone (no capacity, refillPerSecond or policies) or beside token policies, all or nothing:
+   * a request its rate denies takes no slot, one denied for lack of a slot spends no tokens. A
+   * denial answers 429 with `Retry-After: 1`. Unnamed, the policy is named after the route with
+   * `#concurrency`.
+   * @default undefined (no concurrency limit)
+   */
+  concurrency?: number | ConcurrencyOptions;
+  /**
    * Compute decisions, send headers and call hooks, but never block a request (not even with
    * `onStoreError: 'deny'` while the store fails).
    * @default false
@@ -155,6 +167,8 @@ export interface HttpConfig<Req> {
   /** Whether a response with this status (undefined: connection closed first) gives the tokens back; undefined when none does. */
   readonly refundWhen: ((req: Req, status: number | undefined) => MaybePromise<boolean>) | undefined;
   readonly lockout: LockoutConfig | undefined;
+  /** The concurrency policy (unnamed: named after the route), if any. */
+  readonly concurrency: ConcurrencyTemplate | undefined;
   readonly dryRun: boolean;
   readonly onStoreError: OnStoreError;
   readonly legacyHeaders: boolean;
@@ -179,6 +193,7 @@ export const HTTP_OPTION_NAMES = optionNames<HttpLimiterOptions<unknown>>({
   skipFailedRequests: 1,
   skipResponse: 1,
   lockout: 1,
+  concurrency: 1,
   dryRun: 1,
   onStoreError: 1,
   legacyHeaders: 1,
@@ -201,7 +216,12 @@ export function parseHttpOptions<Req>(options: HttpLimiterOptions<Req>, known: r
   const o = options;
   const cost = typeof o.cost === 'function' ? o.cost : o.cost === undefined ? 1 : parseCost(o.cost);
   let policies: HttpConfig<Req>['policies'];
-  if (typeof o.policies === 'function') {
+  const tokenless =
+    o.concurrency !== undefined && o.capacity === undefined && o.refillPerSecond === undefined && o.policies === undefined && o.name === undefined;
+  if (tokenless) {
+    policies = Object.freeze([]);
+    if (o.lockout !== undefined) invalidOption('lockout', o.lockout, 'left out on a limiter without token policies (a lock-out counts denials of tokens)');
+  } else if (typeof o.policies === 'function') {
     for (const inline of ['name', 'capacity', 'refillPerSecond'] as const) {
       if (o[inline] !== undefined) {
         invalidOption(inline, o[inline], 'left out when `policies` is a function (the function gives the policies)');
@@ -218,8 +238,11 @@ export function parseHttpOptions<Req>(options: HttpLimiterOptions<Req>, known: r
       invalidOption('cost', cost, `at most the smallest capacity (${smallest}): a request costing more could never be allowed`);
     }
   }
+  const store = parseStore(o.store);
+  const concurrency = parseConcurrency(o.concurrency, typeof policies === 'function' ? [] : policies.map((p) => p.name));
+  if (concurrency !== undefined) checkSlotStore(store);
   return Object.freeze({
-    store: parseStore(o.store),
+    store,
     policies,
     key: optionalFunction(o, 'key'),
     onMissingKey: oneOf(o, 'onMissingKey', MISSING_KEYS, 'ip'),
@@ -228,6 +251,7 @@ export function parseHttpOptions<Req>(options: HttpLimiterOptions<Req>, known: r
     skip: optionalFunction(o, 'skip'),
     refundWhen: parseRefundWhen(o),
     lockout: parseLockout(o.lockout, true),
+    concurrency,
     dryRun: flag(o, 'dryRun'),
     onStoreError: oneOf(o, 'onStoreError', STORE_ERRORS, 'fallback'),
     legacyHeaders: flag(o, 'legacyHeaders'),

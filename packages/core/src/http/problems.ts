@@ -1,4 +1,5 @@
 // The application/problem+json (RFC 9457) bodies the limiter answers with, serialized once.
+import { boundBySlot } from '../concurrency.js';
 import type { Decision } from '../decision.js';
 import { retryAfterSeconds } from './headers.js';
 
@@ -28,6 +29,17 @@ export function problemDetails(decision: Decision, lockedStatus: 429 | 403 = 429
       title: lockedStatus === 403 ? 'Forbidden' : 'Too Many Requests',
       status: lockedStatus,
       detail: `Locked out of rate limit "${decision.policy}" after repeated denials. Retry in ${retryAfter} second${retryAfter === 1 ? '' : 's'}.`,
+      policy: decision.policy,
+      limit: decision.limit,
+      retryAfter,
+    };
+  }
+  if (boundBySlot(decision) && retryAfter !== undefined) {
+    return {
+      type: 'about:blank',
+      title: 'Too Many Requests',
+      status: 429,
+      detail: `Too many concurrent requests: limit "${decision.policy}" allows ${decision.limit} in flight at once. Retry in ${retryAfter} second${retryAfter === 1 ? '' : 's'}, or once one of your requests has finished.`,
       policy: decision.policy,
       limit: decision.limit,
       retryAfter,
@@ -106,7 +118,7 @@ const LIMITED_PROBLEMS_MAX = 1000;
  */
 export function limitedProblem(decision: Decision, lockedStatus: 429 | 403 = 429): Problem {
   const locked = decision.lockedMs === undefined ? '' : `\nlocked ${lockedStatus}`;
-  const key = `${decision.policy}\n${decision.limit}\n${retryAfterSeconds(decision) ?? 'never'}${locked}`;
+  const key = `${decision.policy}\n${decision.limit}\n${retryAfterSeconds(decision) ?? 'never'}${locked}${boundBySlot(decision) ? '\nslots' : ''}`;
   let found = limitedProblems.get(key);
   if (found === undefined) {
     found = problem(problemDetails(decision, lockedStatus));

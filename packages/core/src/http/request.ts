@@ -1,5 +1,6 @@
-// One request, one decision: what the limiters a request has passed have taken and shown, so
-// that a later denial gives their tokens back and the response shows every policy met.
+// One request, one decision: what the limiters a request has passed have taken, held and shown,
+// so that a later denial gives their tokens and slots back and the response shows every policy met.
+import type { HeldSlot } from '../concurrency.js';
 import type { PolicyDecision } from '../decision.js';
 import type { TokenBucketLimiter } from '../limiter.js';
 import { runHook } from './hooks.js';
@@ -22,6 +23,8 @@ interface Spent<Req> {
 export interface RequestState {
   /** Takes made, in order. */
   readonly spent: Spent<unknown>[];
+  /** Concurrency slots held, in order: released when a later limiter denies, or when the response ends. */
+  readonly held: HeldSlot[];
   /** Every policy met, in the order met, each once (a later view of a name replaces the earlier). */
   readonly policies: PolicyDecision[];
   /** Whether a response-end listener is registered. */
@@ -40,7 +43,7 @@ export function requestState(request: object): RequestState {
   const holder = request as { [STATE]?: RequestState };
   let state = holder[STATE];
   if (state === undefined) {
-    state = { spent: [], policies: [], listening: false };
+    state = { spent: [], held: [], policies: [], listening: false };
     holder[STATE] = state;
   }
   return state;
@@ -57,6 +60,11 @@ export function showPolicies(state: RequestState, views: readonly PolicyDecision
     while (i < shown.length && shown[i]!.name !== view.name) i++;
     shown[i] = view;
   }
+}
+
+/** Records a slot the request now holds. */
+export function recordHeld(state: RequestState, slot: HeldSlot): void {
+  state.held.push(slot);
 }
 
 /** Records a take that debited tokens (allowed, cost > 0). */
@@ -78,6 +86,7 @@ export function recordSpent<Req>(
  * for a request it did not get, never the other way round.
  */
 export function refundAll(state: RequestState): void {
+  releaseAll(state);
   for (const s of state.spent) {
     if (s.refunded) continue;
     s.refunded = true;
@@ -89,8 +98,17 @@ export function refundAll(state: RequestState): void {
   }
 }
 
-/** The response is done: gives back the takes whose limiter says this outcome does not count. */
+/** Gives back every slot the request holds (each once: a slot released stays released). */
+function releaseAll(state: RequestState): void {
+  for (const slot of state.held) slot.release();
+}
+
+/**
+ * The response is done (sent in full, its connection closed, or errored): releases the slots the
+ * request holds, and gives back the takes whose limiter says this outcome does not count.
+ */
 export function responseEnded(state: RequestState, status: number | undefined): void {
+  releaseAll(state);
   for (const s of state.spent) {
     if (s.refunded || s.refundWhen === undefined) continue;
     const when = s.refundWhen;

@@ -1,6 +1,6 @@
 // Lock-outs the stores share: the rule's check, the time a denial counts, and the locks a process remembers.
 import { invalidOption, TokenBucketError } from '../errors.js';
-import { isPolicyName, type Policy } from '../policy.js';
+import { MAX_POLICIES, type Policy } from '../policy.js';
 import { MEMORY_TRUST_MS } from './redis/denial-cache.js';
 import type { LockoutRule } from './types.js';
 
@@ -8,6 +8,11 @@ import type { LockoutRule } from './types.js';
 const MAX_LOCKOUT_MS = 1e12;
 
 const checked = new WeakSet<LockoutRule>();
+
+/** A rule's name: printable ASCII without `"`, `\`, `{`, `}`, long enough for every policy name of a limiter joined. */
+const RULE_NAME = /^[\x20-\x7e]+$/;
+const RULE_NAME_FORBIDDEN = /["\\{}]/;
+const MAX_RULE_NAME = MAX_POLICIES * 129;
 
 /**
  * Throws INVALID_OPTION when a lockout rule cannot work: a name that cannot be part of a key,
@@ -17,7 +22,10 @@ const checked = new WeakSet<LockoutRule>();
 export function checkLockoutRule(rule: LockoutRule): void {
   if (checked.has(rule)) return;
   if (typeof rule !== 'object' || rule === null) invalidOption('lockout', rule, 'an object { name, after, windowMs, durationMs }');
-  if (!isPolicyName(rule.name)) invalidOption('lockout.name', rule.name, 'a string of 1 to 128 printable ASCII characters without ", \\, { or }');
+  const { name } = rule;
+  if (typeof name !== 'string' || name.length > MAX_RULE_NAME || !RULE_NAME.test(name) || RULE_NAME_FORBIDDEN.test(name)) {
+    invalidOption('lockout.name', name, `a string of 1 to ${MAX_RULE_NAME} printable ASCII characters without ", \\, { or }`);
+  }
   if (!Number.isSafeInteger(rule.after) || rule.after < 1) invalidOption('lockout.after', rule.after, 'an integer >= 1 (denials that lock the caller)');
   for (const option of ['windowMs', 'durationMs'] as const) {
     const ms = rule[option];
@@ -47,7 +55,8 @@ interface KnownLock {
 }
 
 /**
- * The locks a RedisStore has seen, answered without Redis until they end. The store saw the lock
+ * The locks a RedisStore has seen, answered without Redis until they end, or for MEMORY_TRUST_MS
+ * at most (an unlock made by another process is then seen). The store saw the lock
  * with `lockedMs` left at some moment after `sentAt`, so it ends at `sentAt + lockedMs` or later:
  * remembering that end errs towards asking Redis again. Bounded: when full, it starts over (a
  * forgotten lock costs one call to Redis, which answers it again).

@@ -4,7 +4,7 @@ import { invalidOption } from '../errors.js';
 import { checkOptionNames, optionNames } from '../option-names.js';
 import { fits, type Policy } from '../policy.js';
 import { checkLockoutRule, checkTokens, lockId } from './lockout.js';
-import { bucketKey, type LockoutRule, type Store, type TakeResult } from './types.js';
+import { bucketKey, type ConcurrencyPolicy, type LockoutRule, type SlotResult, slotKey, type Store, type TakeResult } from './types.js';
 
 export interface MemoryStoreOptions {
   /**
@@ -60,6 +60,8 @@ export class MemoryStore implements Store {
   private readonly buckets = new Map<string, Bucket>();
   /** Lock-outs by rule name and caller id; a write re-inserts, as for buckets. */
   private readonly lockouts = new Map<string, Lockout>();
+  /** Held slots by slot key: slot id -> clock reading when its lease ends. As many as requests in flight. */
+  private readonly slots = new Map<string, Map<string, number>>();
   /** Where eviction looks next; restarted from the first bucket when it runs out. */
   private hand: IterableIterator<[string, Bucket]> | undefined;
   private readonly timer: NodeJS.Timeout;
@@ -127,6 +129,63 @@ export class MemoryStore implements Store {
     return { allowed, levels, source: 'memory' };
   }
 
+  async acquireSlot(callerId: string, policy: ConcurrencyPolicy, slotId: string): Promise<SlotResult> {
+    return this.acquireSlotNow(callerId, policy, slotId);
+  }
+
+  /** The acquisition, done now. */
+  acquireSlotNow(callerId: string, policy: ConcurrencyPolicy, slotId: string): SlotResult {
+    const key = slotKey('', policy.name, callerId);
+    const now = this.clock();
+    let held = this.liveSlots(key, now);
+    if (held === undefined) {
+      held = new Map();
+      this.slots.set(key, held);
+    }
+    if (held.size >= policy.max) return { allowed: false, held: held.size, source: 'memory' };
+    held.set(slotId, now + policy.leaseMs);
+    return { allowed: true, held: held.size, source: 'memory' };
+  }
+
+  async renewSlot(callerId: string, policy: ConcurrencyPolicy, slotId: string): Promise<boolean> {
+    const now = this.clock();
+    const held = this.liveSlots(slotKey('', policy.name, callerId), now);
+    if (held?.has(slotId) !== true) return false;
+    held.set(slotId, now + policy.leaseMs);
+    return true;
+  }
+
+  async releaseSlot(callerId: string, policy: ConcurrencyPolicy, slotId: string): Promise<void> {
+    const key = slotKey('', policy.name, callerId);
+    const held = this.slots.get(key);
+    if (held === undefined) return;
+    held.delete(slotId);
+    if (held.size === 0) this.slots.delete(key);
+  }
+
+  async countSlots(callerId: string, policy: ConcurrencyPolicy): Promise<number> {
+    return this.liveSlots(slotKey('', policy.name, callerId), this.clock())?.size ?? 0;
+  }
+
+  async resetSlots(callerId: string, policy: ConcurrencyPolicy): Promise<void> {
+    this.slots.delete(slotKey('', policy.name, callerId));
+  }
+
+  /** Number of callers holding slots now. */
+  get slotCallers(): number {
+    return this.slots.size;
+  }
+
+  /** A key's slots with the ended leases dropped, or undefined (and the key forgotten) when none is left. */
+  private liveSlots(key: string, now: number): Map<string, number> | undefined {
+    const held = this.slots.get(key);
+    if (held === undefined) return undefined;
+    for (const [id, until] of held) if (until <= now) held.delete(id);
+    if (held.size > 0) return held;
+    this.slots.delete(key);
+    return undefined;
+  }
+
   /**
    * Adds `tokens` to each of the caller's buckets (negative: removes them), within [0, capacity].
    * Resolves with the levels after it.
@@ -154,11 +213,12 @@ export class MemoryStore implements Store {
     this.lockouts.delete(lockId(lockout.name, callerId));
   }
 
-  /** Drops every bucket and lock-out; resolves with how many there were. For tests. */
+  /** Drops every bucket, lock-out and slot; resolves with how many keys there were. For tests. */
   clear(): Promise<number> {
-    const count = this.buckets.size + this.lockouts.size;
+    const count = this.buckets.size + this.lockouts.size + this.slots.size;
     this.buckets.clear();
     this.lockouts.clear();
+    this.slots.clear();
     this.hand = undefined;
     return Promise.resolve(count);
   }
@@ -168,6 +228,7 @@ export class MemoryStore implements Store {
     const now = this.clock();
     for (const [key, b] of this.buckets) if (b.fullAt <= now) this.buckets.delete(key);
     for (const [key, l] of this.lockouts) if (l.expiresAt <= now) this.lockouts.delete(key);
+    for (const key of this.slots.keys()) this.liveSlots(key, now);
   }
 
   /** Stops the sweep timer and drops every bucket and lock-out. */
@@ -175,6 +236,7 @@ export class MemoryStore implements Store {
     clearInterval(this.timer);
     this.buckets.clear();
     this.lockouts.clear();
+    this.slots.clear();
     this.hand = undefined;
   }
 

@@ -20,11 +20,28 @@ export interface TakeResult {
   readonly lockedMs?: number;
 }
 
+/** A validated concurrency policy: at most `max` slots per caller, each under a lease of `leaseMs`. */
+export interface ConcurrencyPolicy {
+  readonly name: string;
+  readonly max: number;
+  readonly leaseMs: number;
+}
+
+/** What a store's acquisition of a slot found and did. */
+export interface SlotResult {
+  /** True when a slot was free and is now held under the id given; false when none was taken. */
+  readonly allowed: boolean;
+  /** Slots of the caller held after it (the new one included), leases past their end not counted. */
+  readonly held: number;
+  /** Where the answer came from, for metrics (`'store'` when a store does not say). */
+  readonly source?: DecisionSource;
+}
+
 /** Locks a caller out after repeated denials. */
 export interface LockoutRule {
   /**
    * Names the lock: part of its Redis keys (the engine passes its policy names joined).
-   * Printable ASCII, no `"`, `\`, `{`, `}`.
+   * Printable ASCII, no `"`, `\`, `{`, `}`; at most 32 x 129 characters.
    */
   readonly name: string;
   /** Denials within `windowMs` that lock the caller (an integer >= 1). */
@@ -83,6 +100,23 @@ export interface Store {
    */
   clear(): Promise<number>;
   /**
+   * Concurrency policies (optional: a store without these refuses `concurrency` at creation).
+   * Atomically: forgets the caller's slots whose lease has ended, then, only if fewer than
+   * `policy.max` remain, holds one more under `slotId` until now + `policy.leaseMs` (the store's
+   * clock: Redis's TIME).
+   */
+  acquireSlot?(callerId: string, policy: ConcurrencyPolicy, slotId: string): Promise<SlotResult>;
+  /** Optional: the same acquisition answered at once, or undefined when the store cannot (see `takeNow`). */
+  acquireSlotNow?(callerId: string, policy: ConcurrencyPolicy, slotId: string): SlotResult | undefined;
+  /** Extends a held slot's lease to now + `policy.leaseMs`; false when the slot is no longer held. */
+  renewSlot?(callerId: string, policy: ConcurrencyPolicy, slotId: string): Promise<boolean>;
+  /** Gives a slot back (nothing when it is not held). */
+  releaseSlot?(callerId: string, policy: ConcurrencyPolicy, slotId: string): Promise<void>;
+  /** Slots of the caller held now, read without taking one. */
+  countSlots?(callerId: string, policy: ConcurrencyPolicy): Promise<number>;
+  /** Frees every slot of the caller under `policy` (the requests holding them are no longer counted). */
+  resetSlots?(callerId: string, policy: ConcurrencyPolicy): Promise<void>;
+  /**
    * For stores that can fail: calls `listener` once on each change of availability (the store
    * went down and is being bypassed; it came back). Returns the function that unsubscribes.
    */
@@ -95,6 +129,15 @@ export interface Store {
  */
 export function bucketKey(prefix: string, policyName: string, callerId: string): string {
   return `${prefix}${policyName}:{${callerId}}`;
+}
+
+/**
+ * The key of one caller's slots under a concurrency policy, a sorted set of slot ids scored by
+ * their lease's end: `<prefix>"slots":<policy name>:{<caller id>}`. It shares the slot of the
+ * caller's buckets and never collides with a bucket key (policy names cannot contain `"`).
+ */
+export function slotKey(prefix: string, policyName: string, callerId: string): string {
+  return `${prefix}"slots":${policyName}:{${callerId}}`;
 }
 
 /**

@@ -18,6 +18,8 @@ export interface RedisConnection {
    * carry several takes and skip the client's auto-pipelining.
    */
   take(keys: readonly string[], args: readonly (string | number)[], batch: boolean): Promise<unknown>;
+  /** Runs the concurrency slot script (store/redis/slots.ts) on one key; routed by that key on a Cluster. */
+  slots(key: string, args: readonly string[]): Promise<unknown>;
   /** Prepares batched calls (the store batches): defines their command, takes it out of auto-pipelining. */
   prepareBatches(): void;
   /** Deletes keys that share one slot. */

@@ -2,6 +2,7 @@
 import { deleteScanned, type MemoryPolicyReport, prefixPattern, type RedisConnection } from './connection.js';
 import { quitHooks } from './quit-hooks.js';
 import { BATCH_COMMAND, TAKE_SCRIPT, takeCommand } from './script.js';
+import { SLOT_COMMAND, SLOT_SCRIPT } from './slots.js';
 
 type Command = (...keysAndArgs: (string | number)[]) => Promise<unknown>;
 
@@ -57,6 +58,10 @@ export function ioredisConnection(client: IoredisLike): RedisConnection {
       return commands[keys.length]!(...keys, ...args);
     },
     del: (keys) => client.del(...keys),
+    slots(key, args) {
+      if (typeof c[SLOT_COMMAND] !== 'function') client.defineCommand(SLOT_COMMAND, { lua: SLOT_SCRIPT, numberOfKeys: 1 });
+      return (c[SLOT_COMMAND] as Command).call(client, key, ...args);
+    },
     async deleteUnder(prefix) {
       // SCAN patterns do not get ioredis's keyPrefix, and the keys it answers carry it: DEL, which
       // adds it, gets them without (through the client, which routes each by its slot).

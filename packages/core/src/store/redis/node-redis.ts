@@ -2,6 +2,7 @@
 import { deleteScanned, type MemoryPolicyReport, prefixPattern, type RedisConnection } from './connection.js';
 import { quitHooks } from './quit-hooks.js';
 import { TAKE_SCRIPT, TAKE_SCRIPT_SHA1 } from './script.js';
+import { SLOT_SCRIPT, SLOT_SCRIPT_SHA1 } from './slots.js';
 
 type Args = string[];
 
@@ -54,9 +55,20 @@ export function nodeRedisConnection(client: NodeRedisLike): RedisConnection {
     }
   };
 
+  /** The slot script, as evalTake runs the take script. */
+  const evalSlots = async (key: string, args: readonly string[]): Promise<unknown> => {
+    try {
+      return await send(key, ['EVALSHA', SLOT_SCRIPT_SHA1, '1', key, ...args]);
+    } catch (err) {
+      if (!String((err as Error | undefined)?.message).startsWith('NOSCRIPT')) throw err;
+      return send(key, ['EVAL', SLOT_SCRIPT, '1', key, ...args]);
+    }
+  };
+
   return {
     cluster,
     keyPrefix: '',
+    slots: evalSlots,
     prepareBatches() {},
     take: (keys, args) => evalTake(keys, args),
     del: (keys) => send(keys[0], ['DEL', ...keys]),

@@ -1,7 +1,18 @@
 // Bucket store on Redis (standalone, Sentinel or Cluster): the take script, Redis's clock.
+import { TokenBucketError } from '../../errors.js';
 import type { Policy } from '../../policy.js';
 import { checkLockoutRule, checkTokens, LockCache } from '../lockout.js';
-import { bucketKey, type LockoutRule, lockKeys, type Store, type StoreStatusEvent, type TakeResult } from '../types.js';
+import {
+  bucketKey,
+  type ConcurrencyPolicy,
+  type LockoutRule,
+  lockKeys,
+  type SlotResult,
+  slotKey,
+  type Store,
+  type StoreStatusEvent,
+  type TakeResult,
+} from '../types.js';
 import { Batcher } from './batcher.js';
 import { TimeBudget } from './budget.js';
 import type { RedisConnection } from './connection.js';
@@ -11,6 +22,7 @@ import { checkMemoryPolicy } from './memory-policy.js';
 import { StoreCalls } from './calls.js';
 import { parseRedisStoreOptions, type RedisStoreOptions } from './options.js';
 import { callerSlot } from './slot.js';
+import type { SlotOp } from './slots.js';
 
 export type { RedisStoreOptions } from './options.js';
 
@@ -119,6 +131,39 @@ export class RedisStore implements Store {
     this.locks?.forgetCaller(callerId);
   }
 
+  /** Holds a slot of the caller under `policy` if one is free, in Redis, atomically (see store/redis/slots.ts). */
+  async acquireSlot(callerId: string, policy: ConcurrencyPolicy, slotId: string): Promise<SlotResult> {
+    const [verdict, held] = await this.slotCall(callerId, policy, 'acquire', slotId);
+    return { allowed: verdict === 1, held, source: 'redis' };
+  }
+
+  async renewSlot(callerId: string, policy: ConcurrencyPolicy, slotId: string): Promise<boolean> {
+    const [verdict] = await this.slotCall(callerId, policy, 'renew', slotId);
+    return verdict === 1;
+  }
+
+  async releaseSlot(callerId: string, policy: ConcurrencyPolicy, slotId: string): Promise<void> {
+    await this.slotCall(callerId, policy, 'release', slotId);
+  }
+
+  async countSlots(callerId: string, policy: ConcurrencyPolicy): Promise<number> {
+    const [, held] = await this.slotCall(callerId, policy, 'count', '');
+    return held;
+  }
+
+  async resetSlots(callerId: string, policy: ConcurrencyPolicy): Promise<void> {
+    await this.calls.run(this.nodeOf(callerId), 0, () => this.connection.del([slotKey(this.prefix, policy.name, callerId)]));
+  }
+
+  /** One run of the slot script, within the caller's node's breaker and the time budget. */
+  private async slotCall(callerId: string, policy: ConcurrencyPolicy, op: SlotOp, slotId: string): Promise<[verdict: number, held: number]> {
+    const key = slotKey(this.prefix, policy.name, callerId);
+    const args = [op, slotId, String(policy.max), String(policy.leaseMs)];
+    const reply = await this.calls.run(this.nodeOf(callerId), 1, () => this.connection.slots(key, args));
+    if (!Array.isArray(reply) || reply.length !== 2) throw this.calls.replyError(reply);
+    return [Number(reply[0]), Number(reply[1])];
+  }
+
   async reset(callerId: string, policies: readonly Policy[]): Promise<void> {
     this.forgetCaller(callerId);
     const keys = policies.map((p) => bucketKey(this.prefix, p.name, callerId));
@@ -141,6 +186,8 @@ export class RedisStore implements Store {
   async clear(): Promise<number> {
     this.denials?.clear();
     this.locks?.clear();
+    const status = this.connection.unavailable();
+    if (status !== undefined) throw new TokenBucketError('STORE_UNAVAILABLE', `the Redis client is not connected (status "${status}").`);
     return this.connection.deleteUnder(this.prefix);
   }
 
