@@ -23,7 +23,7 @@ const shared = {
   },
 };
 const sources = {
-  '^@tokenbucket/(core|express|fastify|koa|nestjs|opentelemetry|prometheus)$': '<rootDir>/packages/$1/src/index.ts',
+  '^@tokenbucket/(core|express|fastify|hono|koa|nestjs|opentelemetry|prometheus)$': '<rootDir>/packages/$1/src/index.ts',
   '^(\\.{1,2}/.*)\\.js$': '$1',
 };
 
@@ -58,6 +58,16 @@ for (const k of [3, 2]) {
   }
 }
 
+// Hono 4 at the peer range's floor and at its latest, on @hono/node-server 2 (and 1, which most
+// Node.js apps still serve Hono with).
+const honoProjects = [
+  ['hono', '@hono/node-server', {}],
+  ['hono4-6', '@hono/node-server', { hono: 'hono4-6' }],
+  ['hono', 'hono-node-server1', { '@hono/node-server': 'hono-node-server1' }],
+].map(([hono, server, modules]) => {
+  const versions = { hono: pinned(hono), '@hono/node-server': pinned(server) };
+  return project(`hono ${versions.hono} (@hono/node-server ${versions['@hono/node-server']})`, 'hono', versions, modules);
+});
 // NestJS: each major on each platform, the @nestjs packages mapped to that major's aliased install
 // ("nestjs-core10": "npm:@nestjs/core@10.4.9"); each platform package brings its own Express or
 // Fastify. test/http/nest.test.ts (the Express middleware recipe) runs on the Express platform.
@@ -93,12 +103,13 @@ module.exports = {
       roots: ['<rootDir>/test', '<rootDir>/packages'],
       testMatch: ['**/*.test.ts'],
       // The files the framework projects below run: every other test file runs here, once.
-      testPathIgnorePatterns: ['/node_modules/', '/test/http/(.*/)?(express|fastify|koa|nest|framework-versions)[^/]*\\.test\\.ts$'],
+      testPathIgnorePatterns: ['/node_modules/', '/test/http/(.*/)?(express|fastify|hono|koa|nest|framework-versions)[^/]*\\.test\\.ts$'],
       moduleNameMapper: sources,
     },
     project(`express ${pinned('express')}`, 'express', { express: pinned('express') }),
     project(`express ${pinned('express4')}`, 'express', { express: pinned('express4') }, { express: 'express4' }),
     project(`fastify ${pinned('fastify')}`, 'fastify', { fastify: pinned('fastify') }),
+    ...honoProjects,
     ...koaProjects,
     ...nestProjects,
   ],

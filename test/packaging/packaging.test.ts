@@ -7,7 +7,7 @@ const consumer = join(__dirname, 'consumer');
 const root = join(__dirname, '..', '..');
 
 beforeAll(() => {
-  for (const pkg of ['core', 'express', 'fastify', 'koa', 'prometheus', 'opentelemetry']) {
+  for (const pkg of ['core', 'express', 'fastify', 'hono', 'koa', 'prometheus', 'opentelemetry']) {
     for (const dist of ['dist/esm/index.js', 'dist/cjs/index.js']) {
       if (!existsSync(join(root, 'packages', pkg, dist))) {
         throw new Error(`packages/${pkg}/${dist} is missing: build first (\`pnpm build\`; \`pnpm test\` does it).`);
@@ -26,6 +26,7 @@ test.each(['esm.mjs', 'cjs.cjs'])('%s imports every package and uses it', (file)
     error: true,
     express: 'function',
     fastify: true,
+    hono: 'function',
     koa: 'function',
     prometheus: [
       ['allowed', 2],

@@ -46,7 +46,7 @@ const fragments = typescript.filter((b) => /\bfragment\b/.test(b.info));
 const checked = typescript.filter((b) => !fragments.includes(b));
 
 beforeAll(() => {
-  for (const pkg of ['core', 'express', 'fastify', 'koa', 'nestjs']) {
+  for (const pkg of ['core', 'express', 'fastify', 'hono', 'koa', 'nestjs']) {
     if (!existsSync(join(root, 'packages', pkg, 'dist/esm/index.d.ts'))) {
       throw new Error(`packages/${pkg}/dist is missing: build first (\`pnpm build\`; \`pnpm test\` does it).`);
     }

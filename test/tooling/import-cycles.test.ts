@@ -13,7 +13,7 @@ function check(...dirs: string[]) {
   return { status: r.status, out: r.stdout + r.stderr };
 }
 
-const DIRS = ['test', 'packages/core/src', 'packages/express/src', 'packages/fastify/src', 'packages/koa/src', 'packages/nestjs/src'];
+const DIRS = ['test', 'packages/core/src', 'packages/express/src', 'packages/fastify/src', 'packages/hono/src', 'packages/koa/src', 'packages/nestjs/src'];
 
 test.each(DIRS)('no import cycle under %s', (dir) => {
   const r = check(dir);

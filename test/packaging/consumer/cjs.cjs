@@ -2,6 +2,7 @@
 const { createLimiter, MemoryStore, RedisStore, TokenBucketError } = require('@tokenbucket/core');
 const { rateLimit: expressRateLimit } = require('@tokenbucket/express');
 const fastifyPackage = require('@tokenbucket/fastify');
+const { rateLimit: honoRateLimit } = require('@tokenbucket/hono');
 const { rateLimit: koaRateLimit } = require('@tokenbucket/koa');
 const { registerMetrics: registerOpenTelemetry } = require('@tokenbucket/opentelemetry');
 const { registerMetrics } = require('@tokenbucket/prometheus');
@@ -26,6 +27,7 @@ const { Registry } = require('prom-client');
       error: new TokenBucketError('INVALID_OPTION', 'x') instanceof Error,
       express: typeof expressRateLimit({ capacity: 1, refillPerSecond: 1 }),
       fastify: typeof fastifyPackage.tokenBucket === 'function' && fastifyPackage.tokenBucket === fastifyPackage.default,
+      hono: typeof honoRateLimit({ capacity: 1, refillPerSecond: 1 }),
       koa: typeof koaRateLimit({ capacity: 1, refillPerSecond: 1 }),
       prometheus: counted,
     }),

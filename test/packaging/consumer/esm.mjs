@@ -2,6 +2,7 @@
 import { createLimiter, MemoryStore, RedisStore, TokenBucketError } from '@tokenbucket/core';
 import { rateLimit as expressRateLimit } from '@tokenbucket/express';
 import tokenBucket, { tokenBucket as namedPlugin } from '@tokenbucket/fastify';
+import { rateLimit as honoRateLimit } from '@tokenbucket/hono';
 import { rateLimit as koaRateLimit } from '@tokenbucket/koa';
 import { registerMetrics as registerOpenTelemetry } from '@tokenbucket/opentelemetry';
 import { registerMetrics } from '@tokenbucket/prometheus';
@@ -25,6 +26,7 @@ console.log(
     error: new TokenBucketError('INVALID_OPTION', 'x') instanceof Error,
     express: typeof expressRateLimit({ capacity: 1, refillPerSecond: 1 }),
     fastify: typeof tokenBucket === 'function' && tokenBucket === namedPlugin,
+    hono: typeof honoRateLimit({ capacity: 1, refillPerSecond: 1 }),
     koa: typeof koaRateLimit({ capacity: 1, refillPerSecond: 1 }),
     prometheus: counted,
   }),

@@ -11,6 +11,9 @@ import fastify = require('@tokenbucket/fastify');
 export const handler = express.rateLimit({ capacity: 1, refillPerSecond: 1 });
 export const plugin = fastify.tokenBucket;
 
+import hono = require('@tokenbucket/hono');
+export const honoMiddleware = hono.rateLimit({ capacity: 1, refillPerSecond: 1, ip: () => undefined });
+
 import prometheus = require('@tokenbucket/prometheus');
 import opentelemetry = require('@tokenbucket/opentelemetry');
 export const closers: (() => void)[] = [prometheus.registerMetrics().close, opentelemetry.registerMetrics().close];

@@ -13,6 +13,13 @@ import { rateLimit as koaRateLimit } from '@tokenbucket/koa';
 export const handlers = [rateLimit({ capacity: 1, refillPerSecond: 1 }), koaRateLimit({ capacity: 1, refillPerSecond: 1 })];
 export const plugin = tokenBucket;
 
+import { rateLimit as honoRateLimit, type RateLimitOptions as HonoOptions } from '@tokenbucket/hono';
+import type { MiddlewareHandler } from 'hono';
+const honoOptions: HonoOptions = { capacity: 1, refillPerSecond: 1, ip: (c) => c.req.header('x-real-ip'), onLimited: (c) => c.text('slow down', 429) };
+export const honoMiddleware: MiddlewareHandler = honoRateLimit(honoOptions);
+// @ts-expect-error: onLimited returns a Response in Hono
+honoRateLimit({ capacity: 1, refillPerSecond: 1, onLimited: (c: unknown) => void c });
+
 import { registerMetrics, type PrometheusMetrics } from '@tokenbucket/prometheus';
 import { registerMetrics as registerOpenTelemetry, type OpenTelemetryMetrics } from '@tokenbucket/opentelemetry';
 import { Registry } from 'prom-client';
