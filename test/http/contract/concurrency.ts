@@ -177,13 +177,13 @@ export function concurrencyCases(suite: SuiteApps): void {
             {
               method: 'GET',
               path,
-              delayMs: 400,
+              delayMs: 900, // past the store budget (200 ms) the first request waits for the lazy client before falling back
               limit: { store: new RedisStore({ client: broken, prefix: suite.prefix }), concurrency: 1, onDecision: (e) => sources.push(e.source) },
             },
           ],
         });
         const first = send(app, path, key('k'));
-        await new Promise((resolve) => setTimeout(resolve, 150));
+        await new Promise((resolve) => setTimeout(resolve, 450));
         const denied = await send(app, path, key('k'));
         expect(denied.status).toBe(429);
         expect(denied.headers['retry-after']).toBe('1');
