@@ -27,7 +27,8 @@ export async function send(
   agent?: Agent,
 ): Promise<Reply> {
   const client = request(app.server);
-  const req = (method === 'GET' ? client.get(path) : method === 'POST' ? client.post(path) : method === 'HEAD' ? client.head(path) : client.options(path)).set(headers);
+  const verbs = { GET: client.get, POST: client.post, HEAD: client.head, OPTIONS: client.options };
+  const req = verbs[method].call(client, path).set(headers);
   if (agent !== undefined) req.agent(agent);
   const res = await req;
   const text: string = res.text ?? '';
