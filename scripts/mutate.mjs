@@ -14,7 +14,8 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const REPORT = join(root, '.tmp/mutation/mutation.json');
 
-/** Stryker's statuses that count against the score (detected ones: Killed, Timeout). */
+/** Stryker's statuses that count in the score: detected over detected and undetected. */
+const DETECTED = new Set(['Killed', 'Timeout']);
 const UNDETECTED = new Set(['Survived', 'NoCoverage']);
 
 /** Per file and in total: mutants by status, the score, and the surviving mutants with their code. */
@@ -22,10 +23,14 @@ export function summarize(report) {
   const files = [];
   const survivors = [];
   const total = { detected: 0, undetected: 0, invalid: 0, ignored: 0 };
+  /** The same counts without static mutants, the ones ignoreStatic leaves out. */
+  const dynamic = { detected: 0, undetected: 0 };
   for (const [path, file] of Object.entries(report.files).sort(([a], [b]) => a.localeCompare(b))) {
     const lines = file.source.split('\n');
     const counts = { killed: 0, timeout: 0, survived: 0, noCoverage: 0, invalid: 0, ignored: 0 };
     for (const m of file.mutants) {
+      if (!m.static && DETECTED.has(m.status)) dynamic.detected++;
+      if (!m.static && UNDETECTED.has(m.status)) dynamic.undetected++;
       if (m.status === 'Killed') counts.killed++;
       else if (m.status === 'Timeout') counts.timeout++;
       else if (m.status === 'Survived') counts.survived++;
@@ -47,7 +52,7 @@ export function summarize(report) {
     total.ignored += counts.ignored;
     files.push({ file: path, ...counts, score: score(detected, undetected) });
   }
-  return { score: score(total.detected, total.undetected), ...total, files, survivors };
+  return { score: score(total.detected, total.undetected), dynamicScore: score(dynamic.detected, dynamic.undetected), ...total, files, survivors };
 }
 
 const score = (detected, undetected) => (detected + undetected === 0 ? 100 : Math.round((10000 * detected) / (detected + undetected)) / 100);
@@ -61,7 +66,9 @@ export function markdown(summary, meta) {
       ` (${meta.concurrency} test runner${meta.concurrency === 1 ? '' : 's'}, on ${meta.cpus} cores).`,
     '',
     `**Score ${summary.score}%** (killed or timed out, over every mutant that compiled): ${summary.detected} detected, ${summary.undetected} not;` +
-      ` ${summary.invalid} mutants that do not compile or crash at load were left out.`,
+      ` ${summary.invalid} mutants that do not compile or crash at load were left out` +
+      (summary.ignored === 0 ? '.' : `, and ${summary.ignored} static mutants were not tested (ignoreStatic).`) +
+      ` Without static mutants: ${summary.dynamicScore}%.`,
     '',
     '| file | score | killed | timed out | survived | no coverage | invalid |',
     '|---|---:|---:|---:|---:|---:|---:|',
