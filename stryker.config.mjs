@@ -32,8 +32,8 @@ export default {
     'packages/core/src/http/ip.ts',
     'packages/core/src/store/redis/slot.ts',
   ],
-  // The machine this runs on is shared (2 cores): one test runner, beside the checker.
-  concurrency: 1,
+  // The machines this runs on are shared (2 cores): 2 is one TypeScript checker and one test runner.
+  concurrency: 2,
   // A mutant that loops forever is killed after the test run's usual time plus this.
   timeoutMS: 5000,
   thresholds: { high: 95, low: 85, break: 85 },

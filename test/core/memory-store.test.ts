@@ -108,6 +108,12 @@ describe('MemoryStore on a controlled clock', () => {
 });
 
 describe('MemoryStore, exactly', () => {
+  test('defaults: 100,000 buckets at most, swept every 60 s', () => {
+    const store = new MemoryStore();
+    expect([store.maxKeys, store.sweepIntervalMs]).toEqual([100_000, 60_000]);
+    store.close();
+  });
+
   test('options: an object; maxKeys from 1; sweepIntervalMs a finite number from 10 ms', () => {
     for (const options of [null, 'x', 5]) {
       expect(() => new MemoryStore(options as never)).toThrow(expect.objectContaining({ code: 'INVALID_OPTION', option: 'options' }));
