@@ -170,8 +170,9 @@ describe('MemoryStore, exactly', () => {
   test('while all are emptier than the new bucket, it looks at 64 at most, and drops the fullest of them', async () => {
     // c90, as close to full as the new bucket, lies beyond the 64 looked at: c0 goes.
     expect(await evicted((i) => (i === 90 ? 1 : 10), 1)).toEqual(['c0']);
-    // c40 lies within them: it goes.
+    // c40 lies within them: it goes. c64 is the 65th: not looked at.
     expect(await evicted((i) => (i === 40 ? 1 : 10), 1)).toEqual(['c40']);
+    expect(await evicted((i) => (i === 64 ? 1 : 10), 1)).toEqual(['c0']);
   });
 
   test('the eviction hand wraps around the store, evicting as it goes', async () => {
