@@ -157,3 +157,80 @@ describe('MemoryStore on a controlled clock', () => {
     expect(() => new MemoryStore({ clock: 5 as never })).toThrow(/`clock` must be a function/);
   });
 });
+
+describe('MemoryStore, exactly', () => {
+  test('defaults: 100,000 buckets at most, swept every 60 s', () => {
+    const store = new MemoryStore();
+    expect([store.maxKeys, store.sweepIntervalMs]).toEqual([100_000, 60_000]);
+    store.close();
+  });
+
+  test('options: an object; maxKeys from 1; sweepIntervalMs a finite number from 10 ms', () => {
+    for (const options of [null, 'x', 5]) {
+      expect(() => new MemoryStore(options as never)).toThrow(expect.objectContaining({ code: 'INVALID_OPTION', option: 'options' }));
+    }
+    expect(() => new MemoryStore(null as never)).toThrow(/must be an object \{ maxKeys, sweepIntervalMs \}/);
+    for (const sweepIntervalMs of [9, 9.99, Infinity, '100', -1]) {
+      expect(() => new MemoryStore({ sweepIntervalMs } as never)).toThrow(/`sweepIntervalMs` must be a finite number of milliseconds >= 10/);
+    }
+    const ok = [new MemoryStore({ maxKeys: 1 }), new MemoryStore({ sweepIntervalMs: 10 })];
+    expect(ok.map((s) => [s.maxKeys, s.sweepIntervalMs])).toEqual([
+      [1, 60_000],
+      [100_000, 10],
+    ]);
+    for (const s of ok) s.close();
+  });
+
+  test('a take too small to change a full bucket in floating point keeps no bucket', async () => {
+    const store = new MemoryStore();
+    const l = createLimiter({ store, capacity: 5, refillPerSecond: 1 });
+    expect((await l.take('k', { cost: 1e-17 })).allowed).toBe(true); // 5 - 1e-17 === 5
+    expect(store.size).toBe(0);
+    await l.take('k', { cost: 1e-9 });
+    expect(store.size).toBe(1);
+    store.close();
+  });
+
+  /**
+   * A store of 100 buckets (`c0` to `c99`, in that order) each taken at `costOf(i)` of 10 on one
+   * clock, then `incoming` new callers taking `incomingCost`: the callers whose buckets were
+   * dropped (they read full again).
+   */
+  async function evicted(costOf: (i: number) => number, incomingCost: number, incoming = 1): Promise<string[]> {
+    const clock = manualClock();
+    const store = new MemoryStore({ clock: clock.now, maxKeys: 100 });
+    const l = createLimiter({ store, capacity: 10, refillPerSecond: 1 });
+    for (let i = 0; i < 100; i++) await l.take(`c${i}`, { cost: costOf(i) });
+    for (let n = 0; n < incoming; n++) await l.take(`new-${n}`, { cost: incomingCost });
+    const gone: string[] = [];
+    for (let i = 0; i < 100; i++) if ((await l.take(`c${i}`, { cost: 0 })).remaining === 10) gone.push(`c${i}`);
+    expect(store.size).toBe(100);
+    store.close();
+    return gone;
+  }
+
+  test('buckets equally far from full: each eviction drops the first of the next 16 it looks at', async () => {
+    expect(await evicted(() => 10, 10, 2)).toEqual(['c0', 'c16']);
+  });
+
+  test('a bucket closer to full beyond the first 16 is not looked for when one of them is no fuller than the new one', async () => {
+    // c30 is the closest to full, but c0 (as far from full as the new bucket) is found within 16.
+    expect(await evicted((i) => (i === 30 ? 1 : 5), 10)).toEqual(['c0']);
+  });
+
+  test('while all are emptier than the new bucket, it looks at 64 at most, and drops the fullest of them', async () => {
+    // c90, as close to full as the new bucket, lies beyond the 64 looked at: c0 goes.
+    expect(await evicted((i) => (i === 90 ? 1 : 10), 1)).toEqual(['c0']);
+    // c40 lies within them: it goes. c64 is the 65th: not looked at.
+    expect(await evicted((i) => (i === 40 ? 1 : 10), 1)).toEqual(['c40']);
+    expect(await evicted((i) => (i === 64 ? 1 : 10), 1)).toEqual(['c0']);
+  });
+
+  test('the eviction hand wraps around the store, evicting as it goes', async () => {
+    const store = new MemoryStore({ maxKeys: 20 });
+    const l = createLimiter({ store, capacity: 10, refillPerSecond: 0.001 });
+    for (let i = 0; i < 500; i++) await l.take(`w${i}`, { cost: 10 - (i % 7) });
+    expect(store.size).toBe(20);
+    store.close();
+  });
+});

@@ -2,7 +2,10 @@
 // Cluster client, and a store made on a client still connecting; and the check that the Cluster
 // under test is the one the suites need. The cases every client runs are in
 // redis-cluster-suite.ts (test/core/clients/).
+import { randomBytes } from 'node:crypto';
 import { createLimiter, RedisStore } from '@tokenbucket/core';
+import { hashCallerKey } from '../../packages/core/src/hash';
+import { callerSlot } from '../../packages/core/src/store/redis/slot';
 import { ClientPool, CLIENT_KINDS } from '../support/clients';
 import { ClusterPool, requireCluster } from '../support/cluster';
 import { randomPrefix } from '../support/redis';
@@ -19,6 +22,26 @@ test('the cluster under test has three masters that serve every slot', async () 
   expect(masters).toHaveLength(3);
   const served = masters.flatMap((m) => m.slots).reduce((n, [a, b]) => n + b - a + 1, 0);
   expect(served).toBe(16384);
+});
+
+test("callerSlot is the Cluster's own CLUSTER KEYSLOT, for 20,000 caller ids and their bucket keys", async () => {
+  // The store routes each caller's batch by callerSlot: a slot off for a few ids would send their
+  // takes to the wrong master, whose "not here" answers would count against its breaker.
+  const ids: string[] = [];
+  for (let i = 0; i < 16_000; i++) ids.push(hashCallerKey(`keyslot-caller-${i}`));
+  for (let i = 0; i < 4_000; i++) ids.push(randomBytes(1 + (i % 48)).toString('base64url'));
+  const node = (await pool.masters())[0]!.client;
+  const pipeline = node.pipeline();
+  for (const id of ids) pipeline.cluster('KEYSLOT', id);
+  // A whole bucket key hashes by its tag: the same slot as the bare id.
+  for (const id of ids.slice(0, 2_000)) pipeline.cluster('KEYSLOT', `${prefix}GET /x#0:{${id}}`);
+  const replies = (await pipeline.exec())!.map(([err, slot]) => {
+    if (err) throw err;
+    return slot as number;
+  });
+  const wrong = ids.flatMap((id, i) => (callerSlot(id) === replies[i] ? [] : [`${id}: ${callerSlot(id)}, Redis ${replies[i]}`]));
+  expect(wrong).toEqual([]);
+  expect(replies.slice(ids.length)).toEqual(ids.slice(0, 2_000).map(callerSlot));
 });
 
 // The README's way: a store made on a Cluster client that is still connecting (ioredis queues

@@ -296,6 +296,27 @@ export function runRedisStoreSuite(kind: ClientKind): void {
         expect(await store.take(id, l.policies, 1)).toMatchObject({ allowed: false, source: 'redis' });
       });
 
+      test('a remembered denial moves with time: its wait shrinks and its remaining grows as the bucket refills', async () => {
+        const store = new RedisStore({ client: await client(), prefix });
+        const l = createLimiter({ store, name: 'dc-moving', capacity: 4, refillPerSecond: 1 });
+        await l.take('dc-m', { cost: 4 }); // empty: 4 s to hold 4 again
+        const first = await l.take('dc-m', { cost: 4 });
+        expect(first).toMatchObject({ allowed: false, remaining: 0 });
+        expect(first.retryAfterMs).toBeGreaterThan(3_500);
+        await sleep(1_100); // 1.1 tokens back
+        const later: Decision[] = [];
+        const calls = await countCalls(`${prefix}dc-moving`, async () => {
+          later.push(await l.take('dc-m', { cost: 4 }));
+        });
+        expect(calls).toBe(0); // answered from memory ...
+        // ... with the bucket's level now, not the first denial's: at least 1.1 s of refill since then.
+        expect(later[0]!.allowed).toBe(false);
+        expect(later[0]!.remaining).toBeGreaterThanOrEqual(1);
+        expect(later[0]!.retryAfterMs).toBeLessThanOrEqual(first.retryAfterMs - 1_099);
+        expect(later[0]!.retryAfterMs).toBeGreaterThan(0);
+        expect(later[0]!.resetMs).toBeLessThanOrEqual(first.resetMs - 1_099);
+      });
+
       test('the remembered denial ends as soon as the refill could cover the cost', async () => {
         const l = createLimiter({ store: new RedisStore({ client: await client(), prefix }), name: 'dc-refill', capacity: 1, refillPerSecond: 10 });
         await l.take('dc-r');

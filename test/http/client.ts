@@ -19,8 +19,16 @@ export type RequestHeaders = Record<string, string>;
  * One request. Without an `agent`, supertest opens a connection for it (superagent does not
  * pool); with a keep-alive agent, a burst of requests reuses a few.
  */
-export async function send(app: RunningApp, path: string, headers: RequestHeaders = {}, method: 'GET' | 'POST' = 'GET', agent?: Agent): Promise<Reply> {
-  const req = request(app.server)[method === 'GET' ? 'get' : 'post'](path).set(headers);
+export async function send(
+  app: RunningApp,
+  path: string,
+  headers: RequestHeaders = {},
+  method: 'GET' | 'POST' | 'HEAD' | 'OPTIONS' = 'GET',
+  agent?: Agent,
+): Promise<Reply> {
+  const client = request(app.server);
+  const verbs = { GET: client.get, POST: client.post, HEAD: client.head, OPTIONS: client.options };
+  const req = verbs[method].call(client, path).set(headers);
   if (agent !== undefined) req.agent(agent);
   const res = await req;
   const text: string = res.text ?? '';

@@ -152,3 +152,42 @@ describe('two limiters without a name on one route', () => {
     expect(await bucketNames()).toEqual(['shared-x']);
   });
 });
+
+declare const FRAMEWORK_VERSIONS: Record<string, string>;
+
+describe('mount paths with optional parameters and formats are named by their pattern, on the syntax of each Express major', () => {
+  const express4 = FRAMEWORK_VERSIONS.express!.startsWith('4.');
+  // [mount path, two URLs under it]: Express 4's `:id?` and `.:format`; Express 5's `{/:id}` and `{.:format}`.
+  const mounts: [string, string, string][] = express4
+    ? [
+        ['/users/:id?', '/users/7', '/users'],
+        ['/report.:format', '/report.json', '/report.csv'],
+        ['/files/:name.:ext?', '/files/a.txt', '/files/b'],
+        ['/v:major.:minor', '/v1.2', '/v3.4'],
+        ['/v:major?/docs', '/v1/docs', '/v2/docs'],
+      ]
+    : [
+        ['/users{/:id}', '/users/7', '/users'],
+        ['/report{.:format}', '/report.json', '/report'],
+        ['/files/:name{.:ext}', '/files/a.txt', '/files/b'],
+        ['/v:major.:minor', '/v1.2', '/v3.4'],
+      ];
+  for (const [mount, first, second] of mounts) {
+    test(`use('${mount}', rateLimit()) is "USE ${mount}", one bucket for ${first} and ${second}`, async () => {
+      const app = express();
+      app.use(mount, rateLimit({ store, capacity: 1, refillPerSecond: SLOW }));
+      app.use(ok);
+      // A policy name has no braces (they would change the key's Cluster hash tag): `{` is `(`.
+      const name = `USE ${mount.replace(/\{/g, '(').replace(/\}/g, ')')}`;
+      await serve(createServer(app), async (get) => {
+        const one = await get(first);
+        expect(one.status).toBe(200);
+        expect(policyOf(one)).toBe(`"${name}";q=1;w=3600`);
+        const two = await get(second);
+        expect(two.status).toBe(429);
+        expect(policyOf(two)).toBe(`"${name}";q=1;w=3600`);
+      });
+      expect(await bucketNames()).toEqual([name]);
+    });
+  }
+});

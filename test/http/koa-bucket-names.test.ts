@@ -105,3 +105,27 @@ test('a 429 is application/problem+json with its charset, as in the other adapte
     expect(denied.headers['content-type']).toBe('application/problem+json; charset=utf-8');
   });
 });
+
+test('one limiter instance used in two routers with different prefixes is two buckets, one per prefix', async () => {
+  const app = new Koa();
+  const limit = rateLimit({ store, capacity: 1, refillPerSecond: SLOW });
+  const v1 = new Router({ prefix: '/v1' });
+  v1.use(limit);
+  v1.get('/x', ok);
+  const v2 = new Router({ prefix: '/v2' });
+  v2.use(limit);
+  v2.get('/x', ok);
+  app.use(v1.routes());
+  app.use(v2.routes());
+  await serve(createServer(app.callback()), async (get) => {
+    const one = await get('/v1/x');
+    expect(one.status).toBe(200);
+    expect(one.headers['ratelimit-policy']).toBe('"USE /v1";q=1;w=3600');
+    const two = await get('/v2/x');
+    expect(two.status).toBe(200);
+    expect(two.headers['ratelimit-policy']).toBe('"USE /v2";q=1;w=3600');
+    expect((await get('/v1/x')).status).toBe(429);
+    expect((await get('/v2/x')).status).toBe(429);
+  });
+  expect(await bucketNames()).toEqual(['USE /v1', 'USE /v2']);
+});

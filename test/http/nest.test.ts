@@ -112,3 +112,22 @@ test('keyed on the user that an auth middleware before it sets', async () => {
   expect([(await as('ann')).status, (await as('bob')).status, (await as('ann')).status]).toEqual([200, 200, 429]);
   expect((await get('/items', {})).status).toBe(401);
 });
+
+test("HEAD shares a GET route's bucket and headers; OPTIONS spends none of its tokens", async () => {
+  await startNest((consumer) => {
+    consumer.apply(rateLimit({ store, capacity: 2, refillPerSecond: SLOW })).forRoutes({ path: 'items/:id', method: RequestMethod.GET });
+  });
+  const server = app!.getHttpServer();
+  const options = await request(server).options('/items/1').set({ 'x-api-key': 'k', origin: 'https://example.test', 'access-control-request-method': 'GET' });
+  expect(options.status).toBeLessThan(500);
+  expect(options.headers.ratelimit).toBeUndefined();
+  const head = await request(server).head('/items/1').set('x-api-key', 'k');
+  expect(head.status).toBe(200);
+  expect(head.headers['ratelimit-policy']).toBe('"GET /items/:id";q=2;w=7200');
+  expect(head.headers.ratelimit).toBe('"GET /items/:id";r=1;t=3600');
+  expect((await request(server).get('/items/2').set('x-api-key', 'k')).status).toBe(200);
+  const limited = await request(server).head('/items/3').set('x-api-key', 'k');
+  expect(limited.status).toBe(429);
+  expect(limited.headers['retry-after']).toBeDefined();
+  expect(await bucketNames()).toEqual(['GET /items/:id']);
+});

@@ -30,8 +30,11 @@ describe('event-loop stall on a healthy Redis', () => {
   const status: StoreStatusEvent[] = [];
   const storeErrors: unknown[] = [];
   const calls: StoreCallMessage[] = [];
-  /** Takes sent just before each block, so that one is surely in flight during it. */
+  /** Takes sent just before each block, so that one is surely in flight during it, and when each was answered. */
   const inFlight: Promise<Decision>[] = [];
+  const answeredAt: number[] = [];
+  /** When each block ended. */
+  const blockEnds: number[] = [];
   const onStoreError = (message: unknown) => storeErrors.push(message);
   const onCall = (message: unknown) => calls.push(message as StoreCallMessage);
 
@@ -51,7 +54,15 @@ describe('event-loop stall on a healthy Redis', () => {
         onError: (e) => void errors.push(e),
         onStoreStatus: (e) => void status.push(e),
       },
-      () => void inFlight.push(direct.take(`in-flight-${inFlight.length}`)),
+      () => {
+        const i = inFlight.length;
+        inFlight.push(
+          direct.take(`in-flight-${i}`).finally(() => {
+            answeredAt[i] = performance.now();
+          }),
+        );
+      },
+      () => void blockEnds.push(performance.now()),
     );
   });
 
@@ -94,6 +105,9 @@ describe('event-loop stall on a healthy Redis', () => {
     expect([...load.statuses.keys()]).toEqual([200]);
     // A take was in flight during each block, its reply held past the budget by the stall: none is a time-out.
     expect(direct.map((r) => (r.status === 'fulfilled' ? r.value.allowed : String(r.reason)))).toEqual(Array(BLOCKS).fill(true));
+    // Each of those takes was answered only after its block had ended: it was in flight all along.
+    expect(answeredAt.map((at, i) => at >= blockEnds[i]!)).toEqual(Array(BLOCKS).fill(true));
+    // So at least one store call per block (the one carrying that take) was answered past the budget.
     expect(late.length).toBeGreaterThanOrEqual(BLOCKS);
     expect(errors).toEqual([]);
     expect(storeErrors).toEqual([]);

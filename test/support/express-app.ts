@@ -22,23 +22,26 @@ export function blockEventLoop(ms: number): void {
 
 /**
  * `GET /r` behind `rateLimit(options)`: 200 `{ ok: true }`; with `?block=<ms>`, the handler calls
- * `beforeBlock` and the event loop is blocked that long before the answer, from a timer: the
- * first thing the loop runs after the end of the turn, where the takes of the turn (`beforeBlock`'s
- * among them) have just been sent, and before it reads their replies (as a periodic job, or work
- * a handler schedules with setTimeout, would). Errors go to an error handler that answers 500
- * with the error's code and message.
+ * `beforeBlock`, and the event loop is blocked that long before the answer (then `afterBlock` is
+ * called). The block runs from `setImmediate`, queued after the store's batch of this turn (which
+ * goes out from its own `setImmediate`, queued first): in the same check phase, right after the
+ * takes of the turn (`beforeBlock`'s among them) have been sent, and before the loop's next poll
+ * phase can read their replies, however fast Redis answers. (From a timer, the block raced the
+ * replies: `setTimeout(fn, 0)` waits at least 1 ms, and a reply that arrives within it is read
+ * first.) Errors go to an error handler that answers 500 with the error's code and message.
  */
-export async function startExpressApp(options: RateLimitOptions, beforeBlock?: () => void): Promise<ExpressApp> {
+export async function startExpressApp(options: RateLimitOptions, beforeBlock?: () => void, afterBlock?: () => void): Promise<ExpressApp> {
   const app = express();
   const errors: unknown[] = [];
   app.get('/r', rateLimit(options), (req, res) => {
     const block = Number(req.query.block ?? 0);
     if (block === 0) return void res.json({ ok: true });
     beforeBlock?.();
-    setTimeout(() => {
+    setImmediate(() => {
       blockEventLoop(block);
+      afterBlock?.();
       res.json({ ok: true });
-    }, 0);
+    });
   });
   app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
     errors.push(err);

@@ -135,8 +135,11 @@ function mountPath(layer: Layer): string {
   return recoverExpress4Path(layer, regexp) ?? ANY;
 }
 
-/** Express 4's pattern for a parameter segment: `/:id`, `/:id?`, `.:format`. */
-const PARAM = /\(\?:(\\\.)?(\/)?\(\[\^\/(?:\\\.)?\]\+\?\)\)(\?)?/g;
+/**
+ * Express 4's pattern for a parameter (with its slashes unescaped): `/:id`, `/:id?`, `.:format`,
+ * `.:format?`; or one that follows a literal in its segment, as in `/v:major`.
+ */
+const PARAM = /\(\?:(\\\.)?(\/)?\(\[\^\/(?:\\\.)?\]\+\?\)\)(\?)?|\(\?:\(\(\?:\(\?!\/\|[^()]*\)\.\)\+\?\)\)(\?)?/g;
 const LITERAL = /^[\w\-~/%@!$&',;=]*$/;
 
 /**
@@ -151,12 +154,13 @@ function recoverExpress4Path(layer: Layer, regexp: RegExp): string | undefined {
   const keys = layer.keys ?? [];
   let k = 0;
   let unknownKey = false;
-  const path = body.replace(/\\\//g, '/').replace(PARAM, (_m, dot?: string, slash?: string, optional?: string) => {
+  const path = body.replace(/\\\//g, '/').replace(PARAM, (_m, dot?: string, slash?: string, optional?: string, inlineOptional?: string) => {
     const name = keys[k++]?.name;
     if (typeof name !== 'string') unknownKey = true;
-    return `${dot === undefined ? '' : '.'}${slash ?? ''}:${String(name)}${optional ?? ''}`;
+    return `${dot === undefined ? '' : '.'}${slash ?? ''}:${String(name)}${optional ?? inlineOptional ?? ''}`;
   });
-  const literal = path.replace(/:\w+\??/g, '').replace(/\\\./g, '');
+  // What is left once the parameters (a format's dot included) and the escaped literal dots are out.
+  const literal = path.replace(/\.?:\w+\??/g, '').replace(/\\\./g, '');
   if (unknownKey || k !== keys.length || !LITERAL.test(literal)) return undefined;
   const candidate = path.replace(/\\\./g, '.') || '/';
   try {

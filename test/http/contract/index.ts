@@ -9,6 +9,7 @@ import { costCases } from './cost';
 import { headerCases } from './headers';
 import { hookCases } from './hooks';
 import { keyCases } from './keys';
+import { methodCases } from './methods';
 import { optionErrorCases } from './option-errors';
 import { policyCases } from './policies';
 import { requestCases } from './request';
@@ -20,6 +21,7 @@ export function runHttpContract(harness: AdapterHarness): void {
     const suite = suiteApps(harness, `http-${harness.name}`);
     headerCases(suite);
     keyCases(suite);
+    methodCases(suite);
     costCases(suite);
     policyCases(suite);
     hookCases(suite);

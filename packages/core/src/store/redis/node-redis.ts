@@ -169,7 +169,22 @@ export function nodeRedisConnection(client: NodeRedisLike): RedisConnection {
     },
     onReady(listener) {
       if (cluster) {
-        if (client.isOpen) queueMicrotask(listener);
+        // A cluster is ready once connect() has found its masters: before that (connect() not
+        // called yet, or still discovering the slots) there is no master to ask. node-redis 4 emits
+        // no event for it (5 and 6 emit 'connect'), so look again every 50 ms until it is, on an
+        // unref'd timer that never keeps the process alive. Once only: reconnections of the
+        // cluster's node clients are not followed.
+        const ready = () => client.isOpen && client.masters.length > 0;
+        if (ready()) {
+          queueMicrotask(listener);
+          return;
+        }
+        const timer = setInterval(() => {
+          if (!ready()) return;
+          clearInterval(timer);
+          listener();
+        }, 50);
+        timer.unref();
         return;
       }
       const c = client as NodeRedisClientLike;
