@@ -190,6 +190,28 @@ describe('a hot key with leases on (standalone Redis)', () => {
     expect((await l.take('r')).remaining).toBe(99);
   });
 
+  test('a penalty goes to Redis, the lease untouched', async () => {
+    const store = leaseStore({ minRate: 0, maxTokens: 20, maxMs: 5000 });
+    const ps = policies(500, 1 / 3600);
+    await store.take('penalty', ps, 1);
+    await store.take('penalty', ps, 1); // lease of 20: Redis 479
+    const penalised = await store.adjust('penalty', ps, -10);
+    expect(penalised.source).toBe('redis');
+    expect(penalised.levels[0]).toBeCloseTo(469, 2);
+    expect(store.takeNow('penalty', ps, 1)?.source).toBe('lease');
+  });
+
+  test("a reset made through another instance is not seen by this one's lease until the lease ends", async () => {
+    const store = leaseStore({ minRate: 0, maxTokens: 20, maxMs: 5000 });
+    const other = leaseStore();
+    const ps = policies(500, 1 / 3600);
+    await store.take('elsewhere', ps, 1);
+    await store.take('elsewhere', ps, 1);
+    await other.reset('elsewhere', ps);
+    expect(store.takeNow('elsewhere', ps, 1)?.source).toBe('lease');
+    expect((await redisLevels('elsewhere', ps))[0]).toBe(500);
+  });
+
   test("a lease's usable tokens shrink as its bucket refills: a full bucket plus a lease never holds more than capacity", async () => {
     const store = leaseStore({ minRate: 0, maxTokens: 25, maxMs: 5000 });
     const ps = policies(100, 200); // refills 25 tokens in 125 ms
