@@ -91,7 +91,14 @@ async function globalQuota({ port, admin, processes, policy, leases, ms, prefix 
     });
     const sum = (f) => results.reduce((n, r) => n + r[f], 0);
     const elapsedS = Math.max(...results.map((r) => r.end)) - Math.min(...results.map((r) => r.start));
-    return { decisions: sum('decisions'), allowed: sum('allowed'), denied: sum('denied'), errors: sum('errors'), elapsedS, bound: policy.capacity + policy.refillPerSecond * elapsedS };
+    return {
+      decisions: sum('decisions'),
+      allowed: sum('allowed'),
+      denied: sum('denied'),
+      errors: sum('errors'),
+      elapsedS,
+      bound: policy.capacity + policy.refillPerSecond * elapsedS,
+    };
   });
 }
 
@@ -109,7 +116,11 @@ async function main() {
   const line = (s) => process.stdout.write(`${s}\n`);
   line(`# Leases: one run, ${new Date().toISOString()}`);
   line('');
-  line(`node ${process.version}, redis-server ${version}, ${availableParallelism()} cores, load average before: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  line(
+    `node ${process.version}, redis-server ${version}, ${availableParallelism()} cores, load average before: ${loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')}`,
+  );
   line('');
   try {
     // 1. One hot key in one process.
@@ -134,7 +145,9 @@ async function main() {
     const med = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
     const [offRate, onRate] = modes.map(([name]) => med(hot.get(name).map((x) => x.rate)));
     line('');
-    line(`Median: ${Math.round(onRate).toLocaleString('en')} vs ${Math.round(offRate).toLocaleString('en')} decisions/s: **${(onRate / offRate).toFixed(1)}x** with leases.`);
+    line(
+      `Median: ${Math.round(onRate).toLocaleString('en')} vs ${Math.round(offRate).toLocaleString('en')} decisions/s: **${(onRate / offRate).toFixed(1)}x** with leases.`,
+    );
     line('');
 
     // 2. A global quota across 4 processes.
@@ -144,7 +157,9 @@ async function main() {
       ['demand below the quota', UNREACHABLE, seconds],
       ['demand above the quota (2,000/s, capacity 2,000)', { name: 'global', capacity: 2000, refillPerSecond: 2000 }, quotaSeconds],
     ];
-    line('| scenario | mode | seconds | decisions/s | allowed | bound (capacity + rate x elapsed) | admitted / bound | Redis commands per allowed take | errors |');
+    line(
+      '| scenario | mode | seconds | decisions/s | allowed | bound (capacity + rate x elapsed) | admitted / bound | Redis commands per allowed take | errors |',
+    );
     line('|---|---|---|---|---|---|---|---|---|');
     const quota = {};
     for (const [scenario, policy, s] of scenarios) {
@@ -165,7 +180,11 @@ async function main() {
         'the decisions/s of per-request takes with leases on.',
     );
     line('');
-    line(`Load average after: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+    line(
+      `Load average after: ${loadavg()
+        .map((x) => x.toFixed(2))
+        .join(' ')}`,
+    );
   } finally {
     await redis.stop();
   }
