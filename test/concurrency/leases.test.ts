@@ -25,8 +25,12 @@ const servers: [string, () => void, () => HammerTarget][] = [
   ['standalone Redis', requireRedis, () => ({ url: redisUrl() })],
   ['Redis Cluster', requireCluster, () => ({ clusterNodes: clusterNodes() })],
 ];
+const hammered: [string, () => void, () => HammerTarget][] = [
+  ...servers,
+  ['standalone Redis through node-redis 5', requireRedis, () => ({ url: redisUrl(), library: 'redis5' })],
+];
 
-describe.each(servers)(`${PROCESSES} processes x 50 takes in flight on one key, leases on, %s`, (label, requireServer, target) => {
+describe.each(hammered)(`${PROCESSES} processes x 50 takes in flight on one key, leases on, %s`, (label, requireServer, target) => {
   requireServer();
   // A bucket that starts full (leases then take maxTokens each) and is then drained: demand stays
   // far above the refill, so the leases are sized down to what the bucket holds.
@@ -59,7 +63,7 @@ describe.each(servers)(`${PROCESSES} processes x 50 takes in flight on one key, 
     expect(result.errors).toBe(0);
     expect(result.takes).toBe(result.admitted + result.denied);
     expect(result.denied).toBeGreaterThan(result.admitted);
-    expect(result.fromLease).toBeGreaterThan(0.2 * policy.capacity);
+    expect(result.fromLease).toBeGreaterThan(MAX_TOKENS); // more than one lease spent
   });
 
   test('admitted <= capacity + refillPerSecond * elapsed (no over-admission)', () => {
