@@ -1,7 +1,7 @@
 // Token leases: a key hot in this process takes a batch of tokens from the store in one take and spends them locally.
 import { invalidOption } from '../errors.js';
 import { checkOptionNames, optionNames } from '../option-names.js';
-import { tokenIntervalMicros, type Policy } from '../policy.js';
+import { type Policy, timeScale, tokenInterval } from '../policy.js';
 import type { TakeResult } from './types.js';
 
 /** The `leases` option of RedisStore. */
@@ -62,6 +62,11 @@ const RATE_WINDOW_MS = 100;
 const SHARE_OF_LEVEL = 1 / 4;
 /** Keys whose rate is followed; at this many the counts start over (as the denial cache does). */
 const MAX_HEAT_KEYS = 10_000;
+
+/** Tokens a policy's bucket refills in `seconds`, at the speed the store's script refills it (never above the policy's rate). */
+function refilledIn(p: Policy, seconds: number): number {
+  return (seconds * 1e6 * timeScale(p.refillPerSecond)) / tokenInterval(p.refillPerSecond);
+}
 
 /** How hot a key is in this process, and the levels its last take from Redis reported. */
 interface Heat {
@@ -276,7 +281,7 @@ export class LeaseTable {
     const out = new Array<number>(policies.length);
     for (let i = 0; i < policies.length; i++) {
       const p = policies[i]!;
-      const refilled = (elapsedS * 1e6) / tokenIntervalMicros(p.refillPerSecond);
+      const refilled = refilledIn(p, elapsedS);
       out[i] = Math.max(0, Math.min(p.capacity, lease.levels[i]! - lease.spent + refilled));
     }
     return out;
@@ -298,16 +303,16 @@ export class LeaseTable {
     const out = new Array<number>(policies.length);
     for (let i = 0; i < policies.length; i++) {
       const p = policies[i]!;
-      const refilled = (elapsedS * 1e6) / tokenIntervalMicros(p.refillPerSecond);
+      const refilled = refilledIn(p, elapsedS);
       out[i] = Math.max(0, Math.min(left, p.capacity - lease.levels[i]! + lease.taken - refilled));
     }
     return out;
   }
 
   /**
-   * Ends a lease and gives back its usable tokens, less one microsecond's worth of the slowest
-   * refill: the script moves a bucket by whole microseconds, rounding a give-back up, so what goes
-   * back never exceeds what the lease holds.
+   * Ends a lease and gives back its usable tokens, less one time unit's worth of the slowest
+   * refill: the script moves a bucket by whole units (`timeScale`), rounding a give-back up, so
+   * what goes back never exceeds what the lease holds.
    */
   private end(lease: Lease, now: number): void {
     const byPolicies = this.leases.get(lease.callerId);
@@ -319,7 +324,7 @@ export class LeaseTable {
     let least = Number.POSITIVE_INFINITY;
     for (const level of this.usable(lease, now)) least = Math.min(least, level);
     let shortestInterval = Number.POSITIVE_INFINITY;
-    for (const p of lease.policies) shortestInterval = Math.min(shortestInterval, tokenIntervalMicros(p.refillPerSecond));
+    for (const p of lease.policies) shortestInterval = Math.min(shortestInterval, tokenInterval(p.refillPerSecond));
     const tokens = least - 1 / shortestInterval - least * 1e-9;
     if (tokens > 0) this.giveBack(lease.callerId, lease.policies, tokens);
   }
