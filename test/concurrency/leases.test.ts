@@ -49,7 +49,7 @@ describe.each(hammered)(`${PROCESSES} processes x 50 takes in flight on one key,
       durationMs: 2500,
       pauseMs: [0, 2],
       maxTakesPerProcess: 6000,
-      leases: { maxTokens: MAX_TOKENS, maxMs: 200, minRate: 50 },
+      leases: { maxTokens: MAX_TOKENS, maxMs: 200, minRate: 0 }, // every take after the first leases when the bucket holds enough
     });
     const { takes, admitted, fromLease, bound, elapsedS } = result;
     process.stdout.write(
@@ -63,7 +63,7 @@ describe.each(hammered)(`${PROCESSES} processes x 50 takes in flight on one key,
     expect(result.errors).toBe(0);
     expect(result.takes).toBe(result.admitted + result.denied);
     expect(result.denied).toBeGreaterThan(result.admitted);
-    expect(result.fromLease).toBeGreaterThan(MAX_TOKENS); // more than one lease spent
+    expect(result.fromLease).toBeGreaterThan(policy.capacity / 4); // many leases spent (about half of all admissions, seen)
   });
 
   test('admitted <= capacity + refillPerSecond * elapsed (no over-admission)', () => {
