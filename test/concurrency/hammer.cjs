@@ -162,6 +162,7 @@ async function runHammer(options) {
     admitted: sum('admitted'),
     refunded: sum('refunded'),
     denied: sum('denied'),
+    fromLease: sum('fromLease'),
     errors: sum('errors'),
     firstError: results.find((r) => r.firstError)?.firstError,
     elapsedS,
@@ -198,7 +199,7 @@ async function worker() {
     const { createLimiter, hashCallerKey, RedisStore } = loadCore();
     // Several processes saturate this machine's two cores on purpose, so Redis can take longer
     // than the default time budget; what is measured here is admission, not latency.
-    const store = new RedisStore({ client: conn.client, prefix: config.prefix, timeoutMs: 10_000 });
+    const store = new RedisStore({ client: conn.client, prefix: config.prefix, timeoutMs: 10_000, leases: config.leases });
     const limiter = createLimiter({ store, ...config.policy });
     await limiter.take(config.key, { cost: 0 }); // connects and loads the script; cost 0 writes nothing
     take = async () => (await limiter.take(config.key)).allowed;
@@ -219,7 +220,12 @@ async function worker() {
     process.send({ type: 'ready' });
   });
 
-  const out = { type: 'result', index: config.index, takes: 0, admitted: 0, refunded: 0, denied: 0, errors: 0, firstError: undefined };
+  const out = { type: 'result', index: config.index, takes: 0, admitted: 0, refunded: 0, denied: 0, fromLease: 0, errors: 0, firstError: undefined };
+  if (config.leases) {
+    require('node:diagnostics_channel').subscribe('tokenbucket:decision', (event) => {
+      if (event.source === 'lease') out.fromLease++;
+    });
+  }
   const [pauseMin, pauseMax] = config.pauseMs;
   const [refundMin, refundMax] = config.refundDelayMs;
   const refunds = [];

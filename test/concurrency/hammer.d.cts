@@ -32,6 +32,8 @@ export interface HammerOptions {
   refundShare?: number;
   /** Random pause before each refund, [min, max] ms. @default [0, 0] */
   refundDelayMs?: [number, number];
+  /** RedisStore's `leases` option in every worker (atomic design only). @default undefined (off) */
+  leases?: boolean | { maxTokens?: number; maxMs?: number; minRate?: number };
 }
 
 export interface HammerResult {
@@ -42,6 +44,8 @@ export interface HammerResult {
   /** Admitted takes given back (each one token), counted once the store applied the refund. */
   refunded: number;
   denied: number;
+  /** Admitted takes answered from a lease (with `leases`). */
+  fromLease: number;
   errors: number;
   firstError?: string;
   /** From the first worker's TIME before its first take to the last worker's TIME after its last take. */

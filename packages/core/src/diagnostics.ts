@@ -2,12 +2,13 @@
 import { channel } from 'node:diagnostics_channel';
 
 /**
- * Where a decision came from: `'redis'` (the script ran), `'denial-cache'` (a remembered denial,
+ * Where a decision came from: `'redis'` (the script ran), `'lease'` (tokens this process leased
+ * from Redis, spent without a call), `'denial-cache'` (a remembered denial,
  * answered without Redis), `'lockout'` (a lock-out this process remembers, answered without
  * Redis), `'memory'` (a MemoryStore), `'fallback'` (the local MemoryStore standing in for a
  * failing store), or `'store'` (a custom store).
  */
-export type DecisionSource = 'redis' | 'denial-cache' | 'lockout' | 'memory' | 'fallback' | 'store';
+export type DecisionSource = 'redis' | 'lease' | 'denial-cache' | 'lockout' | 'memory' | 'fallback' | 'store';
 
 /** A failed call to a store, as the `tokenbucket:store:error` channel sees it. */
 export interface StoreErrorMessage {

@@ -80,7 +80,7 @@ export function registerMetrics(options: OpenTelemetryMetricsOptions = {}): Open
   const meter = meterProvider.getMeter(METER_NAME);
   const decisions = meter.createObservableCounter('tokenbucket.decisions', {
     description:
-      'Rate-limit decisions, by route, binding policy, outcome (allowed or denied; a dry-run denial is denied), source (redis, denial-cache, lockout, memory, fallback, store) and kind (rate, or concurrency: the binding policy limits requests in flight).',
+      'Rate-limit decisions, by route, binding policy, outcome (allowed or denied; a dry-run denial is denied), source (redis, lease, denial-cache, lockout, memory, fallback, store) and kind (rate, or concurrency: the binding policy limits requests in flight).',
     unit: '{decision}',
     valueType: ValueType.INT,
   });

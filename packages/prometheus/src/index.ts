@@ -95,7 +95,7 @@ export function registerMetrics(options: PrometheusMetricsOptions = {}): Prometh
 
   const decisions = new Counter({
     name: names.decisions,
-    help: 'Rate-limit decisions, by route, binding policy, outcome (allowed or denied; a dry-run denial is denied), source (redis, denial-cache, lockout, memory, fallback, store) and kind (rate, or concurrency: the binding policy limits requests in flight).',
+    help: 'Rate-limit decisions, by route, binding policy, outcome (allowed or denied; a dry-run denial is denied), source (redis, lease, denial-cache, lockout, memory, fallback, store) and kind (rate, or concurrency: the binding policy limits requests in flight).',
     labelNames: ['route', 'policy', 'outcome', 'source', 'kind'] as const,
     registers: [],
     collect() {

@@ -2,6 +2,7 @@
 import { invalidOption } from '../../errors.js';
 import { checkOptionNames, optionNames } from '../../option-names.js';
 import type { BreakerOptions } from '../breaker.js';
+import { type LeaseConfig, type LeaseOptions, parseLeaseOptions } from '../lease.js';
 import type { RedisConnection } from './connection.js';
 import { type IoredisLike, ioredisConnection, isIoredis } from './ioredis.js';
 import { isNodeRedis, type NodeRedisLike, nodeRedisConnection } from './node-redis.js';
@@ -67,6 +68,16 @@ export interface RedisStoreOptions {
    * @default true
    */
   checkMemoryPolicy?: boolean;
+  /**
+   * Token leases for hot keys: a key taken at least `minRate` times a second in this process takes
+   * a batch of tokens from Redis in one take (at most `maxTokens`, and at most a quarter of what the
+   * bucket held) and spends them here without a call; what it does not spend goes back to Redis
+   * when the lease ends (after `maxMs`, when the key cools, and on the client's `quit()`). Never
+   * admits more than the bucket's bound; denials, takes under a lock-out rule and reads (cost 0)
+   * always go to Redis. `true` turns them on with the defaults.
+   * @default false
+   */
+  leases?: boolean | LeaseOptions;
 }
 
 const REDIS_STORE_OPTIONS = optionNames<RedisStoreOptions>({
@@ -78,6 +89,7 @@ const REDIS_STORE_OPTIONS = optionNames<RedisStoreOptions>({
   denialCache: 1,
   batch: 1,
   checkMemoryPolicy: 1,
+  leases: 1,
 });
 const BREAKER_OPTIONS = optionNames<BreakerOptions>({ failureThreshold: 1, cooldownMs: 1 });
 const DENIAL_CACHE_OPTIONS = optionNames<Exclude<RedisStoreOptions['denialCache'], false | undefined>>({ maxKeys: 1 });
@@ -93,6 +105,8 @@ export interface RedisStoreConfig {
   readonly denialCacheKeys: number;
   readonly batch: boolean;
   readonly checkMemoryPolicy: boolean;
+  /** Undefined when leases are off. */
+  readonly leases: LeaseConfig | undefined;
 }
 
 export function parseRedisStoreOptions(options: RedisStoreOptions): RedisStoreConfig {
@@ -100,7 +114,7 @@ export function parseRedisStoreOptions(options: RedisStoreOptions): RedisStoreCo
     invalidOption('options', options, 'an object { client, prefix }');
   }
   checkOptionNames(options, REDIS_STORE_OPTIONS);
-  const { client, prefix = 'tb:', name = 'redis', timeoutMs = 200, breaker, denialCache = {}, batch = true, checkMemoryPolicy = true } = options;
+  const { client, prefix = 'tb:', name = 'redis', timeoutMs = 200, breaker, denialCache = {}, batch = true, checkMemoryPolicy = true, leases } = options;
   if (!isIoredis(client) && !isNodeRedis(client)) {
     invalidOption('client', client, 'an ioredis Redis or Cluster client, or a node-redis client from createClient or createCluster');
   }
@@ -129,6 +143,7 @@ export function parseRedisStoreOptions(options: RedisStoreOptions): RedisStoreCo
   }
   if (typeof batch !== 'boolean') invalidOption('batch', batch, 'true or false');
   if (typeof checkMemoryPolicy !== 'boolean') invalidOption('checkMemoryPolicy', checkMemoryPolicy, 'true or false');
+  const leaseConfig = parseLeaseOptions(leases);
   return {
     connection: isIoredis(client) ? ioredisConnection(client) : nodeRedisConnection(client),
     prefix,
@@ -138,5 +153,6 @@ export function parseRedisStoreOptions(options: RedisStoreOptions): RedisStoreCo
     denialCacheKeys,
     batch,
     checkMemoryPolicy,
+    leases: leaseConfig,
   };
 }

@@ -1,6 +1,7 @@
 // Bucket store on Redis (standalone, Sentinel or Cluster): the take script, Redis's clock.
 import { TokenBucketError } from '../../errors.js';
-import type { Policy } from '../../policy.js';
+import { fits, type Policy } from '../../policy.js';
+import { LeaseTable } from '../lease.js';
 import { checkLockoutRule, checkTokens, LockCache } from '../lockout.js';
 import {
   bucketKey,
@@ -53,6 +54,8 @@ export class RedisStore implements Store {
   private readonly batcher: Batcher<QueuedOp, string | undefined> | undefined;
   /** What Redis last said about each caller's buckets, for the fallback (see store/fallback.ts). */
   readonly levels: LastLevels;
+  /** Token leases for hot keys (the `leases` option), or undefined when off. */
+  readonly leases: LeaseTable | undefined;
 
   constructor(options: RedisStoreOptions) {
     const config = parseRedisStoreOptions(options);
@@ -65,6 +68,14 @@ export class RedisStore implements Store {
     if (config.denialCacheKeys > 0) {
       this.denials = new DenialCache(config.denialCacheKeys);
       this.locks = new LockCache(config.denialCacheKeys);
+    }
+    if (config.leases !== undefined) {
+      const leases = new LeaseTable(config.leases, (callerId, policies, tokens) => {
+        this.send({ callerId, policies, kind: 'adjust', amount: tokens, keyCount: policies.length }).catch(() => {});
+      });
+      this.leases = leases;
+      // Before QUIT, unspent leased tokens go back (their adjusts are then flushed with the held takes).
+      this.connection.quitHooks.add(() => leases.releaseAll());
     }
     if (config.batch) {
       this.connection.prepareBatches();
@@ -90,7 +101,36 @@ export class RedisStore implements Store {
         return Promise.reject(err);
       }
     }
+    if (this.leases !== undefined && lockout === undefined) return this.leasedTake(this.leases, callerId, policies, cost);
     return this.send({ callerId, policies, kind: 'take', amount: cost, lockout, keyCount: policies.length + (lockout === undefined ? 0 : 2) });
+  }
+
+  /**
+   * A take with leases on: waits for the key's lease take when one is on its way and spends from
+   * it; else asks Redis for a lease (a take of `batch x cost`) when the key is hot, or for the
+   * cost alone. A lease take Redis denies is not a denial: when the levels it reported cover the
+   * cost, the take is asked again for the cost alone.
+   */
+  private leasedTake(leases: LeaseTable, callerId: string, policies: readonly Policy[], cost: number): Promise<TakeResult> {
+    const pending = leases.pending(callerId, policies);
+    if (pending !== undefined) {
+      return pending.then(() => this.takeNow(callerId, policies, cost) ?? this.leasedTake(leases, callerId, policies, cost));
+    }
+    const batch = leases.batchFor(callerId, policies, cost);
+    const plain = (): Promise<TakeResult> =>
+      this.send({ callerId, policies, kind: 'take', amount: cost, keyCount: policies.length }).then((result) => {
+        leases.observe(callerId, policies, result.levels);
+        return result;
+      });
+    if (batch < 2) return plain();
+    const sentAt = performance.now();
+    const taking = this.send({ callerId, policies, kind: 'take', amount: batch * cost, keyCount: policies.length }).then((result) => {
+      if (result.allowed) return leases.granted(callerId, policies, cost, batch * cost, result, sentAt);
+      leases.observe(callerId, policies, result.levels);
+      return fits(result.levels, cost) ? plain() : result;
+    });
+    leases.setPending(callerId, policies, taking);
+    return taking;
   }
 
   /**
@@ -100,6 +140,10 @@ export class RedisStore implements Store {
    * to be counted, so until the caller is locked its denials cost a call each; once locked, none.
    */
   takeNow(callerId: string, policies: readonly Policy[], cost: number, lockout?: LockoutRule): TakeResult | undefined {
+    if (this.leases !== undefined && lockout === undefined && cost > 0) {
+      const leased = this.leases.spend(callerId, policies, cost);
+      if (leased !== undefined) return leased;
+    }
     if (lockout !== undefined) {
       const lock = this.locks?.check(lockout.name, callerId, policies);
       return lock === undefined ? undefined : { allowed: false, levels: lock.levels, source: 'lockout', lockedMs: lock.lockedMs };
@@ -121,6 +165,12 @@ export class RedisStore implements Store {
       return Promise.reject(err);
     }
     if (tokens > 0) this.forgetCaller(callerId);
+    if (tokens > 0 && this.leases !== undefined) {
+      // A refund goes back into the caller's live lease, up to what the lease has spent; the rest to Redis.
+      const credit = this.leases.credit(callerId, policies, tokens);
+      if (credit !== undefined && credit.credited >= tokens) return Promise.resolve({ allowed: true, levels: credit.levels, source: 'lease' });
+      if (credit !== undefined) tokens -= credit.credited;
+    }
     const adjusted = this.send({ callerId, policies, kind: 'adjust', amount: tokens, keyCount: policies.length });
     if (tokens <= 0 || (this.denials === undefined && this.locks === undefined)) return adjusted;
     return adjusted.then((result) => {
@@ -171,6 +221,7 @@ export class RedisStore implements Store {
   async reset(callerId: string, policies: readonly Policy[]): Promise<void> {
     this.forgetCaller(callerId);
     this.levels.forget(callerId, policies);
+    this.leases?.drop(callerId);
     const keys = policies.map((p) => bucketKey(this.prefix, p.name, callerId));
     await this.calls.run(this.nodeOf(callerId), 0, () => this.connection.del(keys));
   }
@@ -191,6 +242,7 @@ export class RedisStore implements Store {
   async clear(): Promise<number> {
     this.denials?.clear();
     this.locks?.clear();
+    this.leases?.clear();
     const status = this.connection.unavailable();
     if (status !== undefined) throw new TokenBucketError('STORE_UNAVAILABLE', `the Redis client is not connected (status "${status}").`);
     return this.connection.deleteUnder(this.prefix);
