@@ -12,10 +12,15 @@ import Redis from 'ioredis';
 import { Registry, register as promDefaultRegistry } from 'prom-client';
 import { CHANNELS, createLimiter, memoizePolicies, MemoryStore, rateLimitHeaders, RedisStore } from '@tokenbucket/core';
 import tokenBucket from '@tokenbucket/fastify';
+import { rateLimit as honoRateLimit } from '@tokenbucket/hono';
+import { createAdaptorServer } from '@hono/node-server';
+import { Hono } from 'hono';
 import { DEFAULT_BUCKETS as OTEL_BUCKETS, registerMetrics as registerOtel } from '@tokenbucket/opentelemetry';
 import { DEFAULT_BUCKETS as PROM_BUCKETS, registerMetrics as registerProm } from '@tokenbucket/prometheus';
 import { buildDecision } from '../../packages/core/src/decision';
+import { parseConcurrency } from '../../packages/core/src/concurrency';
 import { parseHttpOptions } from '../../packages/core/src/http/options';
+import { parseLeaseOptions } from '../../packages/core/src/store/lease';
 import { parsePolicies } from '../../packages/core/src/policy';
 import { CircuitBreaker } from '../../packages/core/src/store/breaker';
 import { sharedMemoryStore } from '../../packages/core/src/store/memory';
@@ -150,9 +155,52 @@ const PINS: Record<string, () => void | Promise<void>> = {
   'packages/core/src/http/options.ts lockout': () => {
     expect(parseHttpOptions({ capacity: 1, refillPerSecond: 1 }).lockout).toBeUndefined();
   },
-  'packages/core/src/http/options.ts status': () => {
+  'packages/core/src/lockout.ts status': () => {
     const { lockout } = parseHttpOptions({ capacity: 1, refillPerSecond: 1, lockout: { after: 3, windowSeconds: 60, durationSeconds: 600 } });
     expect(lockout).toEqual({ after: 3, windowMs: 60_000, durationMs: 600_000, status: 429 });
+  },
+  'packages/core/src/http/options.ts concurrency': () => {
+    expect(parseHttpOptions({ capacity: 1, refillPerSecond: 1 }).concurrency).toBeUndefined();
+  },
+  'packages/core/src/limiter.ts lockout': () => {
+    expect((createLimiter({ store: ownStore(), capacity: 1, refillPerSecond: 1 }) as unknown as { lockout?: unknown }).lockout).toBeUndefined();
+  },
+  'packages/core/src/limiter.ts concurrency': () => {
+    expect((createLimiter({ store: ownStore(), capacity: 1, refillPerSecond: 1 }) as unknown as { concurrency?: unknown }).concurrency).toBeUndefined();
+  },
+  'packages/core/src/concurrency.ts leaseMs': () => {
+    expect(parseConcurrency(5)?.leaseMs).toBe(30_000);
+  },
+  'packages/core/src/concurrency.ts name': () => {
+    const l = createLimiter({ store: ownStore(), concurrency: 2 }) as unknown as { concurrency: { name: string } };
+    expect(l.concurrency.name).toBe('concurrency');
+    expect(parseConcurrency(2)?.name).toBeUndefined(); // HTTP: named after the route
+  },
+  'packages/core/src/store/redis/options.ts leases': () => {
+    expect(parseRedisStoreOptions({ client: idleClient() }).leases).toBeUndefined();
+  },
+  'packages/core/src/store/lease.ts maxTokens': () => {
+    expect(parseLeaseOptions(true)?.maxTokens).toBe(1000);
+  },
+  'packages/core/src/store/lease.ts maxMs': () => {
+    expect(parseLeaseOptions(true)?.maxMs).toBe(200);
+  },
+  'packages/core/src/store/lease.ts minRate': () => {
+    expect(parseLeaseOptions(true)?.minRate).toBe(100);
+  },
+  'packages/hono/src/index.ts ip': async () => {
+    // Without `ip`, a keyless caller is limited by the connection's peer: here every request is 127.0.0.1's.
+    const app = new Hono();
+    app.get('/x', honoRateLimit({ store: ownStore(), capacity: 1, refillPerSecond: SLOW }), (c) => c.text('ok'));
+    const server = createAdaptorServer({ fetch: app.fetch });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/x`;
+      expect((await fetch(url)).status).toBe(200);
+      expect((await fetch(url)).status).toBe(429);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   },
   'packages/core/src/http/options.ts dryRun': async () => {
     const l = plainLimiter({ store: ownStore(), capacity: 1, refillPerSecond: SLOW });
@@ -162,7 +210,13 @@ const PINS: Record<string, () => void | Promise<void>> = {
     expect(res.status).toBe(429);
   },
   'packages/core/src/http/options.ts onStoreError': async () => {
-    const failing = { take: () => Promise.reject(new Error('store down')), reset: () => Promise.resolve() };
+    const failing = {
+      take: () => Promise.reject(new Error('store down')),
+      reset: () => Promise.resolve(),
+      adjust: () => Promise.reject(new Error('store down')),
+      unlock: () => Promise.resolve(),
+      clear: () => Promise.resolve(0),
+    };
     const warn = jest.spyOn(process, 'emitWarning').mockImplementation(() => {});
     try {
       const l = plainLimiter({ store: failing, name: 'pin-fallback', capacity: 1, refillPerSecond: SLOW });
