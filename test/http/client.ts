@@ -1,6 +1,8 @@
 // Requests to a running app through supertest (real HTTP on its ephemeral port), and the reply as
 // the suites read it.
-import type { Agent } from 'node:http';
+import { randomBytes } from 'node:crypto';
+import { type Agent, request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import request from 'supertest';
 import type { RunningApp } from './harness';
 
@@ -54,3 +56,32 @@ export async function statuses(app: RunningApp, path: string, headers: RequestHe
   for (let i = 0; i < n; i++) out.push((await send(app, path, headers)).status);
   return out;
 }
+
+/** Polls `read` until it returns `want` (a refund or a release lands after the response is sent). */
+export async function eventually<T>(read: () => Promise<T>, want: T, timeoutMs = 3000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last = await read();
+  while (!Object.is(last, want) && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    last = await read();
+  }
+  return last;
+}
+
+/** Sends a GET and drops the connection after `afterMs`, before the response is sent. */
+export function abortAfter(app: RunningApp, path: string, headers: Record<string, string>, afterMs: number): Promise<void> {
+  const { port } = app.server.address() as AddressInfo;
+  return new Promise((resolve) => {
+    const req = httpRequest({ host: '127.0.0.1', port, path, headers });
+    req.on('error', () => resolve());
+    req.on('response', () => resolve());
+    req.end();
+    setTimeout(() => {
+      req.destroy();
+      resolve();
+    }, afterMs);
+  });
+}
+
+/** A name no other test uses: `label-` and six hex digits. */
+export const fresh = (label: string): string => `${label}-${randomBytes(3).toString('hex')}`;

@@ -3,8 +3,7 @@
 // still ambiguous, and takes the client IP from the `ip` option; the rate-limit headers reach a
 // Response the handler or `onLimited` built themselves; option and `onLimited` mistakes are
 // named.
-import { request as httpRequest, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
 import { createAdaptorServer } from '@hono/node-server';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import { Hono, type Context } from 'hono';
@@ -13,7 +12,7 @@ import { rateLimit, type RateLimitOptions } from '@tokenbucket/hono';
 import { rawGet } from './bad-input/raw';
 import type { RunningApp } from './harness';
 import { randomPrefix, RedisPool, requireRedis } from '../support/redis';
-import { send } from './client';
+import { abortAfter, eventually, send } from './client';
 
 requireRedis();
 
@@ -37,32 +36,6 @@ afterEach(async () => {
 afterAll(() => pool.closeAll([prefix]));
 
 const SLOW = 1 / 3600;
-
-/** Polls `read` until it returns `want` (a refund lands after the response). */
-async function eventually<T>(read: () => Promise<T>, want: T, timeoutMs = 3000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last = await read();
-  while (!Object.is(last, want) && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    last = await read();
-  }
-  return last;
-}
-
-/** Sends a GET and drops the connection after `afterMs`, before the response is sent. */
-function abortAfter(app: RunningApp, path: string, headers: Record<string, string>, afterMs: number): Promise<void> {
-  const { port } = app.server.address() as AddressInfo;
-  return new Promise((resolve) => {
-    const req = httpRequest({ host: '127.0.0.1', port, path, headers });
-    req.on('error', () => resolve());
-    req.on('response', () => resolve());
-    req.end();
-    setTimeout(() => {
-      req.destroy();
-      resolve();
-    }, afterMs);
-  });
-}
 
 /** Serves `app` on 127.0.0.1; `wrapped`: through `(req) => app.fetch(req)`, so Hono sees no Node request. */
 async function start(app: Hono, wrapped: boolean): Promise<RunningApp> {

@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { createLimiter, RedisStore } from '@tokenbucket/core';
 import { randomPrefix, RedisPool, redisUrl, requireRedis } from '../support/redis';
+import { eventually } from '../http/client';
 
 requireRedis();
 
@@ -63,17 +64,6 @@ function start(runtime: string, client: string, keyPrefix: string): Promise<Star
       resolve({ child, runtime: ready.runtime, base: `http://127.0.0.1:${ready.port}` });
     });
   });
-}
-
-/** Polls `read` until it returns `want` (a refund lands after the response). */
-async function eventually<T>(read: () => Promise<T>, want: T, timeoutMs = 3000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last = await read();
-  while (!Object.is(last, want) && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    last = await read();
-  }
-  return last;
 }
 
 const stop = (child: ChildProcess) =>

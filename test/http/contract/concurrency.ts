@@ -1,43 +1,12 @@
 // The HTTP contract, concurrency: at most N requests of a caller in flight, a slot held from
 // admission until the response is sent, the connection closes or the handler fails, given back
 // when a later limiter denies; all or nothing with token policies; what a denied client sees.
-import { randomBytes } from 'node:crypto';
-import { request as httpRequest } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { createLimiter, RedisStore } from '@tokenbucket/core';
 import Redis from 'ioredis';
 import { freePort } from '../../support/net';
-import { key, send } from '../client';
-import type { LimitOptions, RunningApp } from '../harness';
+import { abortAfter, eventually, fresh, key, send } from '../client';
+import type { LimitOptions } from '../harness';
 import { SLOW, type SuiteApps } from '../suite-apps';
-
-const fresh = (label: string): string => `${label}-${randomBytes(3).toString('hex')}`;
-
-/** Polls `read` until it returns `want` (a slot is released after the response is sent). */
-async function eventually<T>(read: () => Promise<T>, want: T, timeoutMs = 3000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last = await read();
-  while (!Object.is(last, want) && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    last = await read();
-  }
-  return last;
-}
-
-/** Sends a request and drops the connection after `afterMs`, before the response is sent. */
-function abortAfter(app: RunningApp, path: string, headers: Record<string, string>, afterMs: number): Promise<void> {
-  const { port } = app.server.address() as AddressInfo;
-  return new Promise((resolve) => {
-    const req = httpRequest({ host: '127.0.0.1', port, path, headers });
-    req.on('error', () => resolve());
-    req.on('response', () => resolve());
-    req.end();
-    setTimeout(() => {
-      req.destroy();
-      resolve();
-    }, afterMs);
-  });
-}
 
 export function concurrencyCases(suite: SuiteApps): void {
   const limit = (options: LimitOptions): LimitOptions => ({ store: suite.store, ...options });

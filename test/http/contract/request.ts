@@ -2,41 +2,10 @@
 // route, several on one route) debit nothing when any of them denies and show every policy met;
 // the caller an adapter limits is the caller `limiter.take(key)` names; tokens given back by the
 // response's status; a caller locked out after repeated denials.
-import { randomBytes } from 'node:crypto';
-import { request as httpRequest } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { createLimiter, type Store } from '@tokenbucket/core';
-import { key, send, statuses } from '../client';
-import type { LimitOptions, RouteSpec, RunningApp } from '../harness';
+import { abortAfter, eventually, fresh, key, send, statuses } from '../client';
+import type { LimitOptions, RouteSpec } from '../harness';
 import { SLOW, type SuiteApps } from '../suite-apps';
-
-const fresh = (label: string): string => `${label}-${randomBytes(3).toString('hex')}`;
-
-/** Polls `read` until it returns `want` (refunds land after the response is sent). */
-async function eventually<T>(read: () => Promise<T>, want: T, timeoutMs = 3000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last = await read();
-  while (!Object.is(last, want) && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    last = await read();
-  }
-  return last;
-}
-
-/** Sends a request and drops the connection after `afterMs`, before the response is sent. */
-function abortAfter(app: RunningApp, path: string, headers: Record<string, string>, afterMs: number): Promise<void> {
-  const { port } = app.server.address() as AddressInfo;
-  return new Promise((resolve) => {
-    const req = httpRequest({ host: '127.0.0.1', port, path, headers });
-    req.on('error', () => resolve());
-    req.on('response', () => resolve());
-    req.end();
-    setTimeout(() => {
-      req.destroy();
-      resolve();
-    }, afterMs);
-  });
-}
 
 export function requestCases(suite: SuiteApps): void {
   const { start } = suite;
