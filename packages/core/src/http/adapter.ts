@@ -106,6 +106,7 @@ export function createHttpLimiter<Req, Res, OnLimited>(
 ): HttpLimiter<Req, Res> {
   const known = adapter.optionNames === undefined ? ADAPTER_OPTION_NAMES : [...ADAPTER_OPTION_NAMES, ...adapter.optionNames];
   const engine = new HttpEngine<Req>(options, adapter, known);
+  const listens = adapter.onResponseEnd !== undefined && engine.needsResponseEnd;
   const onLimited = options.onLimited;
   if (onLimited !== undefined && typeof onLimited !== 'function') invalidOption('onLimited', onLimited, 'a function');
   /** Writes an outcome; a promise only while `onLimited` runs. */
@@ -123,8 +124,8 @@ export function createHttpLimiter<Req, Res, OnLimited>(
     check: async (req, route) => engine.decide(req, route),
     handle(req, res, route) {
       try {
-        const onEnd =
-          adapter.onResponseEnd === undefined ? undefined : (listener: (status: number | undefined) => void) => adapter.onResponseEnd!(req, res, listener);
+        // A listener of the response's end only for limiters that give back by the outcome or hold slots.
+        const onEnd = listens ? (listener: (status: number | undefined) => void) => adapter.onResponseEnd!(req, res, listener) : undefined;
         const outcome = engine.decide(req, route, onEnd);
         return outcome instanceof Promise ? outcome.then((o) => write(req, res, o)) : write(req, res, outcome);
       } catch (err) {

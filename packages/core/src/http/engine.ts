@@ -118,6 +118,8 @@ export class HttpEngine<Req> {
 
   /** No user function to call per request (skip, key, cost, policies): the path that need not wait. */
   private readonly plain: boolean;
+  /** Whether a decision may need the response's end: refunds by the outcome, or a held slot. */
+  readonly needsResponseEnd: boolean;
 
   /** `known`: the option names the adapter takes (core's, `onLimited` and its own). */
   constructor(
@@ -127,6 +129,7 @@ export class HttpEngine<Req> {
   ) {
     const config = parseHttpOptions(options, known);
     this.config = config;
+    this.needsResponseEnd = config.refundWhen !== undefined || config.concurrency !== undefined;
     this.plain = config.skip === undefined && config.key === undefined && typeof config.cost === 'number' && typeof config.policies !== 'function';
     if (config.onStoreStatus !== undefined) subscribeOnce(config.store, config.onStoreStatus);
     const concurrencyNamed = config.concurrency === undefined || config.concurrency.name !== undefined;

@@ -52,20 +52,7 @@ export function headersWithPolicy(decision: Decision, options: HeaderOptions, po
   for (const p of decision.policies) {
     state += `${state === '' ? '' : ', '}"${p.name}";r=${p.remaining};t=${Math.ceil(p.resetMs / 1000)}`;
   }
-  const headers: [string, string][] = [
-    ['RateLimit-Policy', policy],
-    ['RateLimit', state],
-  ];
-  if (options.legacyHeaders) {
-    headers.push(
-      ['X-RateLimit-Limit', String(decision.limit)],
-      ['X-RateLimit-Remaining', String(decision.remaining)],
-      ['X-RateLimit-Reset', String(Math.ceil(decision.resetMs / 1000))],
-    );
-  }
-  const retryAfter = retryAfterSeconds(decision);
-  if (retryAfter !== undefined) headers.push(['Retry-After', String(retryAfter)]);
-  return headers;
+  return fields(policy, state, decision, decision, options);
 }
 
 /**
@@ -84,21 +71,7 @@ export function mergedHeaders(views: Iterable<PolicyDecision>, decision: Decisio
     state += `${sep}"${p.name}";r=${p.remaining};t=${Math.ceil(p.resetMs / 1000)}`;
     if (binding === undefined || p.remaining < binding.remaining || (p.remaining === binding.remaining && p.resetMs > binding.resetMs)) binding = p;
   }
-  const headers: [string, string][] = [
-    ['RateLimit-Policy', policy],
-    ['RateLimit', state],
-  ];
-  if (options.legacyHeaders) {
-    const b = decision.allowed && binding !== undefined ? binding : decision;
-    headers.push(
-      ['X-RateLimit-Limit', String(b.limit)],
-      ['X-RateLimit-Remaining', String(b.remaining)],
-      ['X-RateLimit-Reset', String(Math.ceil(b.resetMs / 1000))],
-    );
-  }
-  const retryAfter = retryAfterSeconds(decision);
-  if (retryAfter !== undefined) headers.push(['Retry-After', String(retryAfter)]);
-  return headers;
+  return fields(policy, state, decision.allowed && binding !== undefined ? binding : decision, decision, options);
 }
 
 /**
@@ -108,4 +81,31 @@ export function mergedHeaders(views: Iterable<PolicyDecision>, decision: Decisio
 export function retryAfterSeconds(decision: Decision): number | undefined {
   if (decision.allowed || !Number.isFinite(decision.retryAfterMs)) return undefined;
   return Math.max(1, Math.ceil(decision.retryAfterMs / 1000));
+}
+
+/**
+ * The two fields, then the legacy ones of `binding` (the policy the legacy fields describe) when
+ * asked for, then `Retry-After` from `decision` when a wait can cure it.
+ */
+function fields(
+  policy: string,
+  state: string,
+  binding: Pick<PolicyDecision, 'limit' | 'remaining' | 'resetMs'>,
+  decision: Decision,
+  options: HeaderOptions,
+): [string, string][] {
+  const headers: [string, string][] = [
+    ['RateLimit-Policy', policy],
+    ['RateLimit', state],
+  ];
+  if (options.legacyHeaders) {
+    headers.push(
+      ['X-RateLimit-Limit', String(binding.limit)],
+      ['X-RateLimit-Remaining', String(binding.remaining)],
+      ['X-RateLimit-Reset', String(Math.ceil(binding.resetMs / 1000))],
+    );
+  }
+  const retryAfter = retryAfterSeconds(decision);
+  if (retryAfter !== undefined) headers.push(['Retry-After', String(retryAfter)]);
+  return headers;
 }

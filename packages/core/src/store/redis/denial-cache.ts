@@ -81,7 +81,7 @@ export class DenialCache {
    * reset through one limiter may concern buckets another limiter (with the same policy names)
    * remembers as empty.
    */
-  forget(callerId: string, _policies?: readonly Policy[]): void {
+  forget(callerId: string): void {
     const denials = this.byCaller.get(callerId);
     if (denials === undefined) return;
     this.count -= denials.size;
