@@ -96,12 +96,9 @@ test('the packed declarations import nothing but each other and Node built-ins',
   expect(imported.size).toBeGreaterThan(10);
 });
 
-test.each(['ioredis', 'node-redis'])("the README's %s example under Redis deployments is that app's readme.mts, type-checked below", (app) => {
-  const readme = readFileSync(join(root, 'README.md'), 'utf8');
-  const start = readme.indexOf('\n## Redis deployments\n');
-  expect(start).toBeGreaterThan(0);
-  const section = readme.slice(start, readme.indexOf('\n## ', start + 1));
-  expect(section).toContain(`\`\`\`ts\n${readFileSync(join(__dirname, 'clients', app, 'readme.mts'), 'utf8')}\`\`\``);
+test.each(['ioredis', 'node-redis'])("docs/guides/redis.md's %s example is that app's readme.mts, type-checked below", (app) => {
+  const page = readFileSync(join(root, 'docs', 'guides', 'redis.md'), 'utf8');
+  expect(page).toContain(`\`\`\`ts\n${readFileSync(join(__dirname, 'clients', app, 'readme.mts'), 'utf8')}\`\`\``);
 });
 
 describe('an app with no Redis client installed', () => {
@@ -131,7 +128,7 @@ describe.each([['redis5', '5.']])('an app with node-redis (%s) and no ioredis', 
     expect(version(dir, 'redis').startsWith(major)).toBe(true);
   });
 
-  test('MemoryStore, RedisStore on createClient and createCluster, and the README example type-check (strict, nodenext, .mts and .cts, skipLibCheck)', () => {
+  test('MemoryStore, RedisStore on createClient and createCluster, and the docs example type-check (strict, nodenext, .mts and .cts, skipLibCheck)', () => {
     expect(typecheck(dir, true)).toBe('');
   });
 });
@@ -154,7 +151,7 @@ describe.each([['ioredis6', '6.']])('an app with ioredis (%s)', (installed, majo
     expect(version(dir, 'ioredis').startsWith(major)).toBe(true);
   });
 
-  test('RedisStore on a Redis and a Cluster, and the README example, type-check (strict, nodenext, .mts and .cts, skipLibCheck)', () => {
+  test('RedisStore on a Redis and a Cluster, and the docs example, type-check (strict, nodenext, .mts and .cts, skipLibCheck)', () => {
     expect(typecheck(dir, true)).toBe('');
   });
 });

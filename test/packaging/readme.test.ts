@@ -1,6 +1,7 @@
-// Every TypeScript block of the READMEs compiles as a user's app would compile it (strict,
-// `module: nodenext`, the built packages' declarations): test/packaging/readme is that app. A
-// block that is deliberately partial opts out with the info string `ts fragment`.
+// Every TypeScript block of the READMEs and of every page under docs/ compiles as a user's app
+// would compile it (strict, `module: nodenext`, the built packages' declarations):
+// test/packaging/readme is that app, so a renamed option or export breaks this test. A block that
+// is deliberately partial opts out with the info string `ts fragment`.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -9,12 +10,20 @@ const root = join(__dirname, '..', '..');
 const app = join(__dirname, 'readme');
 const snippets = join(app, 'snippets');
 
-/** The READMEs whose blocks users copy: the repository's and each package's, when it has one. */
+/** Every Markdown file under `dir`, sorted. */
+const markdownUnder = (dir: string): string[] =>
+  readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .filter((f) => f.endsWith('.md'))
+    .map((f) => join(dir, f))
+    .sort();
+
+/** The pages whose blocks users copy: the repository's README, each package's, and docs/. */
 const readmes = [
   join(root, 'README.md'),
   ...readdirSync(join(root, 'packages'))
     .map((pkg) => join(root, 'packages', pkg, 'README.md'))
     .filter(existsSync),
+  ...markdownUnder(join(root, 'docs')),
 ];
 
 interface Block {
@@ -53,8 +62,9 @@ beforeAll(() => {
   }
 });
 
-test('the READMEs have TypeScript blocks, and the ones left out are the known fragments', () => {
-  expect(checked.length).toBeGreaterThanOrEqual(19);
+test('the READMEs and docs/ have TypeScript blocks, and the ones left out are the known fragments', () => {
+  expect(readmes.filter((r) => r.includes(`${join(root, 'docs')}/`)).length).toBeGreaterThanOrEqual(20);
+  expect(checked.length).toBeGreaterThanOrEqual(40);
   expect(fragments.map((b) => `${relative(root, b.readme)}:${b.line}: ${b.code.split('\n')[0]}`)).toEqual([]);
 });
 
@@ -63,7 +73,7 @@ test('every TypeScript block compiles under strict + nodenext against the built 
   mkdirSync(snippets);
   const files = new Map<string, Block>();
   for (const block of checked) {
-    const file = `${relative(root, block.readme).replace(/[/.]/g, '_')}_L${block.line}.ts`;
+    const file = `${relative(root, block.readme).replace(/[/.-]/g, '_')}_L${block.line}.ts`;
     files.set(file, block);
     // Each block is a module of its own: its names never clash with another block's.
     writeFileSync(join(snippets, file), `${block.code}\nexport {};\n`);

@@ -1,36 +1,35 @@
-// The README's "Testing your app" shows the test files beside this one as they are, so the code
-// it shows is code that runs; so does the NestJS package's README.
+// The docs show the test files beside this one as they are, so the code they show is code that
+// runs: "Testing your app", the login and concurrency recipes, and NestJS's testing section.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-const readme = readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8');
-const start = readme.indexOf('\n## Testing your app\n');
-const section = start < 0 ? '' : readme.slice(start, readme.indexOf('\n## ', start + 1));
+const docs = join(__dirname, '..', '..', 'docs', 'guides');
+const page = (name: string): string => readFileSync(join(docs, name), 'utf8');
+const file = (name: string): string => readFileSync(join(__dirname, name), 'utf8');
+/** The text of a page from `heading` to the next heading of the same level (or the end). */
+const section = (text: string, heading: string): string => {
+  const at = text.indexOf(`\n${heading}\n`);
+  if (at < 0) return '';
+  const next = text.indexOf('\n## ', at + 1);
+  return text.slice(at, next < 0 ? undefined : next);
+};
 
-test.each(['express', 'fastify', 'koa'])('the README shows test/readme/%s.test.ts as it is', (name) => {
-  expect(start).toBeGreaterThan(0);
-  const file = readFileSync(join(__dirname, `${name}.test.ts`), 'utf8');
-  expect(section).toContain(`\`\`\`ts\n${file}\`\`\``);
+test.each(['express', 'fastify', 'koa'])('docs/guides/testing.md shows test/readme/%s.test.ts as it is', (name) => {
+  expect(page('testing.md')).toContain(`\`\`\`ts\n${file(`${name}.test.ts`)}\`\`\``);
 });
 
-test('the README shows test/readme/login.test.ts as it is', () => {
-  const at = readme.indexOf('\n## Protecting a login\n');
-  expect(at).toBeGreaterThan(0);
-  const login = readme.slice(at, readme.indexOf('\n## ', at + 1));
-  expect(login).toContain(`\`\`\`ts\n${readFileSync(join(__dirname, 'login.test.ts'), 'utf8')}\`\`\``);
+test('docs/guides/login-protection.md shows test/readme/login.test.ts as it is', () => {
+  const login = section(page('login-protection.md'), '## Failed logins only');
+  expect(login).not.toBe('');
+  expect(login).toContain(`\`\`\`ts\n${file('login.test.ts')}\`\`\``);
 });
 
-test('the README shows test/readme/concurrency.test.ts as it is', () => {
-  const at = readme.indexOf('\n## Concurrency: requests in flight\n');
-  expect(at).toBeGreaterThan(0);
-  const section = readme.slice(at, readme.indexOf('\n## ', at + 1));
-  expect(section).toContain(`\`\`\`ts\n${readFileSync(join(__dirname, 'concurrency.test.ts'), 'utf8')}\`\`\``);
+test('docs/guides/concurrency.md shows test/readme/concurrency.test.ts as it is', () => {
+  expect(page('concurrency.md')).toContain(`\`\`\`ts\n${file('concurrency.test.ts')}\`\`\``);
 });
 
-test("packages/nestjs/README.md's Testing your app shows test/readme/nestjs.test.ts as it is", () => {
-  const nest = readFileSync(join(__dirname, '..', '..', 'packages/nestjs/README.md'), 'utf8');
-  const at = nest.indexOf('\n## Testing your app\n');
-  expect(at).toBeGreaterThan(0);
-  const file = readFileSync(join(__dirname, 'nestjs.test.ts'), 'utf8');
-  expect(nest.slice(at, nest.indexOf('\n## ', at + 1))).toContain(`\`\`\`ts\n${file}\`\`\``);
+test("docs/guides/nestjs.md's Testing your app shows test/readme/nestjs.test.ts as it is", () => {
+  const testing = section(page('nestjs.md'), '## Testing your app');
+  expect(testing).not.toBe('');
+  expect(testing).toContain(`\`\`\`ts\n${file('nestjs.test.ts')}\`\`\``);
 });
