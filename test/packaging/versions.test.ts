@@ -223,3 +223,40 @@ test("an adapter's README names node-redis beside ioredis (a RedisStore takes ei
     expect([dir, /node-redis/.test(readme), /`ioredis` is needed/.test(readme)]).toEqual([dir, true, false]);
   }
 });
+
+// --- The versions the tests install, as docs/README.md lists them ---
+
+test("docs/README.md's Compatibility table is what the root package.json installs, and covers every major a peer range names", () => {
+  const page = readFileSync(join(root, 'docs', 'README.md'), 'utf8');
+  const at = page.indexOf('\n## Compatibility\n');
+  expect(at).toBeGreaterThan(0);
+  const rows = page
+    .slice(at, page.indexOf('\n## ', at + 1) < 0 ? undefined : page.indexOf('\n## ', at + 1))
+    .split('\n')
+    .filter((l) => l.startsWith('| `'))
+    .map((l) => {
+      const [name, versions] = l.split(' | ') as [string, string];
+      return { name: name.slice(3, -1), versions: [...versions.matchAll(/`([^`]+)`/g)].map((m) => m[1]!) };
+    });
+  expect(rows.length).toBeGreaterThanOrEqual(10);
+  // What the root package.json installs, per npm name (an alias `npm:name@version` counts as name).
+  const installed = new Map<string, string[]>();
+  const root_ = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { devDependencies: Record<string, string> };
+  for (const [key, spec] of Object.entries(root_.devDependencies)) {
+    const alias = /^npm:(.+)@([^@]+)$/.exec(spec);
+    const [name, version] = alias === null ? [key, spec] : [alias[1]!, alias[2]!];
+    installed.set(name, [...(installed.get(name) ?? []), version]);
+  }
+  const sorted = (vs: string[]): string[] => [...vs].sort((a, b) => a.localeCompare(b, undefined, { numeric: true }));
+  for (const row of rows) expect([row.name, row.versions]).toEqual([row.name, sorted(installed.get(row.name) ?? [])]);
+  // Every peer (but the Nest helpers reflect-metadata and rxjs) is in the table, with every major its range names.
+  const listed = new Map(rows.map((r) => [r.name, r.versions]));
+  for (const manifest of manifests.values()) {
+    for (const [name, range] of Object.entries(manifest.peerDependencies ?? {})) {
+      if (name === 'reflect-metadata' || name === 'rxjs' || name.startsWith('@opentelemetry/') || name === 'prom-client') continue;
+      const majors = [...new Set(parseRange(range).majors)].sort((a, b) => a - b);
+      const tested = [...new Set((listed.get(name) ?? []).map((v) => Number(v.split('.')[0])))].sort((a, b) => a - b);
+      expect([manifest.name, name, tested]).toEqual([manifest.name, name, majors]);
+    }
+  }
+});
