@@ -256,10 +256,10 @@ export class HttpEngine<Req> {
     }
     if (!passes) refundAll(state);
     const policyHeader = decision.policies.length > limiter.policies.length ? t.limiters.slotPolicyHeader : t.limiters.policyHeader;
-    const headers = alone ? headersWithPolicy(decision, c, policyHeader) : mergedHeaders(state.policies, decision, c);
-    if (decision.allowed) return { action: 'pass', headers, decision };
-    // A dry run never blocks, so it never asks the client to wait.
-    if (c.dryRun) return { action: 'pass', headers: headers.filter(([name]) => name !== 'Retry-After'), decision };
+    // A dry run never blocks, so it never asks the client to wait: no Retry-After.
+    const waits = !c.dryRun;
+    const headers = alone ? headersWithPolicy(decision, c, policyHeader, waits) : mergedHeaders(state.policies, decision, c, waits);
+    if (passes) return { action: 'pass', headers, decision };
     const problem = limitedProblem(decision, c.lockout?.status);
     return { action: 'limited', headers, decision, status: problem.body.status, ...problem };
   }
