@@ -111,14 +111,23 @@ test('fastify.rateLimit(opts) gives an onRequest hook for any route', async () =
   expect((await hit(app, '/x/2')).status).toBe(429);
 });
 
-test('bad route options fail at registration, naming the option', async () => {
+test('bad route options fail at registration, naming the option and the route', async () => {
   const app = Fastify();
   apps.push(app);
   await app.register(tokenBucket);
-  expect(() => app.get('/bad', { config: { rateLimit: { capacity: -1, refillPerSecond: 1 } } }, async () => ({}))).toThrow(
-    /`capacity` must be an integer >= 1.*got -1/,
+  expect(() => app.get('/bad/:id', { config: { rateLimit: { capacity: -1, refillPerSecond: 1 } } }, async () => ({}))).toThrow(
+    /`capacity` must be an integer >= 1.*got -1\. \(config\.rateLimit of route GET \/bad\/:id\)$/,
   );
-  expect(() => app.get('/bad2', { config: { rateLimit: 'yes' as never } }, async () => ({}))).toThrow(/`config.rateLimit` must be an options object/);
+  expect(() => app.post('/bad2', { config: { rateLimit: 'yes' as never } }, async () => ({}))).toThrow(
+    /`config.rateLimit` must be an options object.*\(config\.rateLimit of route POST \/bad2\)$/,
+  );
+  expect(() => app.route({ method: ['PUT', 'PATCH'], url: '/bad3', config: { rateLimit: { hook: 'onSend' as never } }, handler: async () => ({}) })).toThrow(
+    expect.objectContaining({
+      code: 'INVALID_OPTION',
+      option: 'config.rateLimit.hook',
+      message: expect.stringMatching(/\(config\.rateLimit of route PUT, PATCH \/bad3\)$/),
+    }),
+  );
 });
 
 describe('a route registered before the plugin (the onRoute hook never sees it): a coded warning naming it', () => {

@@ -7,6 +7,7 @@ import {
   NO_ROUTE,
   onNodeResponseEnd,
   routeId,
+  TokenBucketError,
   type AdapterOptions,
   type Decision,
   type HttpAdapter,
@@ -219,6 +220,18 @@ function setup(fastify: FastifyInstance, options: TokenBucketPluginOptions): voi
   // GET route's hook (one limiter, so HEAD shares GET's bucket as in the other adapters).
   const hooks = new WeakMap<object, Map<string, unknown>>();
   fastify.addHook('onRoute', (route: RouteOptions) => {
+    try {
+      limitRoute(route);
+    } catch (err) {
+      // Thrown by `app.get(...)`, far from the plugin: say which route's options are at fault.
+      if (err instanceof TokenBucketError) {
+        err.message += ` (config.rateLimit of route ${Array.isArray(route.method) ? route.method.join(', ') : route.method} ${route.url})`;
+      }
+      throw err;
+    }
+  });
+
+  function limitRoute(route: RouteOptions): void {
     const config = (route.config as { rateLimit?: unknown } | undefined)?.rateLimit;
     if (config === false || (config === undefined && !global)) return;
     if (config !== undefined && (typeof config !== 'object' || config === null)) {
@@ -236,7 +249,7 @@ function setup(fastify: FastifyInstance, options: TokenBucketPluginOptions): voi
     }
     const existing = route[name] as unknown;
     route[name] = (existing === undefined ? [handler] : [...(Array.isArray(existing) ? existing : [existing]), handler]) as never;
-  });
+  }
 }
 
 /** The plugin: `await app.register(tokenBucket, { store, ...defaults })`. */
