@@ -5,6 +5,7 @@ import Redis from 'ioredis';
 import { drainedBound, startFleet, type Fleet } from '../support/fleet';
 import { RedisProcess } from '../support/redis-process';
 import { randomPrefix, sleep } from '../support/redis';
+import { report } from '../support/report';
 
 const CAPACITY = 20;
 const RATE = 1;
@@ -61,7 +62,7 @@ describe('the fallback continues from what Redis last said', () => {
     const to = performance.now();
     const drained = drainedBound(fleet.decisions, drainedId, { from, to, refillPerSecond: RATE, instances: 1, budgetMs: 200 });
     const fallbackDecisions = fleet.decisions.filter((d) => d.at >= from && d.event.callerId === drainedId && d.event.source === 'fallback').length;
-    console.log(
+    report(
       `fallback after ${STALLS} stalls of 1 s: drained caller admitted ${drained.admitted} (${drained.fallbackAllowed} of ${fallbackDecisions} by the fallback, in ${drained.episodes} episodes) ` +
         `against a bound of ${drained.bound.toFixed(1)} (${((to - from) / 1000).toFixed(1)} s at ${RATE}/s, capacity ${CAPACITY}); new callers admitted during each stall ${JSON.stringify(newcomers)} (capacity ${CAPACITY})`,
     );
