@@ -141,9 +141,6 @@ module.exports = {
   // that runs only in child processes (test/concurrency's hammer, the packaging consumers) is not
   // counted.
   collectCoverageFrom: ['packages/*/src/**/*.ts'],
-  // V8's own counters rather than instrumenting every file with Babel: about a third less CPU
-  // for the same run, which on 2 shared cores is wall time.
-  coverageProvider: 'v8',
   coverageDirectory: '<rootDir>/coverage',
   coverageReporters: ['text-summary', 'json-summary', 'lcov'],
   // The floor is per package (every package of scripts/packages.cjs), not global: a global figure
