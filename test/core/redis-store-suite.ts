@@ -3,7 +3,7 @@
 // the time budget, the breaker, the denial cache, batching). Every supported client runs it; what
 // the suite sees of Redis it reads with a client of its own (test/support/redis).
 import { createHash } from 'node:crypto';
-import type Redis from 'ioredis';
+import Redis from 'ioredis';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { CHANNELS, createLimiter, type LockoutRule, RedisStore, type Decision, type StoreCallMessage } from '@tokenbucket/core';
 import { parseRedisStoreOptions } from '../../packages/core/src/store/redis/options';
@@ -17,12 +17,17 @@ const UNHURRIED = { timeoutMs: 5_000 };
 
 /**
  * A MONITOR connection on the shared Redis. Other test files use that Redis at the same time (jest
- * runs files in parallel): lines still arriving after `disconnect()` answer no command, and ioredis
- * reports each as an error event, which would otherwise fail the test as an unhandled error.
+ * runs files in parallel), so MONITOR lines may arrive in the packet that carries its OK, before
+ * ioredis has switched the connection to monitoring, or after `disconnect()`: ioredis reports each
+ * as an error event. ioredis's own `monitor()` adds its listener only until the first of them, so
+ * the second failed the test as an unhandled error; this connection has a listener from the start.
  */
-async function monitorOf(client: Redis): Promise<Redis> {
-  const monitor = await client.monitor();
+async function monitorOf(): Promise<Redis> {
+  const monitor = new Redis(redisUrl(), { monitor: true, lazyConnect: true });
   monitor.on('error', () => {});
+  const monitoring = new Promise((resolve) => monitor.once('monitoring', resolve));
+  await monitor.connect();
+  await monitoring;
   return monitor;
 }
 
@@ -58,7 +63,7 @@ export function runRedisStoreSuite(kind: ClientKind): void {
           ],
         });
         await l.take('warm-up'); // loads the script (EVALSHA, NOSCRIPT, EVAL on a fresh server)
-        const monitor = await monitorOf(pool.client());
+        const monitor = await monitorOf();
         const seen: string[][] = [];
         monitor.on('monitor', (_time: string, args: string[], source: string) => {
           // Commands the script runs show up with source "lua"; count only what the client sent.
@@ -262,7 +267,7 @@ export function runRedisStoreSuite(kind: ClientKind): void {
 
     describe('denial cache', () => {
       async function countCalls(pattern: string, run: () => Promise<void>): Promise<number> {
-        const monitor = await monitorOf(pool.client());
+        const monitor = await monitorOf();
         let calls = 0;
         monitor.on('monitor', (_time: string, args: string[], source: string) => {
           if (source !== 'lua' && args.some((a) => a.includes(pattern))) calls++;
@@ -651,7 +656,7 @@ export function runRedisStoreSuite(kind: ClientKind): void {
 
     describe('batching', () => {
       async function scriptCalls(pattern: string, run: () => Promise<void>): Promise<string[][]> {
-        const monitor = await monitorOf(pool.client());
+        const monitor = await monitorOf();
         const calls: string[][] = [];
         monitor.on('monitor', (_time: string, args: string[], source: string) => {
           if (source !== 'lua' && args.some((a) => a.includes(pattern))) calls.push(args);
