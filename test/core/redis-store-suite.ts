@@ -229,8 +229,9 @@ export function runRedisStoreSuite(kind: ClientKind): void {
         try {
           // ioredis: its offline queue on, and many retries per command.
           const flaky = await clients.standalone({ url: proxy.url, reconnectDelayMs: 50, ioredis: { maxRetriesPerRequest: 20 } });
-          // The breaker counts failures in time (one per 50 ms budget here), not per call.
-          const store = new RedisStore({ client: flaky.client, prefix, timeoutMs: 50, breaker: { failureThreshold: 2, cooldownMs: 60_000 } });
+          // The breaker counts failures in time (one per 250 ms budget here), not per call; a budget
+          // long enough that two takes in a row fall in one on a busy machine.
+          const store = new RedisStore({ client: flaky.client, prefix, timeoutMs: 250, breaker: { failureThreshold: 2, cooldownMs: 60_000 } });
           const statuses: string[] = [];
           store.subscribe((e) => statuses.push(e.status));
           const l = createLimiter({ store, name: 'offline', capacity: 3, refillPerSecond: 1 / 3600 });
@@ -242,7 +243,7 @@ export function runRedisStoreSuite(kind: ClientKind): void {
           await expect(l.take('offline-caller')).rejects.toMatchObject(unavailable);
           await expect(l.take('offline-caller')).rejects.toMatchObject(unavailable); // the same moment: the same failure
           expect(statuses).toEqual([]);
-          await sleep(60);
+          await sleep(260);
           await expect(l.take('offline-caller')).rejects.toMatchObject(unavailable);
           await expect(l.take('offline-caller')).rejects.toMatchObject({ code: 'STORE_CIRCUIT_OPEN' });
           expect(statuses).toEqual(['down']);
