@@ -157,6 +157,8 @@ async function runScenario(scenario, opts, ctx) {
           serverUs: (serverSeconds * 1e6) / n,
           redisUs: (redisCpuSeconds * 1e6) / n,
           commandsPerRequest: sumValues(commands) / n,
+          p50Ms: result.p50Ms,
+          p99Ms: result.p99Ms,
           commands,
           statuses: result.statuses,
           problems: [
@@ -169,7 +171,7 @@ async function runScenario(scenario, opts, ctx) {
         };
         runs[i].push(run);
         log(
-          `${scenario.name} r${round + 1} ${apps[i].label}: ${Math.round(run.rps)} req/s, server ${fmt(run.serverUs, 1)} µs/req, Redis ${fmt(run.redisUs, 1)} µs/req, ${fmt(run.commandsPerRequest, 3)} commands/req${run.problems.length ? ` ⚠ ${run.problems.join('; ')}` : ''}`,
+          `${scenario.name} r${round + 1} ${apps[i].label}: ${Math.round(run.rps)} req/s, server ${fmt(run.serverUs, 1)} µs/req, Redis ${fmt(run.redisUs, 1)} µs/req, ${fmt(run.commandsPerRequest, 3)} commands/req, p99 ${fmt(run.p99Ms, 2)} ms${run.problems.length ? ` ⚠ ${run.problems.join('; ')}` : ''}`,
         );
       }
     }
@@ -199,6 +201,7 @@ async function runScenario(scenario, opts, ctx) {
       serverAddedUs: mine.map((r, k) => r.serverUs - base[k].serverUs),
       redisUs: mine.map((r) => r.redisUs),
       commandsPerRequest: mine.map((r) => r.commandsPerRequest),
+      p99Ms: mine.map((r) => r.p99Ms),
       problems: [...new Set(mine.flatMap((r) => r.problems))],
       runs: mine,
     };
@@ -221,8 +224,10 @@ function report(rows, meta) {
   out.push(
     'Ratios are against the no-limiter app of the same round, median [min–max] over rounds: of req/s, and of server CPU per request (no-limiter µs/req ÷ this µs/req: what req/s would read with the server saturated on its own core, which the load generator sharing the other core cannot always do). CPU and commands are per request, median [min–max]. The targets are read off the CPU ratio.\n',
   );
-  out.push('| scenario | app | req/s | req/s ratio | CPU ratio | target | server CPU µs/req | server µs added | Redis CPU µs/req | Redis commands/req |');
-  out.push('|---|---|---:|---|---|---|---|---|---|---|');
+  out.push(
+    '| scenario | app | req/s | req/s ratio | CPU ratio | target | server CPU µs/req | server µs added | Redis CPU µs/req | Redis commands/req | p99 latency, ms |',
+  );
+  out.push('|---|---|---:|---|---|---|---|---|---|---|---|');
   for (const r of rows) {
     const target = [
       r.target ? `>= ${r.target.toFixed(2)}${r.cpuRatio >= r.target ? ' ✓' : ' ✗'}` : '',
@@ -231,7 +236,7 @@ function report(rows, meta) {
       .filter(Boolean)
       .join(', ');
     out.push(
-      `| ${r.scenario} | ${r.label}${r.problems.length ? ' ⚠' : ''} | ${Math.round(r.rps)} | ${r.role === 'baseline' ? '1' : spread(r.ratios)} | ${r.role === 'baseline' ? '1' : spread(r.cpuRatios)} | ${target || '-'} | ${spread(r.serverUs, 1)} | ${r.role === 'baseline' ? '-' : spread(r.serverAddedUs, 1)} | ${spread(r.redisUs, 1)} | ${spread(r.commandsPerRequest, 3)} |`,
+      `| ${r.scenario} | ${r.label}${r.problems.length ? ' ⚠' : ''} | ${Math.round(r.rps)} | ${r.role === 'baseline' ? '1' : spread(r.ratios)} | ${r.role === 'baseline' ? '1' : spread(r.cpuRatios)} | ${target || '-'} | ${spread(r.serverUs, 1)} | ${r.role === 'baseline' ? '-' : spread(r.serverAddedUs, 1)} | ${spread(r.redisUs, 1)} | ${spread(r.commandsPerRequest, 3)} | ${spread(r.p99Ms, 1)} |`,
     );
   }
   const problems = rows.filter((r) => r.problems.length);
