@@ -79,7 +79,7 @@ export const DENIAL = {
   status: 429,
   headers: {
     'RateLimit-Policy': '"GET /d";q=10;w=60',
-    RateLimit: '"GET /d";r=0;t=60',
+    RateLimit: '"GET /d";r=0;t=6',
     'Retry-After': '6',
   },
   contentType: 'application/problem+json; charset=utf-8',

@@ -66,6 +66,25 @@ describe('rateLimitHeaders', () => {
     expect(retryAfterSeconds(long)).toBe(70);
   });
 
+  test("a denial: t is never later than Retry-After, and the denying policy's t is Retry-After (draft 11, section 6)", () => {
+    // burst: 0.5 token missing at 2/s (250 ms, Retry-After 1); its time to full is 4.75 s.
+    // daily: 900 of 1000, 100 tokens from full (8640 s).
+    const d = buildDecision(two, [0.5, 900], 1);
+    const headers = new Map(rateLimitHeaders(d));
+    expect(headers.get('Retry-After')).toBe('1');
+    expect(headers.get('RateLimit')).toBe('"burst";r=0;t=1, "daily";r=900;t=1');
+    // daily denies: half a day-token missing (43.2 s), its time to full a day; burst (1 s from
+    // full) keeps its t, shorter than the wait.
+    const daily = buildDecision(two, [8, 0.5], 1);
+    expect(new Map(rateLimitHeaders(daily)).get('RateLimit')).toBe('"burst";r=8;t=1, "daily";r=0;t=44');
+    expect(retryAfterSeconds(daily)).toBe(44);
+  });
+
+  test('a cost above capacity sends no Retry-After, so t stays the time to full', () => {
+    const d = buildDecision(two, [5, 1000], 20);
+    expect(new Map(rateLimitHeaders(d)).get('RateLimit')).toBe('"burst";r=5;t=3, "daily";r=1000;t=0');
+  });
+
   test('legacy headers on request, for the binding policy', () => {
     const d = buildDecision(two, [3, 900], 1);
     expect(rateLimitHeaders(d, { legacyHeaders: true })).toEqual(

@@ -28,7 +28,12 @@ export type TokenBucketWarningCode =
   /** A metrics subscriber failed. */
   | 'TB_METRICS_FAILED'
   /** More distinct label values than `maxLabelValues`. */
-  | 'TB_LABEL_VALUES';
+  | 'TB_LABEL_VALUES'
+  /**
+   * @tokenbucket/fastify: routes meant to be limited were registered before the plugin, whose
+   * onRoute hook sees only later routes, so they are not limited.
+   */
+  | 'TB_WARN_FASTIFY_ROUTE_BEFORE_PLUGIN';
 
 /** Emits a TokenBucketWarning with its code (`warning.name === 'TokenBucketWarning'`, `warning.code`). */
 export function emitTokenBucketWarning(code: TokenBucketWarningCode, message: string): void {

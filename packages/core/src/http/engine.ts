@@ -14,6 +14,7 @@ import { apiKeyFromHeaders, keyHeaders, type NodeRequestHeaders } from './keys.j
 import { parseHttpOptions, type HttpConfig, type HttpLimiterOptions, type PoliciesFunction } from './options.js';
 import {
   limitedProblem,
+  MISSING_CUSTOM_KEY_PROBLEM,
   MISSING_KEY_PROBLEM,
   type Problem,
   STORE_DOWN_RETRY_AFTER_SECONDS,
@@ -114,12 +115,10 @@ const NO_HEADERS: readonly [string, string][] = Object.freeze([]);
 /** The application of adapters that do not say which one a request is in. */
 const PROCESS = Object.freeze({});
 const PASS: HttpOutcome = Object.freeze({ action: 'pass', headers: NO_HEADERS });
-const MISSING_KEY: HttpOutcome = Object.freeze({
-  action: 'reject',
-  status: 401,
-  headers: Object.freeze([['WWW-Authenticate', 'Bearer']] as [string, string][]),
-  ...MISSING_KEY_PROBLEM,
-});
+const MISSING_KEY_HEADERS = Object.freeze([['WWW-Authenticate', 'Bearer']] as [string, string][]);
+const MISSING_KEY: HttpOutcome = Object.freeze({ action: 'reject', status: 401, headers: MISSING_KEY_HEADERS, ...MISSING_KEY_PROBLEM });
+/** The 401 of a limiter with a `key` function: its text names no header the function may not read. */
+const MISSING_CUSTOM_KEY: HttpOutcome = Object.freeze({ action: 'reject', status: 401, headers: MISSING_KEY_HEADERS, ...MISSING_CUSTOM_KEY_PROBLEM });
 const STORE_DOWN: HttpOutcome = Object.freeze({
   action: 'reject',
   status: 503,
@@ -193,7 +192,7 @@ export class HttpEngine<Req> {
   /** The answer to a request without a key, unless it is limited by IP. */
   private missingKey(req: Req, key: string | undefined): HttpOutcome | undefined {
     if (key !== undefined || this.config.onMissingKey === 'ip') return undefined;
-    return this.config.onMissingKey === 'skip' ? PASS : this.refused(req, MISSING_KEY);
+    return this.config.onMissingKey === 'skip' ? PASS : this.refused(req, this.config.key === undefined ? MISSING_KEY : MISSING_CUSTOM_KEY);
   }
 
   /** A request refused without a decision (401, 503): what earlier limiters took goes back. */
@@ -284,10 +283,10 @@ export class HttpEngine<Req> {
       const answer = this.deniedAnswer(t.limiters, decision, policyHeader);
       return { action: 'limited', headers: answer.headers, decision, status: answer.problem.body.status, ...answer.problem };
     }
-    const headers = alone ? headersWithPolicy(decision, c, policyHeader) : mergedHeaders(state.policies, decision, c);
-    if (decision.allowed) return { action: 'pass', headers, decision };
-    // A dry run never blocks, so it never asks the client to wait.
-    if (c.dryRun) return { action: 'pass', headers: headers.filter(([name]) => name !== 'Retry-After'), decision };
+    // A dry run never blocks, so it never asks the client to wait: no Retry-After.
+    const waits = !c.dryRun;
+    const headers = alone ? headersWithPolicy(decision, c, policyHeader, waits) : mergedHeaders(state.policies, decision, c, waits);
+    if (passes) return { action: 'pass', headers, decision };
     const problem = limitedProblem(decision, c.lockout?.status);
     return { action: 'limited', headers, decision, status: problem.body.status, ...problem };
   }
