@@ -153,6 +153,41 @@ describe('the body text of an outcome', () => {
     if (missing.action === 'reject') expect(JSON.parse(missing.bodyText)).toEqual(missing.body);
   });
 
+  test("a denial's headers and body are kept while what they show holds, and made again when it changes", async () => {
+    const limiter = createHttpLimiter({
+      store: new MemoryStore(),
+      name: 'kept',
+      capacity: 4,
+      refillPerSecond: 1 / 60,
+      legacyHeaders: true,
+      cost: (r) => r.cost as number,
+    });
+    await limiter.check(req('k', { cost: 3 }), 'GET /x'); // 1 left
+    const seen: { cost: number; headers: readonly [string, string][]; bodyText: string }[] = [];
+    // 2 and 3 wait different times, 5 can never succeed (413); a caller with 4 left is denied 5 too
+    for (const [key, cost] of [
+      ['k', 2],
+      ['k', 2],
+      ['k', 3],
+      ['k', 2],
+      ['k', 5],
+      ['fresh', 5],
+      ['k', 5],
+    ] as const) {
+      const outcome = await limiter.check(req(key, { cost }), 'GET /x');
+      if (outcome.action !== 'limited') throw new Error(`expected a denial of ${cost}`);
+      expect(outcome.headers).toEqual(rateLimitHeaders(outcome.decision, { legacyHeaders: true }));
+      expect(JSON.parse(outcome.bodyText)).toEqual(problemDetails(outcome.decision));
+      seen.push({ cost, headers: outcome.headers, bodyText: outcome.bodyText });
+    }
+    expect(seen[1]!.headers).toBe(seen[0]!.headers); // the same figures: the answer kept
+    expect(seen[2]!.headers).not.toEqual(seen[1]!.headers); // a longer wait
+    expect(seen[3]!.headers).toEqual(seen[0]!.headers);
+    expect(seen[4]!.bodyText).toMatch(/cannot succeed/);
+    expect(seen[5]!.headers).not.toEqual(seen[4]!.headers); // another caller, another remaining
+    expect(seen[6]!.headers).toEqual(seen[4]!.headers);
+  });
+
   test('changes with the wait: the same wait gives the same text, another wait another text', async () => {
     const limiter = createHttpLimiter({ store: new MemoryStore(), name: 'slow', capacity: 1, refillPerSecond: 1 / 3600 });
     await limiter.check(req('b'), 'GET /x');

@@ -7,7 +7,7 @@ import { ipCallerId, keyCallerId } from '../caller.js';
 import { decisionEvent, lockoutRule, TokenBucketLimiter, type Decided } from '../limiter.js';
 import { parseCost, parsePolicyTemplates, type PolicyOptions, type PolicyTemplate } from '../policy.js';
 import { fallbackStore } from '../store/fallback.js';
-import { headersWithPolicy, mergedHeaders, rateLimitPolicy } from './headers.js';
+import { headersWithPolicy, mergedHeaders, rateLimitPolicy, retryAfterSeconds } from './headers.js';
 import { runHook, subscribeOnce } from './hooks.js';
 import { ipCallerKey } from './ip.js';
 import { apiKeyFromHeaders, keyHeaders, type NodeRequestHeaders } from './keys.js';
@@ -16,6 +16,7 @@ import {
   limitedProblem,
   MISSING_CUSTOM_KEY_PROBLEM,
   MISSING_KEY_PROBLEM,
+  type Problem,
   STORE_DOWN_RETRY_AFTER_SECONDS,
   STORE_UNAVAILABLE_PROBLEM,
   type ProblemDetails,
@@ -78,6 +79,23 @@ interface RouteLimiters {
   readonly policyHeader: string;
   /** With a concurrency policy, the value for a decision that asked for a slot: `policyHeader` and its member. */
   readonly slotPolicyHeader: string;
+  /** The last denial's answer, written again while a denial would be written the same (see `deniedAnswer`). */
+  denied: DeniedAnswer | undefined;
+}
+
+/**
+ * What a denial of one token-bucket policy writes, and the figures it was made from: a caller
+ * hammering a limit is denied with the same `RateLimit` fields, `Retry-After` and problem body
+ * for a second at a time (whole tokens and whole seconds), so the answer is kept and sent again
+ * rather than rebuilt.
+ */
+interface DeniedAnswer {
+  readonly policy: string;
+  readonly remaining: number;
+  readonly resetSeconds: number;
+  readonly retryAfterSeconds: number;
+  readonly headers: readonly [string, string][];
+  readonly problem: Problem;
 }
 
 /** One request's take: what its outcome and a store failure need. */
@@ -261,12 +279,47 @@ export class HttpEngine<Req> {
     }
     if (!passes) refundAll(state);
     const policyHeader = decision.policies.length > limiter.policies.length ? t.limiters.slotPolicyHeader : t.limiters.policyHeader;
+    if (!passes && alone && decision.policies.length === 1 && decision.policies[0]!.kind === undefined && decision.lockedMs === undefined) {
+      const answer = this.deniedAnswer(t.limiters, decision, policyHeader);
+      return { action: 'limited', headers: answer.headers, decision, status: answer.problem.body.status, ...answer.problem };
+    }
     // A dry run never blocks, so it never asks the client to wait: no Retry-After.
     const waits = !c.dryRun;
     const headers = alone ? headersWithPolicy(decision, c, policyHeader, waits) : mergedHeaders(state.policies, decision, c, waits);
     if (passes) return { action: 'pass', headers, decision };
     const problem = limitedProblem(decision, c.lockout?.status);
     return { action: 'limited', headers, decision, status: problem.body.status, ...problem };
+  }
+
+  /**
+   * The headers and problem of a denial by one token-bucket policy (no lock-out, no slot, no
+   * other limiter's policies to show): the kept answer when the figures it shows are the same,
+   * else a new one, kept for the next denial.
+   */
+  private deniedAnswer(limiters: RouteLimiters, decision: Decision, policyHeader: string): DeniedAnswer {
+    const p = decision.policies[0]!;
+    const resetSeconds = Math.ceil(p.resetMs / 1000);
+    const retryAfter = retryAfterSeconds(decision) ?? 0;
+    const kept = limiters.denied;
+    if (
+      kept !== undefined &&
+      kept.remaining === p.remaining &&
+      kept.resetSeconds === resetSeconds &&
+      kept.retryAfterSeconds === retryAfter &&
+      kept.policy === policyHeader
+    ) {
+      return kept;
+    }
+    const answer: DeniedAnswer = {
+      policy: policyHeader,
+      remaining: p.remaining,
+      resetSeconds,
+      retryAfterSeconds: retryAfter,
+      headers: Object.freeze(headersWithPolicy(decision, this.config, policyHeader)),
+      problem: limitedProblem(decision),
+    };
+    limiters.denied = answer;
+    return answer;
   }
 
   /** Fixed policies answer at once (no await on the hot path); a policies function may not. */
@@ -310,6 +363,7 @@ export class HttpEngine<Req> {
     return {
       main,
       fallback: undefined,
+      denied: undefined,
       policyHeader,
       slotPolicyHeader: policyHeader === '' ? member : member === '' ? policyHeader : `${policyHeader}, ${member}`,
     };
