@@ -66,6 +66,8 @@ const SPELLINGS: [RegExp, string][] = [
   [/prom-client/, 'prom-client'],
   [/@opentelemetry\/api/, '@opentelemetry/api'],
 ];
+/** The npm name of a claim: the spelling it starts with (a lookahead such as Node's needs what follows). */
+const spelledAs = (claim: string): string => SPELLINGS.find(([re]) => new RegExp(`^(?:${re.source})`).test(claim))![1];
 const VERSION = String.raw`\^?\d+(?:\.\d+)*\+?`;
 const CLAIM = new RegExp(
   String.raw`(${SPELLINGS.map(([re]) => re.source).join('|')})\`?\s+(${VERSION}(?:(?:,\s*|,?\s+and\s+|,?\s+or\s+|\s+to\s+)${VERSION}(?![\d.]))*)(\s+(?:or|and) later)?`,
@@ -106,7 +108,7 @@ function claims(file: string): Claim[] {
     file: relative(root, file),
     line: text.slice(0, m.index).split('\n').length,
     text: m[0].replace(/\s+/g, ' '),
-    dependency: SPELLINGS.find(([re]) => new RegExp(`^(?:${re.source})$`).test(m[1]!))![1],
+    dependency: spelledAs(m[0]),
     versions: m[2]!.split(/,\s*|,?\s+and\s+|,?\s+or\s+|\s+to\s+/),
     span: /\sto\s/.test(m[2]!),
     minimum: m[3] !== undefined || m[2]!.endsWith('+'),
@@ -189,7 +191,7 @@ test('the check catches the drift it was written for', () => {
   const claim = (text: string, file = 'docs/x.md'): string | undefined => {
     const m = [...text.matchAll(CLAIM)][0];
     if (m === undefined) return 'not a claim';
-    const dependency = SPELLINGS.find(([re]) => new RegExp(`^(?:${re.source})$`).test(m[1]!))![1];
+    const dependency = spelledAs(m[0]);
     const c: Claim = {
       file,
       line: 1,
