@@ -24,6 +24,7 @@ const shared = {
 };
 const sources = {
   '^@tokenbucket/(core|express|fastify|hono|koa|nestjs|opentelemetry|prometheus)$': '<rootDir>/packages/$1/src/index.ts',
+  '^@tokenbucket/core/(adapter|metrics|store)$': '<rootDir>/packages/core/src/$1.ts',
   '^(\\.{1,2}/.*)\\.js$': '$1',
 };
 

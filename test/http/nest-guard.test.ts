@@ -316,7 +316,7 @@ class SessionGuard {
 
 @Controller('me')
 @UseGuards(SessionGuard, RateLimitGuard)
-@RateLimit({ capacity: 1, refillPerSecond: SLOW, key: (req) => req.user?.id, onMissingKey: 'reject' })
+@RateLimit({ capacity: 1, refillPerSecond: SLOW, key: (req) => req.user?.id, missingKey: 'reject' })
 class MeController {
   @Get()
   me() {

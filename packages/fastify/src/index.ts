@@ -8,9 +8,9 @@ import {
   onNodeResponseEnd,
   routeId,
   type AdapterOptions,
-  type Decision,
   type HttpAdapter,
-} from '@tokenbucket/core';
+} from '@tokenbucket/core/adapter';
+import type { Decision } from '@tokenbucket/core';
 import type { FastifyInstance, FastifyPluginCallback, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import fp from 'fastify-plugin';
 

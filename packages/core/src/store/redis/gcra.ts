@@ -1,5 +1,5 @@
 // The script's operations (takes, takes under a lockout rule, adjusts) in its units (GCRA, whole microseconds), and back.
-import { TokenBucketError } from '../../errors.js';
+import { storeReplyError, TokenBucketError } from '../../errors.js';
 import { timeScale, tokenInterval, type Policy } from '../../policy.js';
 import type { LockoutRule, TakeResult } from '../types.js';
 
@@ -59,7 +59,7 @@ const WRONGTYPE = -2;
  * each bucket's level, (tau - ahead) / interval within [0, capacity] (before a take's debit,
  * after an adjust); for a lockout take, `lockedMs` when the caller is locked. Undefined when the
  * script answered "not here" (a Cluster batch reached a node that no longer serves the slot).
- * Throws STORE_WRONGTYPE, naming the key from `keysOf()` (the operation's, in the script's order),
+ * Throws TB_ERR_STORE_WRONGTYPE, naming the key from `keysOf()` (the operation's, in the script's order),
  * when one of them holds another type: that operation alone failed.
  */
 export function resultFrom(reply: unknown, op: ScriptOp, offset: number, keysOf?: () => readonly string[]): TakeResult | undefined {
@@ -70,7 +70,7 @@ export function resultFrom(reply: unknown, op: ScriptOp, offset: number, keysOf?
     if (verdict === WRONGTYPE) {
       const key = keysOf?.()[Number(reply[offset + 1]) - 1];
       throw new TokenBucketError(
-        'STORE_WRONGTYPE',
+        'TB_ERR_STORE_WRONGTYPE',
         `Redis key ${key === undefined ? '(unknown)' : JSON.stringify(key)} holds a value that is not this store's (WRONGTYPE): ` +
           "that take failed alone. Something else writes under the store's prefix: delete the key, and give the store a prefix of its own.",
       );
@@ -95,5 +95,5 @@ export function resultFrom(reply: unknown, op: ScriptOp, offset: number, keysOf?
       }
     }
   }
-  throw new TokenBucketError('STORE_REPLY', `unexpected reply from the take script: ${JSON.stringify(reply)}`);
+  throw storeReplyError(reply);
 }

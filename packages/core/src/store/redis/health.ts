@@ -1,7 +1,7 @@
 // What a store's failures say about its Redis: a coded warning per cause, and a dead connection replaced.
 import { redisErrorCode } from '../../diagnostics.js';
 import { TokenBucketError } from '../../errors.js';
-import { emitTokenBucketWarning, WarnOnChange } from '../../warnings.js';
+import { emitTokenBucketWarning, WarnOnChange } from '../../errors.js';
 import type { RedisConnection } from './connection.js';
 
 /** Redis errors that answer a take but refuse its write: the store is reachable and cannot work. */
@@ -60,8 +60,8 @@ export class StoreHealth {
       return REFUSED_WRITE.has(code);
     }
     if (!(error instanceof TokenBucketError)) return false;
-    if (error.code === 'STORE_TIMEOUT' && sent) this.silent(node, sentAt);
-    else if (error.code === 'STORE_UNAVAILABLE') this.notReady(node);
+    if (error.code === 'TB_ERR_STORE_TIMEOUT' && sent) this.silent(node, sentAt);
+    else if (error.code === 'TB_ERR_STORE_UNAVAILABLE') this.notReady(node);
     return false;
   }
 
@@ -69,19 +69,19 @@ export class StoreHealth {
     let message = reply;
     const where = node === undefined ? 'Redis' : `Redis node ${node}`;
     const said = `Redis said: ${message}`;
-    const until = 'Until then every take that needs it is answered by onStoreError (by default, the per-process fallback).';
+    const until = 'Until then every take that needs it is answered by storeFailure (by default, the per-process fallback).';
     switch (code) {
       case 'OOM':
         this.warn(
           code,
-          'TB_REDIS_OOM',
+          'TB_WARN_REDIS_OOM',
           `${where} is out of memory (maxmemory reached): takes that would debit a bucket fail. Give Redis more memory (maxmemory), or move other data off it; keep maxmemory-policy noeviction. ${until} ${said}`,
         );
         return;
       case 'READONLY':
         this.warn(
           code,
-          'TB_REDIS_READONLY',
+          'TB_WARN_REDIS_READONLY',
           `the store's client is connected to a read-only replica (${where}): no take can debit a bucket. Point the client at the master (with Sentinel, the group's name and role master). ${until} ${said}`,
         );
         return;
@@ -104,7 +104,7 @@ export class StoreHealth {
         }
         this.warn(
           `${code} ${message}`,
-          'TB_REDIS_NOPERM',
+          'TB_WARN_REDIS_NOPERM',
           `the Redis ACL user may not do what a take needs (NOPERM: ${noPermWhat(message, this.prefix)}). ${said.replace(/\.*$/, '.')} The store needs the keys under its prefix and EVALSHA, EVAL, DEL, GET, SET and TIME: ACL SETUSER <user> ~${this.prefix}* +evalsha +eval +del +get +set +time (and +ping +info for ioredis, +config|get for the maxmemory-policy check). ${until}`,
         );
         return;
@@ -112,7 +112,7 @@ export class StoreHealth {
       case 'NOAUTH':
         this.warn(
           code,
-          'TB_REDIS_AUTH',
+          'TB_WARN_REDIS_AUTH',
           `${where} refused the client's credentials (${code}): the client cannot connect. Check the client's username and password. ${until} ${said}`,
         );
         return;
@@ -124,8 +124,8 @@ export class StoreHealth {
     if (!this.connection.everReady && this.connection.pending() === undefined && this.connection.unavailable() === 'closed') {
       this.warn(
         'not connected',
-        'TB_REDIS_NOT_CONNECTED',
-        'the node-redis client given to RedisStore is not connected: call `await client.connect()` before the first request (node-redis does not connect by itself). Until then every take is answered by onStoreError.',
+        'TB_WARN_REDIS_NOT_CONNECTED',
+        'the node-redis client given to RedisStore is not connected: call `await client.connect()` before the first request (node-redis does not connect by itself). Until then every take is answered by storeFailure.',
       );
       return;
     }
@@ -159,7 +159,7 @@ export class StoreHealth {
         this.unanswered.delete(node);
         replace.call(this.connection, node);
         emitTokenBucketWarning(
-          'TB_REDIS_DEAD_CONNECTION',
+          'TB_WARN_REDIS_DEAD_CONNECTION',
           `tokenbucket: store "${this.store}": the connection to ${node === undefined ? 'Redis' : `Redis node ${node}`} answered nothing for ${silentMs} ms while a new connection to it answered at once (packets lost without a reset): the store dropped it and the client reconnects. Give the client a socket timeout (ioredis: socketTimeout; node-redis 5 and 6: socket.socketTimeout) so that it finds out by itself.`,
         );
       },
