@@ -3,16 +3,7 @@ import { storeReplyError, TokenBucketError } from '../../errors.js';
 import { fits, type Policy } from '../../policy.js';
 import { LeaseTable } from '../lease.js';
 import { checkLockoutRule, checkTokens, LockCache } from '../lockout.js';
-import {
-  bucketKey,
-  type ConcurrencyPolicy,
-  type LockoutRule,
-  lockKeys,
-  type SlotResult,
-  slotKey,
-  type Store,
-  type TakeResult,
-} from '../types.js';
+import { bucketKey, type ConcurrencyPolicy, type LockoutRule, lockKeys, type SlotResult, slotKey, type Store, type TakeResult } from '../types.js';
 import type { StoreStatusChange } from '../../diagnostics.js';
 import { Batcher } from './batcher.js';
 import { TimeBudget } from './budget.js';
