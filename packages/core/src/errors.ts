@@ -102,11 +102,6 @@ export function invalidOption(option: string, value: unknown, expected: string):
   throw new TokenBucketError('TB_ERR_INVALID_OPTION', `option \`${option}\` must be ${expected}; got ${describeValue(value)}.`, option);
 }
 
-/** The error for a reply from Redis that is not the take script's. */
-export function storeReplyError(reply: unknown): TokenBucketError {
-  return new TokenBucketError('TB_ERR_STORE_REPLY', `unexpected reply from the take script: ${JSON.stringify(reply)}`);
-}
-
 /** Emits a TokenBucketWarning with its code (`warning.name === 'TokenBucketWarning'`, `warning.code`). */
 export function emitTokenBucketWarning(code: TokenBucketWarningCode, message: string): void {
   process.emitWarning(message, { type: 'TokenBucketWarning', code });

@@ -1,5 +1,5 @@
 // The script's operations (takes, takes under a lockout rule, adjusts) in its units (GCRA, whole microseconds), and back.
-import { storeReplyError, TokenBucketError } from '../../errors.js';
+import { TokenBucketError } from '../../errors.js';
 import { timeScale, tokenInterval, type Policy } from '../../policy.js';
 import type { LockoutRule, TakeResult } from '../types.js';
 
@@ -53,6 +53,11 @@ export const replyLength = (op: ScriptOp): number => 1 + op.policies.length + ex
 const ELSEWHERE = -1;
 /** The verdict the script gives an operation one of whose keys holds another type (WRONGTYPE). */
 const WRONGTYPE = -2;
+
+/** The error for a reply from Redis that is not the take script's (the one place it is worded). */
+export function storeReplyError(reply: unknown): TokenBucketError {
+  return new TokenBucketError('TB_ERR_STORE_REPLY', `unexpected reply from the take script: ${JSON.stringify(reply)}`);
+}
 
 /**
  * One operation's result from the script's reply, from `offset` on: the script's verdict, and

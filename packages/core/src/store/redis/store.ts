@@ -1,5 +1,5 @@
 // Bucket store on Redis (standalone, Sentinel or Cluster): the take script, Redis's clock.
-import { storeReplyError, TokenBucketError } from '../../errors.js';
+import { TokenBucketError } from '../../errors.js';
 import { fits, type Policy } from '../../policy.js';
 import { LeaseTable } from '../lease.js';
 import { checkLockoutRule, checkTokens, LockCache } from '../lockout.js';
@@ -9,7 +9,7 @@ import { Batcher } from './batcher.js';
 import { TimeBudget } from './budget.js';
 import type { RedisConnection } from './connection.js';
 import { DenialCache } from './denial-cache.js';
-import { extraKeyCount, pushOpArgs, replyLength, resultFrom, type ScriptOp } from './gcra.js';
+import { extraKeyCount, pushOpArgs, replyLength, resultFrom, type ScriptOp, storeReplyError } from './gcra.js';
 import { checkMemoryPolicy } from './memory-policy.js';
 import { StoreCalls } from './calls.js';
 import { parseRedisStoreOptions, type RedisStoreOptions } from './options.js';
