@@ -30,6 +30,17 @@ export async function typeChecks(): Promise<void> {
   );
   // @ts-expect-error: storeFailure is 'fallback' | 'allow' | 'deny'
   koaRateLimit({ capacity: 5, refillPerSecond: 1, storeFailure: 'retry' });
+  // @ts-expect-error: onStoreError is the callback; the strategy is storeFailure
+  koaRateLimit({ capacity: 5, refillPerSecond: 1, onStoreError: 'deny' });
+  // @ts-expect-error: onMissingKey is now missingKey
+  koaRateLimit({ capacity: 5, refillPerSecond: 1, onMissingKey: 'reject' });
+  koaRateLimit({
+    capacity: 5,
+    refillPerSecond: 1,
+    storeFailure: 'deny',
+    onStoreError: (event) => void [event.route, event.action satisfies 'fallback' | 'allow' | 'deny'],
+    onStoreStatus: (change) => void [change.store, change.node, change.status],
+  });
 
   const fastify = Fastify();
   await fastify.register(tokenBucket, { global: false });
