@@ -20,6 +20,12 @@ export const PATHS = {
 /** The caller key every limiter is told to use (ours reads X-API-Key by default). */
 export const apiKey = (headers) => headers['x-api-key'];
 
+/**
+ * Our RedisStore's `leases` option when BENCH_LEASES is `on` (token leases: a hot key is answered
+ * from a batch of tokens taken in one call), else nothing (the store's default, off).
+ */
+export const leaseOption = process.env.BENCH_LEASES === 'on' ? { leases: true } : {};
+
 /** Where to listen: loopback only, on the port the bench gives (0: any free port). */
 export const HOST = '127.0.0.1';
 export const PORT = Number(process.env.PORT ?? 0);
@@ -63,3 +69,19 @@ export async function connectRedis({ Redis, Cluster }, pipelining = process.env.
   }
   return client;
 }
+
+/**
+ * What our limiter answers on `/d` once a caller is over its limit, as constants: the baseline of
+ * the denied rows (`*-none-429.mjs` answer it without a limiter), so that a denial is measured
+ * against a server writing the same status, headers and body, not against a 200.
+ */
+export const DENIAL = {
+  status: 429,
+  headers: {
+    'RateLimit-Policy': '"GET /d";q=10;w=60',
+    RateLimit: '"GET /d";r=0;t=6',
+    'Retry-After': '6',
+  },
+  contentType: 'application/problem+json; charset=utf-8',
+  body: '{"type":"about:blank","title":"Too Many Requests","status":429,"detail":"Rate limit \\"GET /d\\" exceeded. Retry in 6 seconds.","policy":"GET /d","limit":10,"retryAfter":6}',
+};

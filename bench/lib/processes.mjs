@@ -11,7 +11,7 @@ const BENCH = new URL('../', import.meta.url);
  */
 function childEnv(env) {
   const base = { ...process.env };
-  for (const name of ['BENCH_REDIS_URL', 'BENCH_CLUSTER_NODES', 'BENCH_PIPELINING']) delete base[name];
+  for (const name of ['BENCH_REDIS_URL', 'BENCH_CLUSTER_NODES', 'BENCH_PIPELINING', 'BENCH_LEASES']) delete base[name];
   return { ...base, ...env };
 }
 

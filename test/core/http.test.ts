@@ -67,6 +67,25 @@ describe('rateLimitHeaders', () => {
     expect(retryAfterSeconds(long)).toBe(70);
   });
 
+  test("a denial: t is never later than Retry-After, and the denying policy's t is Retry-After (draft 11, section 6)", () => {
+    // burst: 0.5 token missing at 2/s (250 ms, Retry-After 1); its time to full is 4.75 s.
+    // daily: 900 of 1000, 100 tokens from full (8640 s).
+    const d = buildDecision(two, [0.5, 900], 1);
+    const headers = new Map(rateLimitHeaders(d));
+    expect(headers.get('Retry-After')).toBe('1');
+    expect(headers.get('RateLimit')).toBe('"burst";r=0;t=1, "daily";r=900;t=1');
+    // daily denies: half a day-token missing (43.2 s), its time to full a day; burst (1 s from
+    // full) keeps its t, shorter than the wait.
+    const daily = buildDecision(two, [8, 0.5], 1);
+    expect(new Map(rateLimitHeaders(daily)).get('RateLimit')).toBe('"burst";r=8;t=1, "daily";r=0;t=44');
+    expect(retryAfterSeconds(daily)).toBe(44);
+  });
+
+  test('a cost above capacity sends no Retry-After, so t stays the time to full', () => {
+    const d = buildDecision(two, [5, 1000], 20);
+    expect(new Map(rateLimitHeaders(d)).get('RateLimit')).toBe('"burst";r=5;t=3, "daily";r=1000;t=0');
+  });
+
   test('legacy headers on request, for the binding policy', () => {
     const d = buildDecision(two, [3, 900], 1);
     expect(rateLimitHeaders(d, { legacyHeaders: true })).toEqual(
@@ -133,6 +152,41 @@ describe('the body text of an outcome', () => {
     const missing = await rejecting.check({ ip: '127.0.0.1' }, 'GET /x');
     expect(missing.action).toBe('reject');
     if (missing.action === 'reject') expect(JSON.parse(missing.bodyText)).toEqual(missing.body);
+  });
+
+  test("a denial's headers and body are kept while what they show holds, and made again when it changes", async () => {
+    const limiter = createHttpLimiter({
+      store: new MemoryStore(),
+      name: 'kept',
+      capacity: 4,
+      refillPerSecond: 1 / 60,
+      legacyHeaders: true,
+      cost: (r) => r.cost as number,
+    });
+    await limiter.check(req('k', { cost: 3 }), 'GET /x'); // 1 left
+    const seen: { cost: number; headers: readonly [string, string][]; bodyText: string }[] = [];
+    // 2 and 3 wait different times, 5 can never succeed (413); a caller with 4 left is denied 5 too
+    for (const [key, cost] of [
+      ['k', 2],
+      ['k', 2],
+      ['k', 3],
+      ['k', 2],
+      ['k', 5],
+      ['fresh', 5],
+      ['k', 5],
+    ] as const) {
+      const outcome = await limiter.check(req(key, { cost }), 'GET /x');
+      if (outcome.action !== 'limited') throw new Error(`expected a denial of ${cost}`);
+      expect(outcome.headers).toEqual(rateLimitHeaders(outcome.decision, { legacyHeaders: true }));
+      expect(JSON.parse(outcome.bodyText)).toEqual(problemDetails(outcome.decision));
+      seen.push({ cost, headers: outcome.headers, bodyText: outcome.bodyText });
+    }
+    expect(seen[1]!.headers).toBe(seen[0]!.headers); // the same figures: the answer kept
+    expect(seen[2]!.headers).not.toEqual(seen[1]!.headers); // a longer wait
+    expect(seen[3]!.headers).toEqual(seen[0]!.headers);
+    expect(seen[4]!.bodyText).toMatch(/cannot succeed/);
+    expect(seen[5]!.headers).not.toEqual(seen[4]!.headers); // another caller, another remaining
+    expect(seen[6]!.headers).toEqual(seen[4]!.headers);
   });
 
   test('changes with the wait: the same wait gives the same text, another wait another text', async () => {

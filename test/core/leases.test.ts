@@ -76,9 +76,51 @@ describe('a hot key with leases on (standalone Redis)', () => {
     for (let i = 0; i < 49; i++) fromLease.push(store.takeNow('hot', ps, 1)!);
     expect(fromLease.every((r) => r.allowed && r.source === 'lease')).toBe(true);
     expect(fromLease.map((r) => Math.floor(r.levels[0]!))).toEqual(Array.from({ length: 49 }, (_, i) => 998 - i));
-    // Exhausted: the next take goes to Redis (and leases again)
+    // Exhausted: the next take goes to Redis, where the lease's renewal (asked when it ran low) is on its way
     expect(store.takeNow('hot', ps, 1)).toBeUndefined();
-    expect((await redisLevels('hot', ps))[0]).toBeCloseTo(1000 - 51, 3);
+    await store.leases!.pending('hot', ps);
+    expect((await redisLevels('hot', ps))[0]).toBeCloseTo(1000 - 51 - 50, 3);
+    expect(store.takeNow('hot', ps, 1)?.source).toBe('lease');
+  });
+
+  test('a lease running low takes the next one while it still answers (its key does not wait for Redis); the rest of the old one goes back', async () => {
+    const store = leaseStore({ minRate: 0, maxTokens: 40, maxMs: 5000 });
+    const ps = policies(1000, 1 / 3600);
+    await store.take('renew', ps, 1);
+    await store.take('renew', ps, 1); // a lease of 40, 1 spent
+    for (let i = 0; i < 29; i++) expect(store.takeNow('renew', ps, 1)?.source).toBe('lease'); // 30 spent: 10 left, a quarter
+    expect(store.leases!.pending('renew', ps)).toBeUndefined();
+    expect(store.takeNow('renew', ps, 1)?.source).toBe('lease'); // 31 spent: under a quarter left, the next lease is asked for
+    const renewal = store.leases!.pending('renew', ps);
+    expect(renewal).toBeDefined();
+    expect(store.takeNow('renew', ps, 1)?.source).toBe('lease'); // still answered here meanwhile: 32 spent
+    await renewal;
+    expect(store.leases!.size).toBe(1);
+    await sleep(20);
+    // Both leases debited; the old one's 8 unspent tokens went back (less at most a microsecond's refill) when the new one came
+    const level = (await redisLevels('renew', ps))[0]!;
+    expect(level).toBeLessThanOrEqual(1000 - 1 - 40 - 40 + 8 + REFILL_SLACK);
+    expect(level).toBeGreaterThan(1000 - 1 - 40 - 40 + 8 - 1);
+    const next = store.takeNow('renew', ps, 1)!;
+    expect(next.source).toBe('lease');
+    // Its level counts on from what was admitted (33), the old lease's give-back counted in
+    expect(next.levels[0]).toBeCloseTo(1000 - 33, 0);
+    expect(next.levels[0]).toBeLessThanOrEqual(1000 - 33 + REFILL_SLACK);
+  });
+
+  test('a renewal Redis fails is left to the next take: nothing escapes', async () => {
+    const client = pool.client();
+    const store = new RedisStore({ client, prefix, leases: { minRate: 0, maxTokens: 8, maxMs: 5000 }, denialCache: false, timeoutMs: 200 });
+    const ps = policies(1000, 1 / 3600);
+    await store.take('renew-fail', ps, 1);
+    await store.take('renew-fail', ps, 1); // a lease of 8, 1 spent
+    for (let i = 0; i < 5; i++) store.takeNow('renew-fail', ps, 1);
+    client.disconnect(); // the renewal asked on the next spend fails
+    expect(store.takeNow('renew-fail', ps, 1)?.source).toBe('lease');
+    await store.leases!.pending('renew-fail', ps);
+    expect(store.takeNow('renew-fail', ps, 1)?.source).toBe('lease'); // the lease's last token
+    expect(store.takeNow('renew-fail', ps, 1)).toBeUndefined();
+    await expect(store.take('renew-fail', ps, 1)).rejects.toMatchObject({ name: 'TokenBucketError' });
   });
 
   test('what a lease does not spend goes back to Redis when its key cools (no take for a quarter of maxMs)', async () => {
@@ -175,9 +217,9 @@ describe('a hot key with leases on (standalone Redis)', () => {
     expect((await redisLevels('refund', ps))[0]).toBeCloseTo(479, 3); // Redis untouched
     for (let i = 0; i < 20; i++) expect(store.takeNow('refund', ps, 1)?.source).toBe('lease'); // 20 again
     expect(store.takeNow('refund', ps, 1)).toBeUndefined();
-    const rewarded = await store.adjust('refund', ps, 5); // no live lease: Redis
+    const rewarded = await store.adjust('refund', ps, 5); // no live lease: Redis (which also holds the renewal's 20, asked when the lease ran low)
     expect(rewarded.source).toBe('redis');
-    expect(rewarded.levels[0]).toBeCloseTo(484, 0);
+    expect(rewarded.levels[0]).toBeCloseTo(479 - 20 + 5, 0);
   });
 
   test('a reset forgets the lease: the next take finds the buckets full', async () => {

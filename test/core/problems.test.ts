@@ -2,6 +2,7 @@
 import { buildDecision } from '../../packages/core/src/decision';
 import {
   limitedProblem,
+  MISSING_CUSTOM_KEY_PROBLEM,
   MISSING_KEY_PROBLEM,
   missingKeyProblem,
   PROBLEM_CONTENT_TYPE,
@@ -28,6 +29,12 @@ test('401: no API key', () => {
   expect(missingKeyProblem()).toEqual(body);
   expect(MISSING_KEY_PROBLEM.body).toEqual(body);
   expect(JSON.parse(MISSING_KEY_PROBLEM.bodyText)).toEqual(body);
+});
+
+test('401 of a limiter with its own key function: no header named, since the function may read another', () => {
+  const body = { type: 'about:blank', title: 'Unauthorized', status: 401, detail: 'This endpoint needs an API key, and this request has none.' };
+  expect(missingKeyProblem(true)).toEqual(body);
+  expect(JSON.parse(MISSING_CUSTOM_KEY_PROBLEM.bodyText)).toEqual(body);
 });
 
 test('503: the store is down, one second or several', () => {

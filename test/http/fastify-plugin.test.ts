@@ -111,12 +111,91 @@ test('fastify.rateLimit(opts) gives an onRequest hook for any route', async () =
   expect((await hit(app, '/x/2')).status).toBe(429);
 });
 
-test('bad route options fail at registration, naming the option', async () => {
+test('bad route options fail at registration, naming the option and the route', async () => {
   const app = Fastify();
   apps.push(app);
   await app.register(tokenBucket);
-  expect(() => app.get('/bad', { config: { rateLimit: { capacity: -1, refillPerSecond: 1 } } }, async () => ({}))).toThrow(
-    /`capacity` must be an integer >= 1.*got -1/,
+  expect(() => app.get('/bad/:id', { config: { rateLimit: { capacity: -1, refillPerSecond: 1 } } }, async () => ({}))).toThrow(
+    /`capacity` must be an integer >= 1.*got -1\. \(config\.rateLimit of route GET \/bad\/:id\)$/,
   );
-  expect(() => app.get('/bad2', { config: { rateLimit: 'yes' as never } }, async () => ({}))).toThrow(/`config.rateLimit` must be an options object/);
+  expect(() => app.post('/bad2', { config: { rateLimit: 'yes' as never } }, async () => ({}))).toThrow(
+    /`config.rateLimit` must be an options object.*\(config\.rateLimit of route POST \/bad2\)$/,
+  );
+  expect(() => app.route({ method: ['PUT', 'PATCH'], url: '/bad3', config: { rateLimit: { hook: 'onSend' as never } }, handler: async () => ({}) })).toThrow(
+    expect.objectContaining({
+      code: 'TB_ERR_INVALID_OPTION',
+      option: 'config.rateLimit.hook',
+      message: expect.stringMatching(/\(config\.rateLimit of route PUT, PATCH \/bad3\)$/),
+    }),
+  );
+});
+
+describe('a route registered before the plugin (the onRoute hook never sees it): a coded warning naming it', () => {
+  const warnings = () => {
+    const spy = jest.spyOn(process, 'emitWarning').mockImplementation(() => {});
+    const calls = () =>
+      spy.mock.calls.filter(([, o]) => (o as { code?: string } | undefined)?.code === 'TB_WARN_FASTIFY_ROUTE_BEFORE_PLUGIN').map(([m]) => String(m));
+    return { calls, restore: () => spy.mockRestore() };
+  };
+  const limit = { capacity: 1, refillPerSecond: 1 / 3600 };
+
+  test('declared before `await app.register(...)`: named, with the fix; and indeed not limited', async () => {
+    const store = new RedisStore({ client: pool.client(), prefix });
+    const w = warnings();
+    try {
+      const app = await build(async (a) => {
+        a.get('/early', { config: { rateLimit: limit } }, async () => ({ ok: true }));
+        a.get('/plain', async () => ({ ok: true })); // not meant to be limited: not named
+        await a.register(tokenBucket, { store });
+        a.get('/late', { config: { rateLimit: limit } }, async () => ({ ok: true }));
+      });
+      expect(w.calls()).toHaveLength(1);
+      expect(w.calls()[0]).toMatch(/^tokenbucket: GET \/early was registered before @tokenbucket\/fastify, so it is not rate limited/);
+      expect(w.calls()[0]).toMatch(/Register the plugin first: `await app\.register\(tokenBucket, \.\.\.\)` before declaring routes/);
+      expect(w.calls()[0]).not.toMatch(/plain|late|HEAD/);
+      expect([(await hit(app, '/early')).status, (await hit(app, '/early')).status]).toEqual([200, 200]);
+      expect([(await hit(app, '/late')).status, (await hit(app, '/late')).status]).toEqual([200, 429]);
+    } finally {
+      w.restore();
+    }
+  });
+
+  test('in a plugin registered before it, and after a register that was not awaited: each named once', async () => {
+    const store = new RedisStore({ client: pool.client(), prefix });
+    const w = warnings();
+    try {
+      await build(async (a) => {
+        a.register(async (child) => {
+          child.post('/child', { config: { rateLimit: limit } }, async () => ({ ok: true }));
+        });
+        a.register(tokenBucket, { store }); // not awaited: the next line runs before the plugin is set up
+        a.put('/not-awaited', { config: { rateLimit: limit } }, async () => ({ ok: true }));
+      });
+      expect(w.calls()).toEqual([
+        expect.stringMatching(/^tokenbucket: PUT \/not-awaited, POST \/child were registered before @tokenbucket\/fastify, so they are not rate limited/),
+      ]);
+    } finally {
+      w.restore();
+    }
+  });
+
+  test('global: every earlier route but those with config.rateLimit false; none when the plugin comes first', async () => {
+    const store = new RedisStore({ client: pool.client(), prefix });
+    const w = warnings();
+    try {
+      await build(async (a) => {
+        a.get('/health', { config: { rateLimit: false } }, async () => ({ ok: true }));
+        a.get('/items', async () => ({ ok: true }));
+        await a.register(tokenBucket, { store, global: true, ...limit });
+      });
+      expect(w.calls()).toEqual([expect.stringMatching(/^tokenbucket: GET \/items was registered before/)]);
+      await build(async (a) => {
+        await a.register(tokenBucket, { store, global: true, ...limit });
+        a.get('/items', async () => ({ ok: true }));
+      });
+      expect(w.calls()).toHaveLength(1);
+    } finally {
+      w.restore();
+    }
+  });
 });

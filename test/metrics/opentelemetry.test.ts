@@ -152,9 +152,11 @@ test('past maxLabelValues, new policies count as (other), with one warning; a su
     for (const [i, store] of stores.entries()) await createLimiter({ store, name: `q${i}`, capacity: 1, refillPerSecond: 1 }).take('k');
     channel(CHANNELS.storeCall).publish(null);
     const points = (await otel.collect()).metrics.get('tokenbucket.decisions')!.dataPoints;
-    expect(points.map((p) => [p.attributes.policy, p.value])).toEqual([
-      ['q0', 1],
-      ['(other)', 2],
+    expect(points.map((p) => [p.attributes.policy, p.attributes.outcome, p.value])).toEqual([
+      ['q0', 'allowed', 1],
+      ['q0', 'denied', 0],
+      ['(other)', 'allowed', 2],
+      ['(other)', 'denied', 0],
     ]);
     expect(warn).toHaveBeenCalledTimes(2);
     expect(warn).toHaveBeenCalledWith(expect.stringMatching(/more than 1 distinct `policy` label values/), {

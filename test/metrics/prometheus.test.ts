@@ -87,7 +87,12 @@ test('close() stops counting: a new registration starts from zero, and the close
   const second = register({ register: r });
   await l.take('a');
   expect(total(await scrape(r), 'tokenbucket_decisions_total', { policy: 'close' })).toBe(1);
-  expect(await first.decisions.get()).toMatchObject({ values: [{ value: 1 }] });
+  expect(await first.decisions.get()).toMatchObject({
+    values: [
+      { value: 1, labels: { outcome: 'allowed' } },
+      { value: 0, labels: { outcome: 'denied' } },
+    ],
+  });
   second.close();
 });
 
@@ -110,10 +115,13 @@ test('past maxLabelValues, new policies count as (other), with one warning', asy
   const p1 = limiter('p1');
   for (const l of [p1, limiter('p2'), limiter('p3'), limiter('p4'), p1]) await l.take('k');
   const samples = (await scrape(r)).filter((s) => s.name === 'tokenbucket_decisions_total');
-  expect(samples.map((s) => [s.labels.policy, s.value])).toEqual([
-    ['p1', 2],
-    ['p2', 1],
-    ['(other)', 2],
+  expect(samples.map((s) => [s.labels.policy, s.labels.outcome, s.value])).toEqual([
+    ['p1', 'allowed', 2],
+    ['p1', 'denied', 0],
+    ['p2', 'allowed', 1],
+    ['p2', 'denied', 0],
+    ['(other)', 'allowed', 2],
+    ['(other)', 'denied', 0],
   ]);
   expect(warn).toHaveBeenCalledTimes(1);
   expect(warn).toHaveBeenCalledWith(expect.stringMatching(/more than 2 distinct `policy` label values/), {

@@ -117,7 +117,7 @@ describe('a store that cannot work as configured', () => {
 
   test('a store pointed at a read-only replica: READONLY, store_up 0 although denials still succeed', async () => {
     const replica = await RedisProcess.start({ args: ['--replicaof', '127.0.0.1', String(server.port)] });
-    const metrics = subscribeMetrics(100, { storeError() {}, storeCall() {} });
+    const metrics = subscribeMetrics(100, { storeCall() {} });
     try {
       const prefix = randomPrefix('replica');
       // A caller drained on the master: on the replica its takes are denials, which write nothing.

@@ -52,7 +52,7 @@ describe('maxmemory reached under noeviction, three instances', () => {
   });
 
   test(`${OOM_MS} ms out of memory: one 'down', one 'up', store_up 0 meanwhile, one OOM warning per store, the drained caller within the bound`, async () => {
-    const metrics = subscribeMetrics(100, { storeError() {}, storeCall() {} });
+    const metrics = subscribeMetrics(100, { storeCall() {} });
     try {
       const [first] = fleet.instances;
       for (let i = 0; i < CAPACITY; i++) await first!.handle('drained');

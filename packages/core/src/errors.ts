@@ -59,6 +59,8 @@ export const WARNING_CODES = Object.freeze([
   'TB_WARN_METRICS_FAILED',
   /** More distinct label values than `maxLabelValues`. */
   'TB_WARN_LABEL_VALUES',
+  /** @tokenbucket/fastify: routes meant to be limited were registered before the plugin (whose onRoute hook sees only later routes): they are not limited. */
+  'TB_WARN_FASTIFY_ROUTE_BEFORE_PLUGIN',
 ] as const);
 
 /** The code every TokenBucketWarning carries (`warning.code`). */

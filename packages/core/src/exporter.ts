@@ -32,6 +32,9 @@ export interface DecisionSeries {
  * Decision counts by route, policy, outcome, source and kind. Counting is a few map lookups and an
  * addition: the metrics library sees the totals only when it collects. At most `max` distinct
  * routes and `max` distinct policies get their own label value; the rest count as `(other)`.
+ * A series' first decision also makes the series of the other outcome (same route, policy, source
+ * and kind), at 0: a policy that has not denied yet has a denied series, so
+ * `rate(...{outcome="denied"})` shows 0 rather than nothing, and counts its first denials.
  */
 export class DecisionCounts {
   /** Every series, in the order first seen. */
@@ -65,6 +68,12 @@ export class DecisionCounts {
     const s: DecisionSeries = { labels, total: 1, reported: 0 };
     list.push(s);
     this.series.push(s);
+    const other = outcome === 'allowed' ? 'denied' : 'allowed';
+    if (!list.some((x) => x.labels.outcome === other && x.labels.source === source && x.labels.kind === kind)) {
+      const zero: DecisionSeries = { labels: { ...labels, outcome: other }, total: 0, reported: 0 };
+      list.push(zero);
+      this.series.push(zero);
+    }
   }
 
   /** A route not seen yet: its own entry while under the bound, else the shared `(other)` one. */
@@ -86,6 +95,55 @@ export class DecisionCounts {
       byPolicy.set(label, entry);
     }
     return entry;
+  }
+}
+
+/** One series of the store errors counter: its labels and how many failed calls it has counted. */
+export interface StoreErrorSeries {
+  readonly labels: { readonly store: string; readonly code: string };
+  total: number;
+  /** The part of `total` already handed to the metrics library. */
+  reported: number;
+  /** Whether the metrics library has collected this series yet (at 0, see StoreErrorCounts). */
+  shown: boolean;
+}
+
+/**
+ * Failed store calls by store and error code. A series is new when its first error happens, and a
+ * counter series that first appears at 3 (the failures that opened a circuit, between two scrapes)
+ * is one whose first 3 `rate()` and `increase()` never count. So an exporter reports a new series
+ * at 0 the first time it collects it (`shown`), and its count from the next collection on: the
+ * errors are held, never lost, and counted from the first one.
+ */
+export class StoreErrorCounts {
+  /** Every series, in the order first seen. */
+  readonly series: StoreErrorSeries[] = [];
+  private readonly byKey = new Map<string, StoreErrorSeries>();
+
+  count(store: string, code: string): void {
+    const key = `${store}\n${code}`;
+    const known = this.byKey.get(key);
+    if (known !== undefined) {
+      known.total++;
+      return;
+    }
+    const s: StoreErrorSeries = { labels: { store, code }, total: 1, reported: 0, shown: false };
+    this.byKey.set(key, s);
+    this.series.push(s);
+  }
+
+  /**
+   * Calls `report` for each series with what the metrics library should have for it now: 0 for a
+   * series collected for the first time, else its total.
+   */
+  collect(report: (s: StoreErrorSeries, value: number) => void): void {
+    for (const s of this.series) {
+      if (s.shown) report(s, s.total);
+      else {
+        s.shown = true;
+        report(s, 0);
+      }
+    }
   }
 }
 
@@ -204,8 +262,6 @@ export function parseCommonMetricsOptions(options: unknown, known: readonly stri
 
 /** What a metrics package records as it happens (the rest it reads from the tallies when collected). */
 export interface MetricsRecorder {
-  /** A failed store call. */
-  storeError(store: string, code: string): void;
   /** A store call's duration in seconds; `labels` is one object per store, reused. */
   storeCall(labels: { readonly store: string }, seconds: number): void;
 }
@@ -213,18 +269,20 @@ export interface MetricsRecorder {
 /** The subscriptions of one registration and what they tally. */
 export interface MetricsSubscription {
   readonly counts: DecisionCounts;
+  readonly errors: StoreErrorCounts;
   readonly states: StoreStates;
   /** Unsubscribes from every channel. */
   close(): void;
 }
 
 /**
- * Subscribes to the four diagnostics channels: decisions are counted in `counts`, store states
- * kept in `states`, errors and call durations handed to `recorder`. A subscriber that throws
+ * Subscribes to the four diagnostics channels: decisions are counted in `counts`, store errors in
+ * `errors`, store states kept in `states`, call durations handed to `recorder`. A subscriber that throws
  * would be the process's uncaught exception: each one catches, and warns once.
  */
 export function subscribeMetrics(maxLabelValues: number, recorder: MetricsRecorder): MetricsSubscription {
   const counts = new DecisionCounts(maxLabelValues);
+  const errors = new StoreErrorCounts();
   const states = new StoreStates();
   const storeLabels = new Map<string, { store: string }>();
   const handlers: [string, (message: unknown) => void][] = [
@@ -233,7 +291,7 @@ export function subscribeMetrics(maxLabelValues: number, recorder: MetricsRecord
       CHANNELS.storeError,
       guarded((m) => {
         const { store, node, code } = m as StoreCallError;
-        recorder.storeError(store, code);
+        errors.count(store, code);
         states.failed(store, node);
       }),
     ],
@@ -261,6 +319,7 @@ export function subscribeMetrics(maxLabelValues: number, recorder: MetricsRecord
   for (const [name, handler] of handlers) subscribe(name, handler);
   return {
     counts,
+    errors,
     states,
     close() {
       for (const [name, handler] of handlers) unsubscribe(name, handler);

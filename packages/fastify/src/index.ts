@@ -3,6 +3,7 @@ import {
   ADAPTER_OPTION_NAMES,
   checkOptionNames,
   createHttpLimiter,
+  emitTokenBucketWarning,
   invalidOption,
   NO_ROUTE,
   onNodeResponseEnd,
@@ -10,9 +11,10 @@ import {
   type AdapterOptions,
   type HttpAdapter,
 } from '@tokenbucket/core/adapter';
-import type { Decision } from '@tokenbucket/core';
+import { type Decision, TokenBucketError } from '@tokenbucket/core';
 import type { FastifyInstance, FastifyPluginCallback, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import fp from 'fastify-plugin';
+import { subscribe } from 'node:diagnostics_channel';
 
 /** `onLimited` in Fastify: answer the denied request yourself. */
 export type OnLimited = (request: FastifyRequest, reply: FastifyReply, decision: Decision) => void | Promise<void>;
@@ -126,6 +128,57 @@ function routeHook(options: RateLimitOptions, url: string, name: LimitHook): unk
     run(request, reply, (err) => done(err ?? null, payload));
 }
 
+/** A route as Fastify registered it, before any plugin of ours could hook it. */
+interface SeenRoute {
+  /** The instance (encapsulation context) the route was registered in. */
+  readonly instance: object;
+  readonly method: string;
+  readonly url: string;
+  readonly rateLimit: unknown;
+}
+
+/**
+ * Every route of every Fastify instance created after this module was loaded, by the instance
+ * Fastify() returned. The plugin limits routes from an onRoute hook, which sees only routes
+ * registered after it is set up: a route declared earlier (before `await app.register(...)`, or
+ * in a plugin registered before it) is silently unlimited. Fastify has no list of its routes, but
+ * publishes each new instance on `fastify.initialization`; an onRoute hook added there sees every
+ * route, and the plugin, once set up, warns about those it came too late for. Only names are
+ * kept, and only for the instance's lifetime.
+ */
+const seen = new WeakMap<object, SeenRoute[]>();
+subscribe('fastify.initialization', (message) => {
+  const instance = (message as { fastify?: FastifyInstance }).fastify;
+  if (instance === undefined || typeof instance.addHook !== 'function') return;
+  const routes: SeenRoute[] = [];
+  seen.set(instance, routes);
+  instance.addHook('onRoute', function recordRoute(this: object, route: RouteOptions) {
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    const rateLimit = (route.config as { rateLimit?: unknown } | undefined)?.rateLimit;
+    for (const method of methods) routes.push({ instance: this, method, url: route.url, rateLimit });
+  });
+});
+
+/**
+ * The routes of `fastify` (and of the contexts inside it) registered before the plugin was set up
+ * there that it would have limited: each with a `config.rateLimit` object, or any but those with
+ * `false` in global mode. The HEAD route Fastify adds for a GET route is not named again.
+ */
+function routesBeforePlugin(fastify: FastifyInstance, global: boolean): string[] {
+  let root: object | null = fastify;
+  while (root !== null && !seen.has(root)) root = Object.getPrototypeOf(root);
+  if (root === null) return [];
+  const routes = seen
+    .get(root)!
+    .filter(
+      (r) =>
+        (r.instance === fastify || Object.prototype.isPrototypeOf.call(fastify, r.instance)) &&
+        (global ? r.rateLimit !== false : typeof r.rateLimit === 'object' && r.rateLimit !== null),
+    );
+  const gets = new Set(routes.filter((r) => r.method === 'GET').map((r) => r.url));
+  return [...new Set(routes.filter((r) => r.method !== 'HEAD' || !gets.has(r.url)).map((r) => `${r.method} ${r.url}`))];
+}
+
 const plugin: FastifyPluginCallback<TokenBucketPluginOptions> = (fastify, options, done) => {
   try {
     setup(fastify, options);
@@ -142,6 +195,15 @@ function setup(fastify: FastifyInstance, options: TokenBucketPluginOptions): voi
   const { global = false, hook = 'onRequest', ...defaults } = options;
   if (typeof global !== 'boolean') invalidOption('global', global, 'true or false');
   const defaultHook = parseHook(hook, 'hook');
+  const early = routesBeforePlugin(fastify, global);
+  if (early.length > 0) {
+    emitTokenBucketWarning(
+      'TB_WARN_FASTIFY_ROUTE_BEFORE_PLUGIN',
+      `tokenbucket: ${early.join(', ')} ${early.length === 1 ? 'was' : 'were'} registered before @tokenbucket/fastify, so ${early.length === 1 ? 'it is' : 'they are'} not rate limited ` +
+        '(the plugin limits the routes registered after it). Register the plugin first: `await app.register(tokenBucket, ...)` before declaring routes, ' +
+        'or before registering the plugins that declare them.',
+    );
+  }
 
   fastify.decorate('rateLimit', (routeOptions: RateLimitOptions = {}) => {
     if (typeof routeOptions !== 'object' || routeOptions === null) invalidOption('options', routeOptions, 'an options object');
@@ -155,6 +217,18 @@ function setup(fastify: FastifyInstance, options: TokenBucketPluginOptions): voi
   // GET route's hook (one limiter, so HEAD shares GET's bucket as in the other adapters).
   const hooks = new WeakMap<object, Map<string, unknown>>();
   fastify.addHook('onRoute', (route: RouteOptions) => {
+    try {
+      limitRoute(route);
+    } catch (err) {
+      // Thrown by `app.get(...)`, far from the plugin: say which route's options are at fault.
+      if (err instanceof TokenBucketError) {
+        err.message += ` (config.rateLimit of route ${Array.isArray(route.method) ? route.method.join(', ') : route.method} ${route.url})`;
+      }
+      throw err;
+    }
+  });
+
+  function limitRoute(route: RouteOptions): void {
     const config = (route.config as { rateLimit?: unknown } | undefined)?.rateLimit;
     if (config === false || (config === undefined && !global)) return;
     if (config !== undefined && (typeof config !== 'object' || config === null)) {
@@ -172,7 +246,7 @@ function setup(fastify: FastifyInstance, options: TokenBucketPluginOptions): voi
     }
     const existing = route[name] as unknown;
     route[name] = (existing === undefined ? [handler] : [...(Array.isArray(existing) ? existing : [existing]), handler]) as never;
-  });
+  }
 }
 
 /** The plugin: `await app.register(tokenBucket, { store, ...defaults })`. */

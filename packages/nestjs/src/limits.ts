@@ -131,9 +131,9 @@ export class RateLimitRegistry implements OnModuleInit {
   }
 
   private create(controller: Target, handler: Target): Entry | null {
-    const list = this.resolve(controller, handler);
-    if (list === undefined) return null;
     try {
+      const list = this.resolve(controller, handler);
+      if (list === undefined) return null;
       const adapter = (this.platform as Platform).adapter;
       return { limiters: list.map((options) => createHttpLimiter(adapter, options)), onLimited: list.some((o) => o.onLimited !== undefined) };
     } catch (err) {

@@ -2,7 +2,6 @@
 import {
   metrics,
   ValueType,
-  type Counter,
   type Histogram,
   type MeterProvider,
   type ObservableCallback,
@@ -43,8 +42,8 @@ export interface OpenTelemetryMetricsOptions {
 export interface OpenTelemetryMetrics {
   /** `tokenbucket.decisions` {route, policy, outcome, source, kind}: a monotonic (observable) counter. */
   readonly decisions: ObservableCounter;
-  /** `tokenbucket.store.errors` {store, code}. */
-  readonly storeErrors: Counter;
+  /** `tokenbucket.store.errors` {store, code}: a monotonic (observable) counter; a new series is 0 at its first collection. */
+  readonly storeErrors: ObservableCounter;
   /** `tokenbucket.store.up` {store, node}: 1 or 0. */
   readonly storeUp: ObservableGauge;
   /** `tokenbucket.store.call.duration` {store}, in seconds. */
@@ -84,8 +83,9 @@ export function registerMetrics(options: OpenTelemetryMetricsOptions = {}): Open
     unit: '{decision}',
     valueType: ValueType.INT,
   });
-  const storeErrors = meter.createCounter('tokenbucket.store.errors', {
-    description: 'Failed calls to a store (errors and time-outs), by store and error code.',
+  const storeErrors = meter.createObservableCounter('tokenbucket.store.errors', {
+    description:
+      'Failed calls to a store (errors and time-outs), by store and error code. A new series is 0 at its first collection, so rates count its first errors.',
     unit: '{error}',
     valueType: ValueType.INT,
   });
@@ -100,11 +100,13 @@ export function registerMetrics(options: OpenTelemetryMetricsOptions = {}): Open
   });
 
   const subscription = subscribeMetrics(maxLabelValues, {
-    storeError: (store, code) => storeErrors.add(1, { store, code }),
     storeCall: (attributes, seconds) => storeCallDuration.record(seconds, attributes),
   });
   const observeDecisions: ObservableCallback = (result) => {
     for (const s of subscription.counts.series) result.observe(s.total, s.labels as unknown as Record<string, string>);
+  };
+  const observeErrors: ObservableCallback = (result) => {
+    subscription.errors.collect((s, value) => result.observe(value, s.labels));
   };
   const observeStores: ObservableCallback = (result) => {
     subscription.states.report((up, store, node) => {
@@ -112,6 +114,7 @@ export function registerMetrics(options: OpenTelemetryMetricsOptions = {}): Open
     });
   };
   decisions.addCallback(observeDecisions);
+  storeErrors.addCallback(observeErrors);
   storeUp.addCallback(observeStores);
 
   active.add(meterProvider);
@@ -127,6 +130,7 @@ export function registerMetrics(options: OpenTelemetryMetricsOptions = {}): Open
       open = false;
       subscription.close();
       decisions.removeCallback(observeDecisions);
+      storeErrors.removeCallback(observeErrors);
       storeUp.removeCallback(observeStores);
       active.delete(meterProvider);
     },

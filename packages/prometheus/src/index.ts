@@ -49,7 +49,7 @@ export interface PrometheusMetricsOptions {
 export interface PrometheusMetrics {
   /** `tokenbucket_decisions_total{route, policy, outcome, source, kind}`. */
   readonly decisions: Counter<'route' | 'policy' | 'outcome' | 'source' | 'kind'>;
-  /** `tokenbucket_store_errors_total{store, code}`. */
+  /** `tokenbucket_store_errors_total{store, code}`: a new series is 0 at its first scrape. */
   readonly storeErrors: Counter<'store' | 'code'>;
   /** `tokenbucket_store_up{store, node}`: 1 or 0. */
   readonly storeUp: Gauge<'store' | 'node'>;
@@ -103,15 +103,25 @@ export function registerMetrics(options: PrometheusMetricsOptions = {}): Prometh
         if (s.total > s.reported) {
           this.inc(s.labels, s.total - s.reported);
           s.reported = s.total;
+        } else if (s.total === 0) {
+          this.inc(s.labels, 0); // the other outcome's series, at 0 from the policy's first decision
         }
       }
     },
   });
   const storeErrors = new Counter({
     name: names.storeErrors,
-    help: 'Failed calls to a store (errors and time-outs), by store and error code.',
+    help: 'Failed calls to a store (errors and time-outs), by store and error code. A new series shows 0 at its first scrape, so rate() counts its first errors.',
     labelNames: ['store', 'code'] as const,
     registers: [],
+    collect() {
+      subscription.errors.collect((s, value) => {
+        if (value > s.reported || value === 0) {
+          this.inc(s.labels, value - s.reported);
+          s.reported = value;
+        }
+      });
+    },
   });
   const storeUp = new Gauge({
     name: names.storeUp,
@@ -133,7 +143,6 @@ export function registerMetrics(options: PrometheusMetricsOptions = {}): Prometh
     registers: [],
   });
   const subscription = subscribeMetrics(maxLabelValues, {
-    storeError: (store, code) => storeErrors.inc({ store, code }),
     storeCall: (labels, seconds) => storeCallDuration.observe(labels, seconds),
   });
   const registered: [string, Metric][] = [

@@ -75,7 +75,9 @@ export function concurrencyCases(suite: SuiteApps): void {
       expect(denied.status).toBe(429);
       expect(denied.body.policy).toBe(slots);
       expect(denied.headers['ratelimit-policy']).toBe(`"${tokens}";q=5;w=18000, "${slots}";q=1;qu="concurrent-requests"`);
-      expect(denied.headers.ratelimit).toBe(`"${tokens}";r=4;t=3600, "${slots}";r=0;t=1`);
+      // Retry-After is 1 (a slot's wait): the token bucket's t (3600 s to full) is capped at it.
+      expect(denied.headers['retry-after']).toBe('1');
+      expect(denied.headers.ratelimit).toBe(`"${tokens}";r=4;t=1, "${slots}";r=0;t=1`);
       expect((await first).status).toBe(200);
       const bucket = createLimiter({ store: suite.store, name: tokens, capacity: 5, refillPerSecond: SLOW });
       expect(await eventually(async () => (await bucket.get('k')).remaining, 4)).toBe(4);

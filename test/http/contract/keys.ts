@@ -28,8 +28,22 @@ export function keyCases(suite: SuiteApps): void {
     expect(r.headers['content-type']).toMatch(/^application\/problem\+json/);
     expect(r.headers['www-authenticate']).toBe('Bearer');
     expect(r.body).toMatchObject({ status: 401, title: 'Unauthorized' });
+    expect(r.body.detail).toBe('This endpoint needs an API key: send it in the X-API-Key header or as Authorization: Bearer <key>.');
     expect(r.headers.ratelimit).toBeUndefined();
     expect((await send(app, path, key('k'))).status).toBe(200);
+  });
+
+  test("no key with 'reject' and a key function: the 401 names no header the function does not read", async () => {
+    const { app, path } = await single({
+      capacity: 2,
+      refillPerSecond: SLOW,
+      missingKey: 'reject',
+      key: (req) => harness.header(req, 'x-tenant'),
+    });
+    const r = await send(app, path, key('an-x-api-key-the-function-ignores'));
+    expect(r.status).toBe(401);
+    expect(r.body).toEqual({ type: 'about:blank', title: 'Unauthorized', status: 401, detail: 'This endpoint needs an API key, and this request has none.' });
+    expect((await send(app, path, { 'x-tenant': 't1' })).status).toBe(200);
   });
 
   test("no key with missingKey 'skip': through, unlimited, without headers", async () => {

@@ -7,12 +7,20 @@ import { ipCallerId, keyCallerId } from '../caller.js';
 import { decisionEvent, lockoutRule, TokenBucketLimiter, type Decided } from '../limiter.js';
 import { parseCost, parsePolicyTemplates, type PolicyOptions, type PolicyTemplate } from '../policy.js';
 import { fallbackStore } from '../store/fallback.js';
-import { headersWithPolicy, mergedHeaders, rateLimitPolicy } from './headers.js';
+import { headersWithPolicy, mergedHeaders, rateLimitPolicy, retryAfterSeconds } from './headers.js';
 import { subscribeOnce } from './hooks.js';
 import { ipCallerKey } from './ip.js';
 import { apiKeyFromHeaders, keyHeaders, type NodeRequestHeaders } from './keys.js';
 import { parseHttpOptions, type HttpConfig, type HttpLimiterOptions, type PoliciesFunction } from './options.js';
-import { limitedProblem, MISSING_KEY_PROBLEM, STORE_DOWN_RETRY_AFTER_SECONDS, STORE_UNAVAILABLE_PROBLEM, type ProblemDetails } from './problems.js';
+import {
+  limitedProblem,
+  MISSING_CUSTOM_KEY_PROBLEM,
+  MISSING_KEY_PROBLEM,
+  type Problem,
+  STORE_DOWN_RETRY_AFTER_SECONDS,
+  STORE_UNAVAILABLE_PROBLEM,
+  type ProblemDetails,
+} from './problems.js';
 import { existingState, recordHeld, recordSpent, refundAll, requestState, responseEnded, showPolicies } from './request.js';
 import { claimRoute, nameForRoute, routePolicyName } from './route.js';
 
@@ -71,6 +79,23 @@ interface RouteLimiters {
   readonly policyHeader: string;
   /** With a concurrency policy, the value for a decision that asked for a slot: `policyHeader` and its member. */
   readonly slotPolicyHeader: string;
+  /** The last denial's answer, written again while a denial would be written the same (see `deniedAnswer`). */
+  denied: DeniedAnswer | undefined;
+}
+
+/**
+ * What a denial of one token-bucket policy writes, and the figures it was made from: a caller
+ * hammering a limit is denied with the same `RateLimit` fields, `Retry-After` and problem body
+ * for a second at a time (whole tokens and whole seconds), so the answer is kept and sent again
+ * rather than rebuilt.
+ */
+interface DeniedAnswer {
+  readonly policy: string;
+  readonly remaining: number;
+  readonly resetSeconds: number;
+  readonly retryAfterSeconds: number;
+  readonly headers: readonly [string, string][];
+  readonly problem: Problem;
 }
 
 /** One request's take: what its outcome and a store failure need. */
@@ -90,12 +115,10 @@ const NO_HEADERS: readonly [string, string][] = Object.freeze([]);
 /** The application of adapters that do not say which one a request is in. */
 const PROCESS = Object.freeze({});
 const PASS: HttpOutcome = Object.freeze({ action: 'pass', headers: NO_HEADERS });
-const MISSING_KEY: HttpOutcome = Object.freeze({
-  action: 'reject',
-  status: 401,
-  headers: Object.freeze([['WWW-Authenticate', 'Bearer']] as [string, string][]),
-  ...MISSING_KEY_PROBLEM,
-});
+const MISSING_KEY_HEADERS = Object.freeze([['WWW-Authenticate', 'Bearer']] as [string, string][]);
+const MISSING_KEY: HttpOutcome = Object.freeze({ action: 'reject', status: 401, headers: MISSING_KEY_HEADERS, ...MISSING_KEY_PROBLEM });
+/** The 401 of a limiter with a `key` function: its text names no header the function may not read. */
+const MISSING_CUSTOM_KEY: HttpOutcome = Object.freeze({ action: 'reject', status: 401, headers: MISSING_KEY_HEADERS, ...MISSING_CUSTOM_KEY_PROBLEM });
 const STORE_DOWN: HttpOutcome = Object.freeze({
   action: 'reject',
   status: 503,
@@ -169,7 +192,7 @@ export class HttpEngine<Req> {
   /** The answer to a request without a key, unless it is limited by IP. */
   private missingKey(req: Req, key: string | undefined): HttpOutcome | undefined {
     if (key !== undefined || this.config.missingKey === 'ip') return undefined;
-    return this.config.missingKey === 'skip' ? PASS : this.refused(req, MISSING_KEY);
+    return this.config.missingKey === 'skip' ? PASS : this.refused(req, this.config.key === undefined ? MISSING_KEY : MISSING_CUSTOM_KEY);
   }
 
   /** A request refused without a decision (401, 503): what earlier limiters took goes back. */
@@ -256,12 +279,47 @@ export class HttpEngine<Req> {
     }
     if (!passes) refundAll(state);
     const policyHeader = decision.policies.length > limiter.policies.length ? t.limiters.slotPolicyHeader : t.limiters.policyHeader;
-    const headers = alone ? headersWithPolicy(decision, c, policyHeader) : mergedHeaders(state.policies, decision, c);
-    if (decision.allowed) return { action: 'pass', headers, decision };
-    // A dry run never blocks, so it never asks the client to wait.
-    if (c.dryRun) return { action: 'pass', headers: headers.filter(([name]) => name !== 'Retry-After'), decision };
+    if (!passes && alone && decision.policies.length === 1 && decision.policies[0]!.kind === undefined && decision.lockedMs === undefined) {
+      const answer = this.deniedAnswer(t.limiters, decision, policyHeader);
+      return { action: 'limited', headers: answer.headers, decision, status: answer.problem.body.status, ...answer.problem };
+    }
+    // A dry run never blocks, so it never asks the client to wait: no Retry-After.
+    const waits = !c.dryRun;
+    const headers = alone ? headersWithPolicy(decision, c, policyHeader, waits) : mergedHeaders(state.policies, decision, c, waits);
+    if (passes) return { action: 'pass', headers, decision };
     const problem = limitedProblem(decision, c.lockout?.status);
     return { action: 'limited', headers, decision, status: problem.body.status, ...problem };
+  }
+
+  /**
+   * The headers and problem of a denial by one token-bucket policy (no lock-out, no slot, no
+   * other limiter's policies to show): the kept answer when the figures it shows are the same,
+   * else a new one, kept for the next denial.
+   */
+  private deniedAnswer(limiters: RouteLimiters, decision: Decision, policyHeader: string): DeniedAnswer {
+    const p = decision.policies[0]!;
+    const resetSeconds = Math.ceil(p.resetMs / 1000);
+    const retryAfter = retryAfterSeconds(decision) ?? 0;
+    const kept = limiters.denied;
+    if (
+      kept !== undefined &&
+      kept.remaining === p.remaining &&
+      kept.resetSeconds === resetSeconds &&
+      kept.retryAfterSeconds === retryAfter &&
+      kept.policy === policyHeader
+    ) {
+      return kept;
+    }
+    const answer: DeniedAnswer = {
+      policy: policyHeader,
+      remaining: p.remaining,
+      resetSeconds,
+      retryAfterSeconds: retryAfter,
+      headers: Object.freeze(headersWithPolicy(decision, this.config, policyHeader)),
+      problem: limitedProblem(decision),
+    };
+    limiters.denied = answer;
+    return answer;
   }
 
   /** Fixed policies answer at once (no await on the hot path); a policies function may not. */
@@ -305,6 +363,7 @@ export class HttpEngine<Req> {
     return {
       main,
       fallback: undefined,
+      denied: undefined,
       policyHeader,
       slotPolicyHeader: policyHeader === '' ? member : member === '' ? policyHeader : `${policyHeader}, ${member}`,
     };

@@ -66,13 +66,19 @@ export function problemDetails(decision: Decision, lockedStatus: 429 | 403 = 429
   };
 }
 
-/** The 401 body when a route needs an API key and the request has none. */
-export function missingKeyProblem(): ProblemDetails {
+/**
+ * The 401 body when a route needs an API key and the request has none. It says where to send the
+ * key only for the default `key` (X-API-Key, else a Bearer token): a `key` function of the user's
+ * may read anything else, so with one (`customKey`) the text names no header.
+ */
+export function missingKeyProblem(customKey = false): ProblemDetails {
   return {
     type: 'about:blank',
     title: 'Unauthorized',
     status: 401,
-    detail: 'This endpoint needs an API key: send it in the X-API-Key header or as Authorization: Bearer <key>.',
+    detail: customKey
+      ? 'This endpoint needs an API key, and this request has none.'
+      : 'This endpoint needs an API key: send it in the X-API-Key header or as Authorization: Bearer <key>.',
   };
 }
 
@@ -102,6 +108,8 @@ export interface Problem {
 const problem = (body: ProblemDetails): Problem => Object.freeze({ body: Object.freeze(body), bodyText: JSON.stringify(body) });
 
 export const MISSING_KEY_PROBLEM = problem(missingKeyProblem());
+/** The 401 of a limiter whose `key` is the user's function. */
+export const MISSING_CUSTOM_KEY_PROBLEM = problem(missingKeyProblem(true));
 export const STORE_UNAVAILABLE_PROBLEM = problem(storeUnavailableProblem(STORE_DOWN_RETRY_AFTER_SECONDS));
 
 /**

@@ -60,6 +60,12 @@ export function parseLeaseOptions(value: unknown): LeaseConfig | undefined {
 const RATE_WINDOW_MS = 100;
 /** A lease takes at most this share of the least a bucket held at the key's last take: the rest is left to other instances. */
 const SHARE_OF_LEVEL = 1 / 4;
+/**
+ * A lease whose usable tokens fall below this share of what it took asks for the next one while
+ * it still answers: the key's takes keep being answered here during that round trip, instead of
+ * all waiting for it once the lease is spent.
+ */
+const RENEW_AT = 1 / 4;
 /** Keys whose rate is followed; at this many the counts start over (as the denial cache does). */
 const MAX_HEAT_KEYS = 10_000;
 
@@ -94,6 +100,8 @@ interface Lease {
   /** Tokens admitted from the lease (the take's own request included), less refunds credited back. */
   spent: number;
   lastUsed: number;
+  /** The next lease was asked for (see RENEW_AT). */
+  renewing: boolean;
 }
 
 /**
@@ -118,6 +126,12 @@ export class LeaseTable {
     /** Gives tokens back to the caller's buckets in Redis (an adjust); must not throw or reject. */
     private readonly giveBack: (callerId: string, policies: readonly Policy[], tokens: number) => void,
     private readonly clock: () => number = () => performance.now(),
+    /**
+     * Asks for the key's next lease ahead of time, when a lease runs low (see RENEW_AT); the
+     * store's lease take, which must not throw or reject. Without it a lease is renewed when
+     * spent, by the take it cannot cover.
+     */
+    private readonly renew?: (callerId: string, policies: readonly Policy[], cost: number) => void,
   ) {
     this.coolMs = Math.max(10, config.maxMs / 4);
   }
@@ -148,6 +162,10 @@ export class LeaseTable {
     lease.spent += cost;
     lease.lastUsed = now;
     this.count(callerId, policies, now);
+    if (!lease.renewing && least - cost < lease.taken * RENEW_AT && this.renew !== undefined) {
+      lease.renewing = true;
+      this.renew(callerId, policies, cost);
+    }
     return { allowed: true, levels: reported, source: 'lease' };
   }
 
@@ -155,10 +173,12 @@ export class LeaseTable {
    * How many times `cost` the take going to Redis now should ask for: 1 (a plain take) for a cold
    * key, a cost of 0, or a bucket that held little at the key's last take; else a lease's batch,
    * sized to what this process spends of the key in half a lease's life, at most `maxTokens`,
-   * and at most a quarter of the least level the key's last take reported. Counts the take.
+   * and at most a quarter of the least level the key's last take reported. Counts the take
+   * unless `counted` is false (a renewal asked by `spend`, whose take was counted there).
    */
-  batchFor(callerId: string, policies: readonly Policy[], cost: number): number {
-    const heat = this.count(callerId, policies, this.clock());
+  batchFor(callerId: string, policies: readonly Policy[], cost: number, counted = true): number {
+    const heat = counted ? this.count(callerId, policies, this.clock()) : this.heat.get(callerId)?.get(policies);
+    if (heat === undefined) return 1;
     const { minRate, maxTokens, maxMs } = this.config;
     if (cost <= 0 || heat.rate < minRate || heat.levels === undefined) return 1;
     let least = Number.POSITIVE_INFINITY;
@@ -193,14 +213,18 @@ export class LeaseTable {
 
   /**
    * Records the lease a take of `taken` tokens granted (`result.allowed`), its first `cost` spent
-   * on the request that took it; returns what that request is answered (the take's own result).
+   * on the request that took it (0 for a renewal, which no request waits for); returns what that
+   * request is answered (the take's own result). A lease still live (renewed ahead of time) ends
+   * here, giving back what it had not spent.
    */
   granted(callerId: string, policies: readonly Policy[], cost: number, taken: number, result: TakeResult, sentAt: number): TakeResult {
     this.observe(callerId, policies, result.levels);
     const now = this.clock();
     const old = this.leases.get(callerId)?.get(policies);
-    if (old !== undefined) this.end(old, now);
-    const lease: Lease = { callerId, policies, taken, levels: result.levels, sentAt, expiresAt: sentAt + this.config.maxMs, spent: cost, lastUsed: now };
+    // What the old lease gives back reaches the buckets after this take read them: count it in.
+    const back = old === undefined ? 0 : this.end(old, now);
+    const levels = back > 0 ? result.levels.map((level, i) => Math.min(policies[i]!.capacity, level + back)) : result.levels;
+    const lease: Lease = { callerId, policies, taken, levels, sentAt, expiresAt: sentAt + this.config.maxMs, spent: cost, lastUsed: now, renewing: false };
     let byPolicies = this.leases.get(callerId);
     if (byPolicies === undefined) {
       byPolicies = new Map();
@@ -312,11 +336,11 @@ export class LeaseTable {
   /**
    * Ends a lease and gives back its usable tokens, less one time unit's worth of the slowest
    * refill: the script moves a bucket by whole units (`timeScale`), rounding a give-back up, so
-   * what goes back never exceeds what the lease holds.
+   * what goes back never exceeds what the lease holds. Returns the tokens given back.
    */
-  private end(lease: Lease, now: number): void {
+  private end(lease: Lease, now: number): number {
     const byPolicies = this.leases.get(lease.callerId);
-    if (byPolicies?.get(lease.policies) !== lease) return;
+    if (byPolicies?.get(lease.policies) !== lease) return 0;
     byPolicies.delete(lease.policies);
     if (byPolicies.size === 0) this.leases.delete(lease.callerId);
     this.leaseCount--;
@@ -326,7 +350,9 @@ export class LeaseTable {
     let shortestInterval = Number.POSITIVE_INFINITY;
     for (const p of lease.policies) shortestInterval = Math.min(shortestInterval, tokenInterval(p.refillPerSecond));
     const tokens = least - 1 / shortestInterval - least * 1e-9;
-    if (tokens > 0) this.giveBack(lease.callerId, lease.policies, tokens);
+    if (tokens <= 0) return 0;
+    this.giveBack(lease.callerId, lease.policies, tokens);
+    return tokens;
   }
 
   private stopWhenIdle(): void {

@@ -61,9 +61,14 @@ export class RedisStore implements Store {
       this.locks = new LockCache(config.denialCacheKeys);
     }
     if (config.leases !== undefined) {
-      const leases = new LeaseTable(config.leases, (callerId, policies, tokens) => {
-        this.send({ callerId, policies, kind: 'adjust', amount: tokens, keyCount: policies.length }).catch(() => {});
-      });
+      const leases = new LeaseTable(
+        config.leases,
+        (callerId, policies, tokens) => {
+          this.send({ callerId, policies, kind: 'adjust', amount: tokens, keyCount: policies.length }).catch(() => {});
+        },
+        undefined,
+        (callerId, policies, cost) => this.renewLease(leases, callerId, policies, cost),
+      );
       this.leases = leases;
       // Before QUIT, unspent leased tokens go back (their adjusts are then flushed with the held takes).
       this.connection.quitHooks.add(() => leases.releaseAll());
@@ -122,6 +127,27 @@ export class RedisStore implements Store {
     });
     leases.setPending(callerId, policies, taking);
     return taking;
+  }
+
+  /**
+   * Takes the key's next lease while its current one still answers (it ran low: see the lease
+   * table's RENEW_AT), so that its takes do not all wait for Redis when it is spent. No request
+   * waits for this take unless the current lease runs out first; a failure is left to the key's
+   * next take from Redis to meet.
+   */
+  private renewLease(leases: LeaseTable, callerId: string, policies: readonly Policy[], cost: number): void {
+    if (leases.pending(callerId, policies) !== undefined) return;
+    const batch = leases.batchFor(callerId, policies, cost, false);
+    if (batch < 2) return;
+    const sentAt = performance.now();
+    const taking = this.send({ callerId, policies, kind: 'take', amount: batch * cost, keyCount: policies.length }).then(
+      (result) => {
+        if (result.allowed) leases.granted(callerId, policies, 0, batch * cost, result, sentAt);
+        else leases.observe(callerId, policies, result.levels);
+      },
+      () => undefined,
+    );
+    leases.setPending(callerId, policies, taking);
   }
 
   /**
