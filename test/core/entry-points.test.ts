@@ -16,6 +16,7 @@ test('@tokenbucket/core/adapter: what an adapter for a framework needs', () => {
   expect(values(adapter)).toEqual([
     'ADAPTER_OPTION_NAMES',
     'NO_ROUTE',
+    'addErrorContext',
     'apiKeyFromHeaders',
     'checkOptionNames',
     'createHttpLimiter',

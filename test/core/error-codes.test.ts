@@ -5,7 +5,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TokenBucketError } from '@tokenbucket/core';
-import { ERROR_CODES, WARNING_CODES } from '../../packages/core/src/errors';
+import { addErrorContext, ERROR_CODES, WARNING_CODES } from '../../packages/core/src/errors';
 
 const root = join(__dirname, '..', '..');
 const page = readFileSync(join(root, 'docs/reference/errors.md'), 'utf8');
@@ -63,6 +63,16 @@ test("an error's message ends with where its code is explained", () => {
   expect(error.message).toBe('tokenbucket: Redis did not answer. (see docs/reference/errors.md#tb_err_store_timeout)');
   // The anchor is the section's: GitHub's anchor of `### TB_ERR_STORE_TIMEOUT`.
   expect(page).toContain('\n### TB_ERR_STORE_TIMEOUT\n');
+});
+
+test('context an adapter adds (which route, which handler) goes before the docs address, which stays last', () => {
+  const error = new TokenBucketError('TB_ERR_INVALID_OPTION', 'option `capacity` must be an integer >= 1; got 0.', 'capacity');
+  addErrorContext(error, '(config.rateLimit of route GET /a)');
+  addErrorContext(error, '(in the admin plugin)');
+  expect(error.message).toBe(
+    'tokenbucket: option `capacity` must be an integer >= 1; got 0. (config.rateLimit of route GET /a) (in the admin plugin) (see docs/reference/errors.md#tb_err_invalid_option)',
+  );
+  expect([error.code, error.option]).toEqual(['TB_ERR_INVALID_OPTION', 'capacity']);
 });
 
 describe('--disable-warning silences one code, in a real process', () => {

@@ -102,9 +102,13 @@ describe('adapters: unknown names, and `store` given as a Redis URL', () => {
     const app = Fastify();
     apps.push(app);
     await app.register(tokenBucket, { hook: 'preHandler' });
-    const route = (rateLimit: object) => () => app.get(`/r${Math.random()}`, { config: { rateLimit } }, async () => ({}));
+    let path = '';
+    const route = (rateLimit: object) => () => {
+      path = `/r${Math.random()}`;
+      return app.get(path, { config: { rateLimit } }, async () => ({}));
+    };
     expect(creationError(route({ ...inline, hok: 'preHandler' })).message).toBe(
-      `tokenbucket: unknown option \`config.rateLimit.hok\`: did you mean \`config.rateLimit.hook\`?${SEE}`,
+      `tokenbucket: unknown option \`config.rateLimit.hok\`: did you mean \`config.rateLimit.hook\`? (config.rateLimit of route GET ${path})${SEE}`,
     );
     expect(creationError(route({ ...inline, global: true })).option).toBe('config.rateLimit.global');
     expect(creationError(route(url)).option).toBe('store');

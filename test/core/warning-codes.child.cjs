@@ -9,7 +9,7 @@ const { createHttpLimiter } = require(path.join(dist, 'adapter.js'));
 const { subscribeMetrics } = require(path.join(dist, 'metrics.js'));
 
 async function main() {
-  const subscription = subscribeMetrics(1, { storeError() {}, storeCall() {} });
+  const subscription = subscribeMetrics(1, { storeCall() {} });
   const store = new MemoryStore();
   // Two policy names against a bound of one label value.
   for (const name of ['first', 'second']) await createLimiter({ store, name, capacity: 5, refillPerSecond: 1 }).take('caller');

@@ -208,7 +208,7 @@ const adapter: HttpAdapter<Req, Res, OnLimited> = {
 const options: AdapterOptions<Req, OnLimited> = { capacity: 1, refillPerSecond: 1, missingKey: 'reject', storeFailure: 'deny' };
 export const limiter = createHttpLimiter(adapter, options);
 export const route: string = routeId('GET', '/');
-const recorder: MetricsRecorder = { storeError: () => undefined, storeCall: () => undefined };
+const recorder: MetricsRecorder = { storeCall: () => undefined };
 export const subscription = subscribeMetrics(100, recorder);
 export const key: string = bucketKey('p:', 'policy', 'id');
 export const take = async (store: Store): Promise<TakeResult> => store.take('id', [], 1);

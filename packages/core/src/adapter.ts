@@ -6,7 +6,7 @@ export { ADAPTER_OPTION_NAMES, createHttpLimiter, onNodeResponseEnd } from './ht
 export type { AdapterOptions, HttpAdapter, HttpLimiter, NodeResponse } from './http/adapter.js';
 export type { HttpOutcome } from './http/engine.js';
 export { checkOptionNames, optionNames } from './option-names.js';
-export { emitTokenBucketWarning, invalidOption } from './errors.js';
+export { addErrorContext, emitTokenBucketWarning, invalidOption } from './errors.js';
 export type { TokenBucketWarningCode } from './errors.js';
 export { mountId, NO_ROUTE, routeId } from './http/route.js';
 export { apiKeyFromHeaders, keyHeaders } from './http/keys.js';

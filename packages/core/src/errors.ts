@@ -71,6 +71,9 @@ export function docsAnchor(code: TokenBucketErrorCode | TokenBucketWarningCode):
   return `docs/reference/errors.md#${code.toLowerCase()}`;
 }
 
+/** What each error says before the docs address, so that context can be added before it. */
+const said = new WeakMap<TokenBucketError, string>();
+
 /** Every error tokenbucket throws on purpose is a TokenBucketError. */
 export class TokenBucketError extends Error {
   readonly code: TokenBucketErrorCode;
@@ -80,10 +83,21 @@ export class TokenBucketError extends Error {
   /** The message ends with where the code is explained (`(see docs/reference/errors.md#tb_err_invalid_option)`). */
   constructor(code: TokenBucketErrorCode, message: string, option?: string) {
     super(`tokenbucket: ${message} (see ${docsAnchor(code)})`);
+    said.set(this, message);
     this.name = 'TokenBucketError';
     this.code = code;
     this.option = option;
   }
+}
+
+/**
+ * Adds where the error happened to its message (`(config.rateLimit of route GET /x)`), before the
+ * docs address, which stays last.
+ */
+export function addErrorContext(error: TokenBucketError, context: string): void {
+  const message = `${said.get(error) ?? error.message} ${context}`;
+  said.set(error, message);
+  error.message = `tokenbucket: ${message} (see ${docsAnchor(error.code)})`;
 }
 
 /** Shows a user-supplied value in an error message without dumping whole objects. */

@@ -1,6 +1,7 @@
 // Fastify plugin: per-route `config.rateLimit` read in onRoute, and `fastify.rateLimit(opts)`.
 import {
   ADAPTER_OPTION_NAMES,
+  addErrorContext,
   checkOptionNames,
   createHttpLimiter,
   emitTokenBucketWarning,
@@ -222,7 +223,7 @@ function setup(fastify: FastifyInstance, options: TokenBucketPluginOptions): voi
     } catch (err) {
       // Thrown by `app.get(...)`, far from the plugin: say which route's options are at fault.
       if (err instanceof TokenBucketError) {
-        err.message += ` (config.rateLimit of route ${Array.isArray(route.method) ? route.method.join(', ') : route.method} ${route.url})`;
+        addErrorContext(err, `(config.rateLimit of route ${Array.isArray(route.method) ? route.method.join(', ') : route.method} ${route.url})`);
       }
       throw err;
     }
