@@ -4,6 +4,7 @@
 import { createLimiter, RedisStore } from '@tokenbucket/core';
 import { ClientPool, CLIENT_KINDS } from '../support/clients';
 import { randomPrefix, RedisPool, requireRedis } from '../support/redis';
+import { captureTokenBucketWarnings, type SeenWarning } from '../support/warnings';
 
 requireRedis();
 
@@ -13,6 +14,15 @@ afterAll(() => pool.closeAll([prefix]));
 
 const SLOW = 1 / 3600;
 const closed = { code: 'TB_ERR_STORE_UNAVAILABLE', message: expect.stringContaining('status "closed"') };
+
+// A store given a client that is not connected says so once, as a warning: taken here, not printed.
+let warnings: SeenWarning[];
+let restoreWarnings: () => void;
+beforeEach(() => {
+  ({ warnings, restore: restoreWarnings } = captureTokenBucketWarnings());
+});
+afterEach(() => restoreWarnings());
+const notConnected = { code: expect.stringMatching(/NOT_CONNECTED$/), message: expect.stringContaining('await client.connect()') };
 
 describe.each(CLIENT_KINDS.filter((k) => k.library === 'node-redis'))('RedisStore on a node-redis client: $name', (kind) => {
   const clients = new ClientPool(kind);
@@ -24,6 +34,7 @@ describe.each(CLIENT_KINDS.filter((k) => k.library === 'node-redis'))('RedisStor
     await expect(l.take('lazy-caller')).rejects.toMatchObject(closed);
     await lazy.connect();
     expect((await l.take('lazy-caller')).remaining).toBe(1);
+    expect(warnings).toEqual([notConnected]);
   });
 
   test('adjust, unlock and clear on a client not connected yet fail at once with TB_ERR_STORE_UNAVAILABLE, and work once it is', async () => {
@@ -40,6 +51,7 @@ describe.each(CLIENT_KINDS.filter((k) => k.library === 'node-redis'))('RedisStor
     expect((await store.take('lazy-ops', policies, 5, rule)).lockedMs).toBeGreaterThan(59_000);
     await store.unlock('lazy-ops', rule);
     expect(await store.take('lazy-ops', policies, 0, rule)).toMatchObject({ allowed: true });
+    expect(warnings).toEqual([notConnected]);
   });
 
   test("from quit() or close() on, a take fails at once with TB_ERR_STORE_UNAVAILABLE, not the client's own error", async () => {

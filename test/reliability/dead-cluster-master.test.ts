@@ -9,6 +9,8 @@ import { ClusterProcesses } from '../support/cluster-process';
 import { runLoad, startExpressApp } from '../support/express-app';
 import { randomPrefix } from '../support/redis';
 import { masterOfSlot, slotOfCaller } from '../support/slot';
+import { report } from '../support/report';
+import { captureTokenBucketWarnings } from '../support/warnings';
 
 interface Seen {
   at: number;
@@ -40,8 +42,10 @@ describe('a dead Cluster master', () => {
       const decisions: Seen[] = [];
       const status: StoreStatusChange[] = [];
       const storeErrors: StoreCallError[] = [];
-      const storeFailure = (m: unknown) => void storeErrors.push(m as StoreCallError);
-      subscribe(CHANNELS.storeError, storeFailure);
+      const onCallError = (m: unknown) => void storeErrors.push(m as StoreCallError);
+      subscribe(CHANNELS.storeError, onCallError);
+      // The connection to the dead master may be found dead (a warning naming it): taken here, not printed.
+      const { warnings, restore } = captureTokenBucketWarnings();
       const store = new RedisStore({ client, prefix: randomPrefix('deadmaster'), batch });
       const app = await startExpressApp({
         store,
@@ -73,13 +77,13 @@ describe('a dead Cluster master', () => {
         const healthyByRedis = healthy.filter((d) => d.event.source === 'redis').length;
         const deadByFallback = dead.filter((d) => d.event.source === 'fallback').length;
         const afterUp = decisions.filter((d) => d.at > upAt && onVictim(d));
-        console.log(
+        report(
           `dead master ${victim} (${batch ? 'batched' : 'batch: false'}), ${Math.round(restartedAt - killedAt)} ms down: ` +
             `callers on healthy masters decided by Redis ${healthyByRedis} of ${healthy.length} ` +
             `(${((100 * healthyByRedis) / Math.max(1, healthy.length)).toFixed(1)}%); callers on the dead master by the fallback ` +
             `${deadByFallback} of ${dead.length}; back up ${Math.round(upAt - restartedAt)} ms after the restart; ` +
             `status ${JSON.stringify(status.map((e) => `${e.status} ${e.node}`))}; store errors by node ` +
-            `${JSON.stringify(Object.fromEntries(countBy(storeErrors.map((m) => String(m.node)))))}`,
+            `${JSON.stringify(Object.fromEntries(countBy(storeErrors.map((m) => String(m.node)))))}; warnings ${JSON.stringify(warnings.map((w) => w.code))}`,
         );
 
         expect(healthy.length).toBeGreaterThan(100);
@@ -98,8 +102,11 @@ describe('a dead Cluster master', () => {
         expect(afterUp.length).toBeGreaterThan(0);
         expect(afterUp.every((d) => d.event.source === 'redis')).toBe(true);
         expect(app.errors).toEqual([]);
+        // A warning, if any, is about the dead master's connection: none about a healthy one.
+        expect(warnings.filter((w) => !w.message.includes(victim))).toEqual([]);
       } finally {
-        unsubscribe(CHANNELS.storeError, storeFailure);
+        restore();
+        unsubscribe(CHANNELS.storeError, onCallError);
         await app.close();
         client.disconnect();
         if (!cluster.node(victim).running) await cluster.node(victim).restart();

@@ -16,6 +16,7 @@ import {
 import { runLoad, startExpressApp, type ExpressApp } from '../support/express-app';
 import { RedisProcess } from '../support/redis-process';
 import { randomPrefix, sleep } from '../support/redis';
+import { report } from '../support/report';
 
 const BUDGET_MS = 200; // the store's default timeoutMs
 const BLOCK_MS = 400;
@@ -93,7 +94,7 @@ describe('event-loop stall on a healthy Redis', () => {
     const bySource = new Map<string, number>();
     for (const d of decisions) bySource.set(d.source, (bySource.get(d.source) ?? 0) + 1);
     const late = calls.filter((c) => c.ok && c.durationMs > BUDGET_MS);
-    console.log(
+    report(
       `event-loop stall: ${blocked} blocks of ${BLOCK_MS} ms, ${load.requests} requests, decisions by source ${JSON.stringify(Object.fromEntries(bySource))}, ` +
         `onStoreError ${errors.length}, store errors ${storeErrors.length}, status changes ${status.length}, ` +
         `calls answered after more than ${BUDGET_MS} ms ${late.length} (longest ${Math.round(Math.max(0, ...late.map((c) => c.durationMs)))} ms); ` +

@@ -8,6 +8,7 @@ import { CHANNELS, createLimiter, RedisStore, type RedisStoreOptions, type Store
 import { subscribeMetrics } from '@tokenbucket/core/metrics';
 import { RedisProcess } from '../support/redis-process';
 import { randomPrefix, sleep } from '../support/redis';
+import { report } from '../support/report';
 
 describe('a store that cannot work as configured', () => {
   let server: RedisProcess;
@@ -84,8 +85,8 @@ describe('a store that cannot work as configured', () => {
     expect(storeErrors.map((e) => e.code)).toEqual(['NOPERM']);
     expect(warnings.map((w) => w.code)).toEqual(['TB_WARN_REDIS_NOPERM', 'TB_WARN_REDIS_NOPERM']);
     expect(warnings[1]!.message).toMatch(/NOPERM: the TIME command/);
-    console.log(`the TIME error: ${String((storeErrors[0]?.error as Error | undefined)?.message)}`);
-    console.log(`ACL warnings:\n  ${warnings.map((w) => `${String(w.code)}: ${w.message}`).join('\n  ')}`);
+    report(`the TIME error: ${String((storeErrors[0]?.error as Error | undefined)?.message)}`);
+    report(`ACL warnings:\n  ${warnings.map((w) => `${String(w.code)}: ${w.message}`).join('\n  ')}`);
   });
 
   test('ACL: a user without EVALSHA', async () => {
@@ -140,7 +141,7 @@ describe('a store that cannot work as configured', () => {
       }
       const up: number[] = [];
       metrics.states.report((value, name) => name === 'replica' && void up.push(value));
-      console.log(
+      report(
         `read-only replica: outcomes ${JSON.stringify(outcomes)}; status ${JSON.stringify(statuses)}; store_up ${JSON.stringify(up)}; warnings ${JSON.stringify(warnings.map((w) => w.code))}`,
       );
       expect(outcomes.slice(0, 2)).toEqual(['denied', 'READONLY']);

@@ -10,6 +10,7 @@ import { subscribeMetrics } from '@tokenbucket/core/metrics';
 import { drainedBound, drive, startFleet, type Fleet } from '../support/fleet';
 import { RedisProcess } from '../support/redis-process';
 import { randomPrefix, sleep } from '../support/redis';
+import { report } from '../support/report';
 
 const INSTANCES = 3;
 const CAPACITY = 10;
@@ -100,7 +101,7 @@ describe('maxmemory reached under noeviction, three instances', () => {
       const drained = drainedBound(fleet.decisions, drainedId, { from, to, refillPerSecond: RATE, instances: INSTANCES, budgetMs: 200 });
       const bySource = new Map<string, number>();
       for (const d of fleet.decisions) if (d.at >= oomAt && d.at < freedAt) bySource.set(d.event.source, (bySource.get(d.event.source) ?? 0) + 1);
-      console.log(
+      report(
         `OOM for ${Math.round(freedAt - oomAt)} ms, ${INSTANCES} instances: status changes ${JSON.stringify(statuses)}; onStoreError per instance ${JSON.stringify(onStoreErrors)}; ` +
           `store error codes ${JSON.stringify(Object.fromEntries(codes))}; decisions during OOM by source ${JSON.stringify(Object.fromEntries(bySource))}; ` +
           `store_up during OOM ${JSON.stringify(upWhileOom)}, after ${JSON.stringify(upAfter)}; warnings ${JSON.stringify(warnings.map((w) => w.code))}; ` +

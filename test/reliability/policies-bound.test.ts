@@ -5,6 +5,7 @@ import { createLimiter, RedisStore, TokenBucketError, type PolicyOptions } from 
 import { rateLimit } from '@tokenbucket/express';
 import { startExpressApp } from '../support/express-app';
 import { randomPrefix, RedisPool } from '../support/redis';
+import { report } from '../support/report';
 
 const policies = (n: number): PolicyOptions[] =>
   Array.from({ length: n }, (_, i) => ({ name: `tier-${i}-per-hour`, capacity: 100 + i, refillPerSecond: (100 + i) / 3600 }));
@@ -41,7 +42,7 @@ describe('at most 32 policies per limiter', () => {
       const res = await fetch(`${app.url}/r`, { headers: { 'x-api-key': 'caller' } });
       const body = (await res.json()) as { code?: string; message?: string };
       const headerBytes = [...res.headers].reduce((sum, [name, value]) => sum + name.length + value.length + 4, 0);
-      console.log(`policies function returning ${n}: ${res.status} ${JSON.stringify(body)}; response headers ${headerBytes} bytes`);
+      report(`policies function returning ${n}: ${res.status} ${JSON.stringify(body)}; response headers ${headerBytes} bytes`);
       expect(res.status).toBe(500);
       expect(res.headers.get('ratelimit')).toBeNull();
       expect(res.headers.get('ratelimit-policy')).toBeNull();
@@ -61,7 +62,7 @@ describe('at most 32 policies per limiter', () => {
       await res.arrayBuffer();
       const rateLimitBytes = (res.headers.get('ratelimit') ?? '').length;
       const policyBytes = (res.headers.get('ratelimit-policy') ?? '').length;
-      console.log(`32 policies named like "${list[31]!.name}": RateLimit ${rateLimitBytes} bytes, RateLimit-Policy ${policyBytes} bytes`);
+      report(`32 policies named like "${list[31]!.name}": RateLimit ${rateLimitBytes} bytes, RateLimit-Policy ${policyBytes} bytes`);
       expect(res.status).toBe(200);
       expect(rateLimitBytes).toBeGreaterThan(0);
       expect(policyBytes).toBeGreaterThan(0);

@@ -6,6 +6,7 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { report } from '../support/report';
 
 const run = promisify(execFile);
 const RUNS = 5;
@@ -27,7 +28,7 @@ async function child(mode: 'quit' | 'disconnect', topology: 'redis' | 'cluster')
     .trim()
     .split('\n')
     .map((line) => JSON.parse(line) as Run);
-  console.log(`${mode}() on ${topology}, ${RUNS} runs of 100 pending takes:\n${stdout.trim()}${stderr ? `\nstderr: ${stderr}` : ''}`);
+  report(`${mode}() on ${topology}, ${RUNS} runs of 100 pending takes:\n${stdout.trim()}${stderr ? `\nstderr: ${stderr}` : ''}`);
   return { runs, stderr };
 }
 

@@ -6,6 +6,7 @@ import Redis from 'ioredis';
 import { drainedBound, drive, startFleet, type Fleet } from '../support/fleet';
 import { RedisProcess } from '../support/redis-process';
 import { randomPrefix, sleep } from '../support/redis';
+import { report } from '../support/report';
 
 const INSTANCES = 3;
 const CAPACITY = 10;
@@ -66,7 +67,7 @@ describe('repeated short stalls under load, three instances', () => {
     const statuses = fleet.instances.map((i) => i.statuses.map((s) => s.status));
     const onStoreErrors = fleet.instances.map((i) => i.errors.length);
     const oldBound = RATE * ((to - from) / 1000) + 1 + INSTANCES * STALLS * (CAPACITY + RATE * STALL_S);
-    console.log(
+    report(
       `repeated stalls: ${stalls} stalls of ${STALL_S * 1000} ms over ${Math.round(to - from)} ms, ${INSTANCES} instances, ${requests} background requests; ` +
         `decisions by source ${JSON.stringify(Object.fromEntries(bySource))}; onStoreError per instance ${JSON.stringify(onStoreErrors)}; status changes ${JSON.stringify(statuses)}; ` +
         `drained caller admitted ${drained.admitted} against a bound of ${drained.bound.toFixed(1)} (${drained.episodes} fallback episodes, ${drained.fallbackAllowed} admitted by the fallback; ` +
