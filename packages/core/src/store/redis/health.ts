@@ -12,6 +12,8 @@ const SCRIPT_COMMAND_REFUSED = /can't run this command/;
 
 /** Ms a probe connection gets to connect and answer PING. */
 const PROBE_MS = 1000;
+/** Ms the old connection gets, after the probe's PONG, to show it was only waiting on a busy Redis. */
+const AFTER_PROBE_MS = 200;
 
 /**
  * Watches one store's failed calls. A Redis error that means the store cannot work as configured
@@ -153,15 +155,24 @@ export class StoreHealth {
     this.probing.add(node);
     probe.call(this.connection, node, PROBE_MS).then(
       (answer) => {
-        this.probing.delete(node);
-        if (answer !== 'PONG' || this.unanswered.get(node) !== since) return;
-        const silentMs = Math.round(performance.now() - since);
-        this.unanswered.delete(node);
-        replace.call(this.connection, node);
-        emitTokenBucketWarning(
-          'TB_WARN_REDIS_DEAD_CONNECTION',
-          `tokenbucket: store "${this.store}": the connection to ${node === undefined ? 'Redis' : `Redis node ${node}`} answered nothing for ${silentMs} ms while a new connection to it answered at once (packets lost without a reset): the store dropped it and the client reconnects. Give the client a socket timeout (ioredis: socketTimeout; node-redis 5 and 6: socket.socketTimeout) so that it finds out by itself.`,
-        );
+        if (answer !== 'PONG' || this.unanswered.get(node) !== since) {
+          this.probing.delete(node);
+          return;
+        }
+        // A Redis that was busy (a long script, DEBUG SLEEP) answers the probe and the old
+        // connection's calls in the same moment, and the PONG can be read first: the old
+        // connection is dead only if it still has answered nothing a moment later.
+        setTimeout(() => {
+          this.probing.delete(node);
+          if (this.unanswered.get(node) !== since) return;
+          const silentMs = Math.round(performance.now() - since);
+          this.unanswered.delete(node);
+          replace.call(this.connection, node);
+          emitTokenBucketWarning(
+            'TB_WARN_REDIS_DEAD_CONNECTION',
+            `tokenbucket: store "${this.store}": the connection to ${node === undefined ? 'Redis' : `Redis node ${node}`} answered nothing for ${silentMs} ms while a new connection to it answered at once (packets lost without a reset): the store dropped it and the client reconnects. Give the client a socket timeout (ioredis: socketTimeout; node-redis 5 and 6: socket.socketTimeout) so that it finds out by itself.`,
+          );
+        }, AFTER_PROBE_MS).unref();
       },
       () => this.probing.delete(node),
     );
