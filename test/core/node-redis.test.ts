@@ -13,7 +13,7 @@ const prefix = randomPrefix('node-redis');
 afterAll(() => pool.closeAll([prefix]));
 
 const SLOW = 1 / 3600;
-const closed = { code: 'STORE_UNAVAILABLE', message: expect.stringContaining('status "closed"') };
+const closed = { code: 'TB_ERR_STORE_UNAVAILABLE', message: expect.stringContaining('status "closed"') };
 
 // A store given a client that is not connected says so once, as a warning: taken here, not printed.
 let warnings: SeenWarning[];
@@ -28,7 +28,7 @@ describe.each(CLIENT_KINDS.filter((k) => k.library === 'node-redis'))('RedisStor
   const clients = new ClientPool(kind);
   afterAll(() => clients.closeAll());
 
-  test('a client not connected yet: takes fail at once with STORE_UNAVAILABLE, and succeed once connect() has resolved', async () => {
+  test('a client not connected yet: takes fail at once with TB_ERR_STORE_UNAVAILABLE, and succeed once connect() has resolved', async () => {
     const lazy = await clients.standalone({ connect: false });
     const l = createLimiter({ store: new RedisStore({ client: lazy.client, prefix }), name: `lazy-${kind.id}`, capacity: 2, refillPerSecond: SLOW });
     await expect(l.take('lazy-caller')).rejects.toMatchObject(closed);
@@ -37,7 +37,7 @@ describe.each(CLIENT_KINDS.filter((k) => k.library === 'node-redis'))('RedisStor
     expect(warnings).toEqual([notConnected]);
   });
 
-  test('adjust, unlock and clear on a client not connected yet fail at once with STORE_UNAVAILABLE, and work once it is', async () => {
+  test('adjust, unlock and clear on a client not connected yet fail at once with TB_ERR_STORE_UNAVAILABLE, and work once it is', async () => {
     const lazy = await clients.standalone({ connect: false });
     const store = new RedisStore({ client: lazy.client, prefix, breaker: { failureThreshold: 10 } });
     const { policies } = createLimiter({ store, name: `lazy-ops-${kind.id}`, capacity: 2, refillPerSecond: SLOW });
@@ -54,7 +54,7 @@ describe.each(CLIENT_KINDS.filter((k) => k.library === 'node-redis'))('RedisStor
     expect(warnings).toEqual([notConnected]);
   });
 
-  test("from quit() or close() on, a take fails at once with STORE_UNAVAILABLE, not the client's own error", async () => {
+  test("from quit() or close() on, a take fails at once with TB_ERR_STORE_UNAVAILABLE, not the client's own error", async () => {
     const closing = await clients.standalone();
     // Unbatched: the take is checked and sent in the turn it is made, right after quit().
     const l = createLimiter({

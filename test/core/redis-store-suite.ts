@@ -5,7 +5,8 @@
 import { createHash } from 'node:crypto';
 import Redis from 'ioredis';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
-import { CHANNELS, createLimiter, type LockoutRule, RedisStore, type Decision, type StoreCallMessage } from '@tokenbucket/core';
+import { CHANNELS, createLimiter, RedisStore, type Decision, type StoreCall } from '@tokenbucket/core';
+import type { LockoutRule } from '@tokenbucket/core/store';
 import { parseRedisStoreOptions } from '../../packages/core/src/store/redis/options';
 import { ClientPool, type ClientKind } from '../support/clients';
 import { randomPrefix, RedisPool, redisUrl, requireRedis, sleep } from '../support/redis';
@@ -206,7 +207,7 @@ export function runRedisStoreSuite(kind: ClientKind): void {
     });
 
     describe('time budget and circuit breaker', () => {
-      test('a take the server does not answer within timeoutMs fails with STORE_TIMEOUT, on time', async () => {
+      test('a take the server does not answer within timeoutMs fails with TB_ERR_STORE_TIMEOUT, on time', async () => {
         const store = new RedisStore({ client: await client(), prefix, timeoutMs: 100 });
         const l = createLimiter({ store, name: 'budget', capacity: 3, refillPerSecond: 1 });
         await l.take('budget-caller');
@@ -217,7 +218,7 @@ export function runRedisStoreSuite(kind: ClientKind): void {
         await blocked.send(['PING']);
         const blocking = blocked.send(['BLPOP', `${prefix}never-pushed`, 1]).catch(() => undefined);
         const start = performance.now();
-        await expect(slow.take('budget-caller')).rejects.toMatchObject({ code: 'STORE_TIMEOUT' });
+        await expect(slow.take('budget-caller')).rejects.toMatchObject({ code: 'TB_ERR_STORE_TIMEOUT' });
         expect(performance.now() - start).toBeLessThan(100 + 400);
         await blocking;
       });
@@ -239,13 +240,13 @@ export function runRedisStoreSuite(kind: ClientKind): void {
           const reconnecting = flaky.next('reconnecting');
           await proxy.cut(); // the connection drops
           await reconnecting;
-          const unavailable = { code: 'STORE_UNAVAILABLE', message: expect.stringContaining('status "reconnecting"') };
+          const unavailable = { code: 'TB_ERR_STORE_UNAVAILABLE', message: expect.stringContaining('status "reconnecting"') };
           await expect(l.take('offline-caller')).rejects.toMatchObject(unavailable);
           await expect(l.take('offline-caller')).rejects.toMatchObject(unavailable); // the same moment: the same failure
           expect(statuses).toEqual([]);
           await sleep(260);
           await expect(l.take('offline-caller')).rejects.toMatchObject(unavailable);
-          await expect(l.take('offline-caller')).rejects.toMatchObject({ code: 'STORE_CIRCUIT_OPEN' });
+          await expect(l.take('offline-caller')).rejects.toMatchObject({ code: 'TB_ERR_STORE_CIRCUIT_OPEN' });
           expect(statuses).toEqual(['down']);
           const ready = flaky.next('ready');
           await proxy.restore();
@@ -410,7 +411,7 @@ export function runRedisStoreSuite(kind: ClientKind): void {
       async function storeCalls(store: RedisStore, run: () => Promise<void>): Promise<number> {
         let calls = 0;
         const listener = (message: unknown) => {
-          if ((message as StoreCallMessage).store === store.name) calls += (message as StoreCallMessage).takes;
+          if ((message as StoreCall).store === store.name) calls += (message as StoreCall).takes;
         };
         subscribe(CHANNELS.storeCall, listener);
         try {
@@ -603,7 +604,7 @@ export function runRedisStoreSuite(kind: ClientKind): void {
               store.take('wt-denials', l.policies, 500, r), // denied: the count fails
             ]);
             const [bucket, adjust, ...rest] = settled;
-            const wrongtype = { code: 'STORE_WRONGTYPE', message: expect.stringContaining(`"${prefix}wrongtype:{wt-bucket}"`) };
+            const wrongtype = { code: 'TB_ERR_STORE_WRONGTYPE', message: expect.stringContaining(`"${prefix}wrongtype:{wt-bucket}"`) };
             expect(bucket).toMatchObject({ status: 'rejected', reason: wrongtype });
             expect(adjust).toMatchObject({ status: 'rejected', reason: wrongtype });
             const [lock, allowed, denied] = rest.splice(10);
@@ -612,18 +613,18 @@ export function runRedisStoreSuite(kind: ClientKind): void {
             expect(allowed).toMatchObject({ status: 'fulfilled', value: { allowed: true } });
             expect(denied).toMatchObject({
               status: 'rejected',
-              reason: { code: 'STORE_WRONGTYPE', message: expect.stringContaining(`"${prefix}\\"denials\\":wrongtype:{wt-denials}"`) },
+              reason: { code: 'TB_ERR_STORE_WRONGTYPE', message: expect.stringContaining(`"${prefix}\\"denials\\":wrongtype:{wt-denials}"`) },
             });
           }
           // Sent on its own (batch: false), the same.
           const single = new RedisStore({ client: await client(), prefix, batch: false });
-          await expect(single.take('wt-bucket', l.policies, 1)).rejects.toMatchObject({ code: 'STORE_WRONGTYPE' });
+          await expect(single.take('wt-bucket', l.policies, 1)).rejects.toMatchObject({ code: 'TB_ERR_STORE_WRONGTYPE' });
           expect((await single.take('wt-good-0', l.policies, 1)).allowed).toBe(true);
         } finally {
           unsubscribe(CHANNELS.storeError, listener);
         }
         expect(statuses).toEqual([]);
-        expect(errors).toEqual(Array.from({ length: 16 }, () => 'STORE_WRONGTYPE'));
+        expect(errors).toEqual(Array.from({ length: 16 }, () => 'TB_ERR_STORE_WRONGTYPE'));
         expect(await reader.type(`${prefix}wrongtype:{wt-bucket}`)).toBe('list'); // nothing written over it
         expect((await store.take('wt-good-0', l.policies, 0)).levels[0]).toBeCloseTo(94, 3);
       });

@@ -2,7 +2,8 @@
 // in the new master's future (here 600 s ahead of its TIME, written directly). The store caps it at
 // one full refill ahead: Retry-After stays honest, and the caller is admitted again within one refill.
 import type Redis from 'ioredis';
-import { bucketKey, createLimiter, hashCallerKey, RedisStore } from '@tokenbucket/core';
+import { createLimiter, RedisStore } from '@tokenbucket/core';
+import { bucketKey, hashCallerKey } from '@tokenbucket/core/store';
 import { startExpressApp } from '../support/express-app';
 import { randomPrefix, RedisPool, sleep } from '../support/redis';
 import { report } from '../support/report';

@@ -1,10 +1,10 @@
 // One master of a Redis Cluster dies (SIGKILL; `cluster-require-full-coverage no`, so the other
 // masters keep serving their slots) under a live app: only the callers whose slots it served go
-// to onStoreError; the others are still decided by Redis. It comes back, and so do they.
+// to storeFailure; the others are still decided by Redis. It comes back, and so do they.
 // An unhandled rejection anywhere fails the test (Jest reports it).
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { Cluster } from 'ioredis';
-import { CHANNELS, RedisStore, type DecisionEvent, type StoreErrorMessage, type StoreStatusEvent } from '@tokenbucket/core';
+import { CHANNELS, RedisStore, type DecisionEvent, type StoreCallError, type StoreStatusChange } from '@tokenbucket/core';
 import { ClusterProcesses } from '../support/cluster-process';
 import { runLoad, startExpressApp } from '../support/express-app';
 import { randomPrefix } from '../support/redis';
@@ -40,10 +40,10 @@ describe('a dead Cluster master', () => {
       client.on('error', () => {}); // the app's own logging would go here
       await new Promise((resolve) => client.once('ready', resolve));
       const decisions: Seen[] = [];
-      const status: StoreStatusEvent[] = [];
-      const storeErrors: StoreErrorMessage[] = [];
-      const onStoreError = (m: unknown) => void storeErrors.push(m as StoreErrorMessage);
-      subscribe(CHANNELS.storeError, onStoreError);
+      const status: StoreStatusChange[] = [];
+      const storeErrors: StoreCallError[] = [];
+      const onCallError = (m: unknown) => void storeErrors.push(m as StoreCallError);
+      subscribe(CHANNELS.storeError, onCallError);
       // The connection to the dead master may be found dead (a warning naming it): taken here, not printed.
       const { warnings, restore } = captureTokenBucketWarnings();
       const store = new RedisStore({ client, prefix: randomPrefix('deadmaster'), batch });
@@ -89,7 +89,7 @@ describe('a dead Cluster master', () => {
         expect(healthy.length).toBeGreaterThan(100);
         expect(healthyByRedis / healthy.length).toBeGreaterThanOrEqual(0.95);
         expect(dead.length).toBeGreaterThan(30);
-        // Every caller on the dead master was answered by onStoreError ('fallback'), never by a stale Redis.
+        // Every caller on the dead master was answered by storeFailure ('fallback'), never by a stale Redis.
         expect(deadByFallback).toBe(dead.length);
         // Reported once down and once up, both naming the dead master; no other master went down.
         expect(status.map((e) => [e.status, e.node])).toEqual([
@@ -106,7 +106,7 @@ describe('a dead Cluster master', () => {
         expect(warnings.filter((w) => !w.message.includes(victim))).toEqual([]);
       } finally {
         restore();
-        unsubscribe(CHANNELS.storeError, onStoreError);
+        unsubscribe(CHANNELS.storeError, onCallError);
         await app.close();
         client.disconnect();
         if (!cluster.node(victim).running) await cluster.node(victim).restart();

@@ -28,7 +28,7 @@ describe('at most 32 policies per limiter', () => {
     expect(errors).toHaveLength(2);
     for (const err of errors) {
       expect(err).toBeInstanceOf(TokenBucketError);
-      expect(err).toMatchObject({ code: 'INVALID_OPTION', option: 'policies' });
+      expect(err).toMatchObject({ code: 'TB_ERR_INVALID_OPTION', option: 'policies' });
       expect((err as Error).message).toContain('at most 32');
     }
     // 32 are fine.
@@ -46,7 +46,7 @@ describe('at most 32 policies per limiter', () => {
       expect(res.status).toBe(500);
       expect(res.headers.get('ratelimit')).toBeNull();
       expect(res.headers.get('ratelimit-policy')).toBeNull();
-      expect(body.code).toBe('INVALID_OPTION');
+      expect(body.code).toBe('TB_ERR_INVALID_OPTION');
       expect(body.message).toContain('at most 32');
       expect(app.errors).toHaveLength(1);
     } finally {

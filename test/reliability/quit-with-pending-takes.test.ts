@@ -66,10 +66,10 @@ describe('closing the client in the same turn as 100 pending batched takes', () 
         expect(r.rejected).toBe(100);
         expect(r.unhandled).toEqual([]);
         expect(r.keysInRedis).toBe(30);
-        // STORE_UNAVAILABLE when the store sees the client closing; ioredis's own error when the
+        // TB_ERR_STORE_UNAVAILABLE when the store sees the client closing; ioredis's own error when the
         // connection closes under a call already handed to it.
         for (const error of Object.keys(r.errors)) {
-          expect(error).toMatch(/^STORE_UNAVAILABLE: |^Error: Connection is closed\.$/);
+          expect(error).toMatch(/^TB_ERR_STORE_UNAVAILABLE: |^Error: Connection is closed\.$/);
         }
       }
       expect(stderr).toBe('');

@@ -127,7 +127,7 @@ describe('silent connection loss', () => {
           expect(recoveredMs).toBeLessThan(3000);
           return;
         }
-        expect(warnings.map((w) => w.code)).toEqual(['TB_REDIS_DEAD_CONNECTION']);
+        expect(warnings.map((w) => w.code)).toEqual(['TB_WARN_REDIS_DEAD_CONNECTION']);
         expect(warnings[0]!.message).toMatch(/answered nothing for \d+ ms while a new connection to it answered at once/);
       } finally {
         await opened.close();
