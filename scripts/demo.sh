@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The README's demo command (`npm run demo`): installs pnpm and the dependencies, builds the
-# packages, and runs the demo (Redis from REDIS_URL or 127.0.0.1:6379, else the memory store).
-# Each step prints one "==> " line as it starts.
+# The README's demo command (`npm run demo`): installs nothing outside the repository (the pinned
+# pnpm, when it is not on PATH, goes to .tmp/pnpm, saying so first), installs the dependencies,
+# builds the packages, and runs the demo (Redis from REDIS_URL or 127.0.0.1:6379, else the memory
+# store). Each step prints one "==> " line as it starts.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh

@@ -1,5 +1,5 @@
 # Shared by scripts/test.sh, scripts/demo.sh and .ci/run: install pnpm and redis-server when
-# missing, start and stop a throwaway Redis (and a throwaway 3-master Redis Cluster) on free
+# missing (each says what it installs and why before it does), start and stop a throwaway Redis (and a throwaway 3-master Redis Cluster) on free
 # loopback ports.
 
 # The pnpm version pinned by package.json's packageManager field.
@@ -7,36 +7,69 @@ pinned_pnpm() {
   node -p "require('./package.json').packageManager.split('@')[1]"
 }
 
-# Puts the pinned pnpm on PATH: a global npm install, or a project-local one without root.
+# Puts the pinned pnpm on PATH, saying first what it installs and why. The one on PATH when it is
+# the pinned version; else a project-local install under .tmp/pnpm (no root, nothing outside the
+# repository: `npm test` and `npm run demo` leave the machine as they found it); with --global
+# (.ci/run, the CI machine's set-up), a global npm install, and the local one when that fails.
 ensure_pnpm() {
-  local want
+  local want have local_bin
   want=$(pinned_pnpm)
-  if command -v pnpm >/dev/null 2>&1 && [ "$(pnpm --version 2>/dev/null)" = "$want" ]; then
+  have=$(pnpm --version 2>/dev/null || true)
+  if [ "$have" = "$want" ]; then
     echo "==> pnpm $want (the version package.json pins) is already installed"
     return
   fi
-  echo "==> installing pnpm $want (the version package.json pins) with npm"
-  if ! npm install --global --no-fund --no-audit "pnpm@$want" >/dev/null 2>&1; then
-    npm install --prefix .tmp/pnpm --no-fund --no-audit --no-save "pnpm@$want" >/dev/null
-    export PATH="$PWD/.tmp/pnpm/node_modules/.bin:$PATH"
+  local_bin="$PWD/.tmp/pnpm/node_modules/.bin"
+  if [ "$("$local_bin/pnpm" --version 2>/dev/null || true)" = "$want" ] && [ "${1:-}" != --global ]; then
+    echo "==> using pnpm $want from .tmp/pnpm (the version package.json pins)"
+    export PATH="$local_bin:$PATH"
+    hash -r
+    return
   fi
+  local why="the scripts run pnpm $want, the version package.json pins (packageManager), and PATH has no pnpm"
+  [ -z "$have" ] || why="the scripts run pnpm $want, the version package.json pins (packageManager), and PATH has pnpm $have"
+  if [ "${1:-}" = --global ]; then
+    echo "==> installing pnpm $want globally with npm (npm install --global pnpm@$want): $why"
+    if npm install --global --no-fund --no-audit "pnpm@$want" >/dev/null 2>&1; then
+      hash -r
+      pnpm --version >/dev/null
+      return
+    fi
+    echo "==> the global install failed (no permission?): installing it into .tmp/pnpm instead"
+  else
+    echo "==> installing pnpm $want into .tmp/pnpm, inside the repository (npm install --prefix .tmp/pnpm pnpm@$want): $why"
+  fi
+  npm install --prefix .tmp/pnpm --no-fund --no-audit --no-save "pnpm@$want" >/dev/null
+  export PATH="$local_bin:$PATH"
   hash -r
   pnpm --version >/dev/null
 }
 
-# Installs what the tests run from Debian when it is missing: redis-server (which brings
-# redis-cli) and redis-sentinel (a package of its own on Debian; the Sentinel failover test
-# starts three sentinels).
+# Installs what the tests run from Debian when it is missing, saying first what and why:
+# redis-server (which brings redis-cli) and redis-sentinel (a package of its own on Debian; the
+# Sentinel failover test starts three sentinels).
 ensure_redis_server() {
-  local packages=()
-  command -v redis-server >/dev/null 2>&1 && command -v redis-cli >/dev/null 2>&1 || packages+=(redis-server)
-  command -v redis-sentinel >/dev/null 2>&1 || packages+=(redis-sentinel)
+  local packages=() why=()
+  if ! command -v redis-server >/dev/null 2>&1 || ! command -v redis-cli >/dev/null 2>&1; then
+    packages+=(redis-server)
+    why+=("redis-server and redis-cli are not on PATH: the tests run against a real Redis and Redis Cluster and start, slow and kill servers of their own")
+  fi
+  if ! command -v redis-sentinel >/dev/null 2>&1; then
+    packages+=(redis-sentinel)
+    why+=("redis-sentinel is not on PATH: the Sentinel failover test starts three sentinels")
+  fi
   [ "${#packages[@]}" -gt 0 ] || return 0
-  echo "==> installing ${packages[*]} from Debian"
   local sudo=''
-  [ "$(id -u)" -eq 0 ] || sudo='sudo'
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${packages[@]}" >/dev/null
+  [ "$(id -u)" -eq 0 ] || sudo='sudo '
+  if ! command -v apt-get >/dev/null 2>&1; then
+    echo "==> missing: ${packages[*]} ($(IFS=';'; echo "${why[*]}")). Install Redis 7 so that redis-server, redis-cli and redis-sentinel are on PATH, and run again." >&2
+    exit 1
+  fi
+  echo "==> installing ${packages[*]} from Debian with ${sudo}apt-get (apt-get update, then apt-get install -y ${packages[*]}):"
+  local reason
+  for reason in "${why[@]}"; do echo "    $reason"; done
+  ${sudo}apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive ${sudo}apt-get install -y -qq "${packages[@]}" >/dev/null
 }
 
 # Prints a TCP port that is free on 127.0.0.1 right now.

@@ -1,23 +1,23 @@
 #!/usr/bin/env bash
-# The README's test command (`npm test`): installs pnpm, the dependencies, and redis-server and
-# redis-sentinel when missing, builds the packages, starts a throwaway Redis unless REDIS_URL is
-# given and a throwaway 3-master Redis Cluster unless REDIS_CLUSTER_NODES is given, type-checks,
-# runs every test with coverage of packages/*/src (jest fails the run when a package is below the
-# floor set in jest.config.cjs), and stops the servers it started. Each step prints one "==> "
-# line as it starts.
+# The README's test command (`npm test`): installs what is missing, each time saying first what and
+# why (redis-server and redis-sentinel from Debian; the pinned pnpm into .tmp/pnpm, never globally),
+# then the dependencies; builds the packages, starts a throwaway Redis unless REDIS_URL is given and
+# a throwaway 3-master Redis Cluster unless REDIS_CLUSTER_NODES is given, type-checks, runs every
+# test with coverage of packages/*/src (jest fails the run when a package is below the floor set in
+# jest.config.cjs), and stops the servers it started. Each step prints one "==> " line as it starts.
 # Extra arguments go to jest, e.g. `npm test -- test/core/http.test.ts`; such a partial run
 # collects no coverage (it would miss the floor by design) unless COVERAGE=1 is set.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
 
+# Always: the reliability tests start redis-server and redis-sentinel processes of their own.
+ensure_redis_server
 ensure_pnpm
 echo "==> installing dependencies: pnpm install --frozen-lockfile (the versions pnpm-lock.yaml pins)"
 pnpm install --frozen-lockfile
 echo "==> building packages/*: ESM and CommonJS builds with type declarations, in dist/"
 pnpm build
-# Always: the reliability tests start redis-server and redis-sentinel processes of their own.
-ensure_redis_server
 if [ -z "${REDIS_URL:-}" ]; then
   start_redis
 else

@@ -41,7 +41,7 @@ export function announce(server) {
  * They run only when something fails.
  */
 export const storeEvents = {
-  onError: () => process.stdout.write('store-error\n'),
+  onStoreError: () => process.stdout.write('store-error\n'),
   onStoreStatus: (event) => {
     if (event.status === 'down') process.stdout.write('store-down\n');
   },

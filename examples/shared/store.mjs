@@ -9,7 +9,7 @@ import { Redis } from 'ioredis';
 export async function connectStore() {
   const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
   const client = new Redis(url, { lazyConnect: true, connectTimeout: 500, maxRetriesPerRequest: 1 });
-  client.on('error', () => {}); // a failed first connect is reported below; later faults go to onStoreError
+  client.on('error', () => {}); // a failed first connect is reported below; later faults go to storeFailure
   try {
     await client.connect();
     await client.ping();

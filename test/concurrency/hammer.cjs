@@ -23,14 +23,15 @@ const { fork } = require('node:child_process');
 const { existsSync } = require('node:fs');
 const path = require('node:path');
 
-const CORE_DIST = path.join(__dirname, '..', '..', 'packages', 'core', 'dist', 'cjs', 'index.js');
+const CORE_DIST = path.join(__dirname, '..', '..', 'packages', 'core', 'dist', 'cjs');
 
-/** The built @tokenbucket/core; throws a clear error when it has not been built. */
+/** The built @tokenbucket/core, its main entry and its `/store` subpath; throws a clear error when it has not been built. */
 function loadCore() {
-  if (!existsSync(CORE_DIST)) {
-    throw new Error(`${CORE_DIST} is missing: build the packages first (\`pnpm build\`; \`pnpm test\` does it).`);
+  const entries = ['index.js', 'store.js'].map((file) => path.join(CORE_DIST, file));
+  for (const entry of entries) {
+    if (!existsSync(entry)) throw new Error(`${entry} is missing: build the packages first (\`pnpm build\`; \`pnpm test\` does it).`);
   }
-  return require(CORE_DIST);
+  return Object.assign({}, ...entries.map((entry) => require(entry)));
 }
 
 /**

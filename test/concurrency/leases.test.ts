@@ -12,6 +12,7 @@ import { Cluster, Redis } from 'ioredis';
 import { clusterNodes, requireCluster } from '../support/cluster';
 import { closeClient, randomPrefix, redisUrl, requireRedis, sleep } from '../support/redis';
 import { CORE_DIST, runHammer, type HammerResult, type HammerTarget } from './hammer.cjs';
+import { report } from '../support/report';
 
 const EPSILON = 1e-6; // float slack on the bound; admitted is a whole number
 const PROCESSES = 4;
@@ -52,7 +53,7 @@ describe.each(hammered)(`${PROCESSES} processes x 50 takes in flight on one key,
       leases: { maxTokens: MAX_TOKENS, maxMs: 200, minRate: 0 }, // every take after the first leases when the bucket holds enough
     });
     const { takes, admitted, fromLease, bound, elapsedS } = result;
-    process.stdout.write(
+    report(
       `[leases] ${label}: ${takes} takes, ${admitted} admitted (${fromLease} from leases) of bound ${bound.toFixed(2)} ` +
         `(${((100 * admitted) / bound).toFixed(1)}%) over ${elapsedS.toFixed(3)} s of Redis time\n`,
     );

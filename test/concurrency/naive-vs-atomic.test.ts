@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { redisUrl, requireRedis } from '../support/redis';
 import { CORE_DIST, type HammerResult } from './hammer.cjs';
+import { report } from '../support/report';
 
 requireRedis();
 
@@ -18,7 +19,7 @@ test('8 processes x 50 in flight on one key of capacity 20: naive admits far mor
     timeout: 25_000,
   });
   const { naive, atomic, naiveSerial } = JSON.parse(stdout) as Record<'naive' | 'atomic' | 'naiveSerial', HammerResult>;
-  process.stdout.write(
+  report(
     `[naive-vs-atomic] capacity ${atomic.capacity}, ${atomic.takes} takes each: naive admitted ${naive.admitted}, ` +
       `ours ${atomic.admitted}, naive one-at-a-time ${naiveSerial.admitted} (bound ${atomic.bound.toFixed(3)})\n`,
   );

@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { clusterNodes, requireCluster } from '../support/cluster';
 import { randomPrefix, redisUrl, requireRedis } from '../support/redis';
 import { CORE_DIST, runHammer, type HammerResult, type HammerTarget } from './hammer.cjs';
+import { report } from '../support/report';
 
 const policy = { name: 'property', capacity: 50, refillPerSecond: 100 };
 const EPSILON = 1e-6; // float slack on the bound; admitted is a whole number
@@ -47,7 +48,7 @@ describe.each(targets)('4 processes x 50 takes in flight on one key, %s', (label
       maxTakesPerProcess: 3000,
     });
     const { takes, admitted, bound, elapsedS } = result;
-    process.stdout.write(
+    report(
       `[concurrency] ${label}: ${takes} takes, admitted ${admitted} of bound ${bound.toFixed(2)} ` +
         `(${((100 * admitted) / bound).toFixed(1)}%) over ${elapsedS.toFixed(3)} s of Redis time\n`,
     );

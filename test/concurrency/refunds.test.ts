@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { clusterNodes, requireCluster } from '../support/cluster';
 import { randomPrefix, redisUrl, requireRedis } from '../support/redis';
 import { CORE_DIST, runHammer, type HammerResult, type HammerTarget } from './hammer.cjs';
+import { report } from '../support/report';
 
 const policy = { name: 'refunds', capacity: 50, refillPerSecond: 100 };
 const EPSILON = 1e-6; // float slack on the bound; admitted and refunded are whole numbers
@@ -48,7 +49,7 @@ describe.each(targets)('4 processes x 50 takes in flight on one key, a third of 
       refundDelayMs: [0, 40],
     });
     const { takes, admitted, refunded, bound, elapsedS } = result;
-    process.stdout.write(
+    report(
       `[refunds] ${label}: ${takes} takes, ${admitted} admitted, ${refunded} refunded: ${admitted - refunded} kept of bound ` +
         `${bound.toFixed(2)} (${((100 * (admitted - refunded)) / bound).toFixed(1)}%) over ${elapsedS.toFixed(3)} s of Redis time\n`,
     );

@@ -62,17 +62,17 @@ describe('get, penalty, reward', () => {
     expect((await l.reward('k')).policies.map((p) => p.remaining)).toEqual([3, 10]);
   });
 
-  test.each([0, -1, Number.NaN, Infinity, '2'])('tokens %p is refused with INVALID_COST', async (tokens) => {
+  test.each([0, -1, Number.NaN, Infinity, '2'])('tokens %p is refused with TB_ERR_INVALID_COST', async (tokens) => {
     const { limiter: l } = limiter();
-    await expect(l.penalty('k', tokens as number)).rejects.toMatchObject({ code: 'INVALID_COST' });
-    await expect(l.reward('k', tokens as number)).rejects.toMatchObject({ code: 'INVALID_COST' });
+    await expect(l.penalty('k', tokens as number)).rejects.toMatchObject({ code: 'TB_ERR_INVALID_COST' });
+    await expect(l.reward('k', tokens as number)).rejects.toMatchObject({ code: 'TB_ERR_INVALID_COST' });
   });
 
-  test('a key that is neither a string nor { ip } with an address is refused with INVALID_KEY', async () => {
+  test('a key that is neither a string nor { ip } with an address is refused with TB_ERR_INVALID_KEY', async () => {
     const { limiter: l } = limiter();
     for (const bad of ['', 42, null, { ip: 'not-an-address' }, { ip: 7 }, {}]) {
       await expect(l.get(bad as never)).rejects.toBeInstanceOf(TokenBucketError);
-      await expect(l.take(bad as never)).rejects.toMatchObject({ code: 'INVALID_KEY' });
+      await expect(l.take(bad as never)).rejects.toMatchObject({ code: 'TB_ERR_INVALID_KEY' });
     }
   });
 
@@ -140,7 +140,7 @@ describe('lockout', () => {
     const { store } = clocked();
     stores.push(store);
     expect(() => createLimiter({ store, capacity: 1, refillPerSecond: 1, lockout: bad as never })).toThrow(
-      expect.objectContaining({ code: 'INVALID_OPTION', option }),
+      expect.objectContaining({ code: 'TB_ERR_INVALID_OPTION', option }),
     );
   });
 });

@@ -1,11 +1,10 @@
 // The circuit breaker on a controlled clock: threshold, cool-down, one probe, one event per change.
-import type { StoreStatusEvent } from '@tokenbucket/core';
-import { CircuitBreaker } from '../../packages/core/src/store/breaker';
+import { type BreakerTransition, CircuitBreaker } from '../../packages/core/src/store/breaker';
 
 function setup(options = { failureThreshold: 3, cooldownMs: 1000 }) {
   let now = 0;
   const breaker = new CircuitBreaker(options, () => now);
-  const events: StoreStatusEvent[] = [];
+  const events: BreakerTransition[] = [];
   breaker.subscribe((e) => events.push(e));
   return {
     breaker,
@@ -63,7 +62,7 @@ test('a listener that throws does not break the breaker', () => {
   });
   const warn = jest.spyOn(process, 'emitWarning').mockImplementation(() => {});
   expect(() => breaker.failure('x')).not.toThrow();
-  expect(warn).toHaveBeenCalledWith(expect.stringMatching(/listener broke/), { type: 'TokenBucketWarning', code: 'TB_LISTENER_FAILED' });
+  expect(warn).toHaveBeenCalledWith(expect.stringMatching(/listener broke/), { type: 'TokenBucketWarning', code: 'TB_WARN_LISTENER_FAILED' });
   warn.mockRestore();
 });
 
@@ -75,7 +74,7 @@ test('bad options name the option', () => {
 test('failures are counted in time: those within the window are one failure', () => {
   let now = 0;
   const breaker = new CircuitBreaker({ failureThreshold: 2, cooldownMs: 1000 }, () => now, 200);
-  const events: StoreStatusEvent[] = [];
+  const events: BreakerTransition[] = [];
   breaker.subscribe((e) => events.push(e));
   for (let i = 0; i < 20; i++) breaker.failure(new Error('stall')); // one stall: every call in flight
   now += 150;

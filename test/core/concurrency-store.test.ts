@@ -3,7 +3,8 @@
 // deny past it, release, renew, a lease that ends frees the slot (a holder that died), the key's
 // name, hash tag and expiry, and the script reloaded after SCRIPT FLUSH.
 import { randomBytes } from 'node:crypto';
-import { type ConcurrencyPolicy, MemoryStore, RedisStore, slotKey, type Store } from '@tokenbucket/core';
+import { MemoryStore, RedisStore, type Store } from '@tokenbucket/core';
+import { type ConcurrencyPolicy, slotKey } from '@tokenbucket/core/store';
 import { CLIENT_KINDS, ClientPool, type TestClient } from '../support/clients';
 import { requireCluster } from '../support/cluster';
 import { randomPrefix, requireRedis, sleep } from '../support/redis';

@@ -2,7 +2,8 @@
 // acquire and release, all or nothing with token policies, renewal past the lease, the
 // decision, its headers and problem body, the diagnostics channel, and check() holding nothing.
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
-import { CHANNELS, createLimiter, type DecisionEvent, MemoryStore, problemDetails, rateLimitHeaders, type Store, TokenBucketError } from '@tokenbucket/core';
+import { CHANNELS, createLimiter, type DecisionEvent, MemoryStore, type Store, TokenBucketError } from '@tokenbucket/core';
+import { problemDetails, rateLimitHeaders } from '@tokenbucket/core/adapter';
 import { newResponse, plainLimiter } from '../support/plain-adapter';
 
 const stores: MemoryStore[] = [];
@@ -44,7 +45,7 @@ describe('options', () => {
     [{ concurrency: 2, name: 'x' }, 'capacity', /capacity/],
   ])('createLimiter(%j) throws naming %s', (options, option, message) => {
     const err = creationError(() => createLimiter({ store: memory(), ...options } as never));
-    expect(err.code).toBe('INVALID_OPTION');
+    expect(err.code).toBe('TB_ERR_INVALID_OPTION');
     expect(err.option).toBe(option);
     expect(err.message).toMatch(message);
   });
@@ -97,10 +98,10 @@ describe('createLimiter with concurrency', () => {
 
   test('take refuses a concurrency limiter; penalty and reward need token policies', async () => {
     const l = createLimiter({ store: memory(), concurrency: 1 });
-    await expect(l.take('k')).rejects.toMatchObject({ code: 'INVALID_OPTION', option: 'concurrency' });
-    await expect(l.penalty('k')).rejects.toMatchObject({ code: 'INVALID_OPTION' });
-    await expect(l.reward('k')).rejects.toMatchObject({ code: 'INVALID_OPTION' });
-    await expect(l.acquire('')).rejects.toMatchObject({ code: 'INVALID_KEY' });
+    await expect(l.take('k')).rejects.toMatchObject({ code: 'TB_ERR_INVALID_OPTION', option: 'concurrency' });
+    await expect(l.penalty('k')).rejects.toMatchObject({ code: 'TB_ERR_INVALID_OPTION' });
+    await expect(l.reward('k')).rejects.toMatchObject({ code: 'TB_ERR_INVALID_OPTION' });
+    await expect(l.acquire('')).rejects.toMatchObject({ code: 'TB_ERR_INVALID_KEY' });
   });
 
   test('acquire on a limiter without concurrency is a take with a release that does nothing', async () => {

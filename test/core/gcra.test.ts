@@ -66,7 +66,7 @@ describe('resultFrom', () => {
     ['a verdict that is neither 0 nor 1', [2, 0, 0], 0],
     ['a level that is not a number', [1, 'x', 0], 0],
     ['not an array', 'OK', 0],
-  ])('%s: STORE_REPLY naming the reply', (_label, reply, offset) => {
-    expect(() => resultFrom(reply, take(1), offset)).toThrow(expect.objectContaining({ code: 'STORE_REPLY' }));
+  ])('%s: TB_ERR_STORE_REPLY naming the reply', (_label, reply, offset) => {
+    expect(() => resultFrom(reply, take(1), offset)).toThrow(expect.objectContaining({ code: 'TB_ERR_STORE_REPLY' }));
   });
 });

@@ -1,5 +1,6 @@
 // The HTTP pieces every adapter shares: the caller key, the RateLimit headers, the problem body.
-import { apiKeyFromHeaders, keyHeaders, MemoryStore, problemDetails, rateLimitHeaders } from '@tokenbucket/core';
+import { MemoryStore } from '@tokenbucket/core';
+import { apiKeyFromHeaders, keyHeaders, problemDetails, rateLimitHeaders } from '@tokenbucket/core/adapter';
 import { buildDecision as fromResult } from '../../packages/core/src/decision';
 import { retryAfterSeconds } from '../../packages/core/src/http/headers';
 import { fits, parsePolicies, type Policy } from '../../packages/core/src/policy';
@@ -147,7 +148,7 @@ describe('the body text of an outcome', () => {
       expect(outcome.body.policy).toBe("GET /a/:id <b>&'c'");
       expect(Object.isFrozen(outcome.body)).toBe(true); // shared between requests: nobody may change it
     }
-    const rejecting = createHttpLimiter({ store: new MemoryStore(), capacity: 1, refillPerSecond: 1, onMissingKey: 'reject' });
+    const rejecting = createHttpLimiter({ store: new MemoryStore(), capacity: 1, refillPerSecond: 1, missingKey: 'reject' });
     const missing = await rejecting.check({ ip: '127.0.0.1' }, 'GET /x');
     expect(missing.action).toBe('reject');
     if (missing.action === 'reject') expect(JSON.parse(missing.bodyText)).toEqual(missing.body);

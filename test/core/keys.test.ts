@@ -1,6 +1,6 @@
 // keyHeaders over Node's rawHeaders (every line of a repeated header kept apart, names in any
 // case), and the Bearer token's exact shape.
-import { apiKeyFromHeaders, keyHeaders } from '@tokenbucket/core';
+import { apiKeyFromHeaders, keyHeaders } from '@tokenbucket/core/adapter';
 import { apiKeyOf } from '../../packages/core/src/http/keys';
 
 describe('keyHeaders from rawHeaders', () => {

@@ -2,7 +2,8 @@
 // taken in one take, gives back what it did not spend (at expiry, when the key cools, on quit),
 // never answers a denial from a lease, and keeps costs, reads, refunds, resets and lock-outs as
 // they are without leases; the store contract passes with leases on, standalone and Cluster.
-import { createLimiter, RedisStore, type TakeResult } from '@tokenbucket/core';
+import { createLimiter, RedisStore } from '@tokenbucket/core';
+import type { TakeResult } from '@tokenbucket/core/store';
 import { parseLeaseOptions } from '../../packages/core/src/store/lease';
 import { parsePolicies } from '../../packages/core/src/policy';
 import { bucketKey } from '../../packages/core/src/store/types';
@@ -55,7 +56,7 @@ describe('leases option', () => {
     } catch (err) {
       error = err;
     }
-    expect(error).toMatchObject({ code: 'INVALID_OPTION' });
+    expect(error).toMatchObject({ code: 'TB_ERR_INVALID_OPTION' });
     expect((error as Error).message).toContain(`\`${option}\``);
   });
 });

@@ -167,7 +167,7 @@ describe('MemoryStore, exactly', () => {
 
   test('options: an object; maxKeys from 1; sweepIntervalMs a finite number from 10 ms', () => {
     for (const options of [null, 'x', 5]) {
-      expect(() => new MemoryStore(options as never)).toThrow(expect.objectContaining({ code: 'INVALID_OPTION', option: 'options' }));
+      expect(() => new MemoryStore(options as never)).toThrow(expect.objectContaining({ code: 'TB_ERR_INVALID_OPTION', option: 'options' }));
     }
     expect(() => new MemoryStore(null as never)).toThrow(/must be an object \{ maxKeys, sweepIntervalMs \}/);
     for (const sweepIntervalMs of [9, 9.99, Infinity, '100', -1]) {

@@ -75,7 +75,7 @@ describe('createLimiter rejects bad options at creation', () => {
       thrown = err;
     }
     expect(thrown).toBeInstanceOf(TokenBucketError);
-    expect((thrown as TokenBucketError).code).toBe('INVALID_OPTION');
+    expect((thrown as TokenBucketError).code).toBe('TB_ERR_INVALID_OPTION');
     expect((thrown as Error).message).toMatch(message);
   });
 
@@ -104,7 +104,7 @@ describe('take rejects bad input without touching the store', () => {
     ['Infinity', Infinity, /`cost`.*got Infinity\./],
     ['a string', '2', /`cost`.*got "2"\./],
   ])('cost %s', async (_label, cost, message) => {
-    await expect(l.take('k', { cost: cost as number })).rejects.toMatchObject({ code: 'INVALID_COST', message: expect.stringMatching(message) });
+    await expect(l.take('k', { cost: cost as number })).rejects.toMatchObject({ code: 'TB_ERR_INVALID_COST', message: expect.stringMatching(message) });
     expect((await l.take('k', { cost: 0 })).remaining).toBe(5);
   });
 
@@ -113,7 +113,7 @@ describe('take rejects bad input without touching the store', () => {
     ['undefined', undefined],
     ['a number', 42],
   ])('key %s', async (_label, key) => {
-    await expect(l.take(key as string)).rejects.toMatchObject({ code: 'INVALID_KEY' });
-    await expect(l.reset(key as string)).rejects.toMatchObject({ code: 'INVALID_KEY' });
+    await expect(l.take(key as string)).rejects.toMatchObject({ code: 'TB_ERR_INVALID_KEY' });
+    await expect(l.reset(key as string)).rejects.toMatchObject({ code: 'TB_ERR_INVALID_KEY' });
   });
 });

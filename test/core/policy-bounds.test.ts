@@ -31,7 +31,7 @@ test.each([
   ['129 characters', 'n'.repeat(129)],
   ['empty', ''],
 ])('a policy name with %s is refused', (_label, name) => {
-  expect(limiter({ name, capacity: 1, refillPerSecond: 1 })).toThrow(expect.objectContaining({ code: 'INVALID_OPTION', option: 'name' }));
+  expect(limiter({ name, capacity: 1, refillPerSecond: 1 })).toThrow(expect.objectContaining({ code: 'TB_ERR_INVALID_OPTION', option: 'name' }));
 });
 
 test('a policy name of 128 printable characters is accepted', () => {
@@ -40,5 +40,5 @@ test('a policy name of 128 printable characters is accepted', () => {
 
 test('a bad cost is reported under the option `cost`', async () => {
   const l = createLimiter({ store, capacity: 1, refillPerSecond: 1 });
-  await expect(l.take('k', { cost: -1 })).rejects.toMatchObject({ code: 'INVALID_COST', option: 'cost' });
+  await expect(l.take('k', { cost: -1 })).rejects.toMatchObject({ code: 'TB_ERR_INVALID_COST', option: 'cost' });
 });

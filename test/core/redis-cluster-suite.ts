@@ -231,7 +231,7 @@ export function runRedisClusterSuite(kind: ClientKind): void {
       const ids = Array.from({ length: 60 }, caller);
       for (let round = 0; round < 4; round++) {
         const [failed, ...others] = await Promise.allSettled([store.take(bad, l.policies, 1), ...ids.map((id) => store.take(id, l.policies, 1))]);
-        expect(failed).toMatchObject({ status: 'rejected', reason: { code: 'STORE_WRONGTYPE' } });
+        expect(failed).toMatchObject({ status: 'rejected', reason: { code: 'TB_ERR_STORE_WRONGTYPE' } });
         expect(others.every((s) => s.status === 'fulfilled' && s.value.allowed)).toBe(true);
       }
       expect(statuses).toEqual([]);

@@ -1,6 +1,6 @@
 // Store errors carry Redis's own code: ioredis's ReplyError and node-redis's ErrorReply alike.
 import { errorCode, redisErrorCode } from '../../packages/core/src/diagnostics';
-import { WarnOnChange } from '../../packages/core/src/warnings';
+import { WarnOnChange } from '../../packages/core/src/errors';
 
 class ReplyError extends Error {
   override name = 'ReplyError';
@@ -32,12 +32,12 @@ test('WarnOnChange says a cause once, and again only when it changes', () => {
   const warn = jest.spyOn(process, 'emitWarning').mockImplementation(() => {});
   try {
     const w = new WarnOnChange();
-    expect(w.emit('a', 'TB_REDIS_OOM', 'one')).toBe(true);
-    expect(w.emit('a', 'TB_REDIS_OOM', 'one')).toBe(false);
-    expect(w.emit('b', 'TB_REDIS_READONLY', 'two')).toBe(true);
+    expect(w.emit('a', 'TB_WARN_REDIS_OOM', 'one')).toBe(true);
+    expect(w.emit('a', 'TB_WARN_REDIS_OOM', 'one')).toBe(false);
+    expect(w.emit('b', 'TB_WARN_REDIS_READONLY', 'two')).toBe(true);
     expect(warn.mock.calls).toEqual([
-      ['one', { type: 'TokenBucketWarning', code: 'TB_REDIS_OOM' }],
-      ['two', { type: 'TokenBucketWarning', code: 'TB_REDIS_READONLY' }],
+      ['one', { type: 'TokenBucketWarning', code: 'TB_WARN_REDIS_OOM' }],
+      ['two', { type: 'TokenBucketWarning', code: 'TB_WARN_REDIS_READONLY' }],
     ]);
   } finally {
     warn.mockRestore();
@@ -45,7 +45,7 @@ test('WarnOnChange says a cause once, and again only when it changes', () => {
 });
 
 test('store_up: a node that has only failed reads 0 until a call succeeds; a status event decides after that', async () => {
-  const { StoreStates } = await import('../../packages/core/src/metrics');
+  const { StoreStates } = await import('../../packages/core/src/exporter');
   const states = new StoreStates();
   const read = () => {
     const seen: [string, number][] = [];

@@ -1,7 +1,8 @@
 // The store contract: the same cases run on every Store (memory, and Redis and Redis Cluster through
 // every supported client).
 import { randomBytes } from 'node:crypto';
-import { createLimiter, type Decision, type LockoutRule, type PolicyOptions, type Store, type TakeResult } from '@tokenbucket/core';
+import { createLimiter, type Decision, type PolicyOptions, type Store } from '@tokenbucket/core';
+import type { LockoutRule, TakeResult } from '@tokenbucket/core/store';
 import { parsePolicies, type Policy } from '../../packages/core/src/policy';
 import { sleep } from '../support/redis';
 
@@ -342,7 +343,7 @@ export function runStoreSuite(label: string, makeHarness: () => StoreHarness | P
       test('an amount that is not a finite number is refused', async () => {
         const policies = policiesOf({ capacity: 5, refillPerSecond: SLOW });
         for (const bad of [Number.NaN, Infinity, '1' as never]) {
-          await expect(harness.store().adjust(caller(), policies, bad)).rejects.toMatchObject({ code: 'INVALID_COST', option: 'tokens' });
+          await expect(harness.store().adjust(caller(), policies, bad)).rejects.toMatchObject({ code: 'TB_ERR_INVALID_COST', option: 'tokens' });
         }
       });
     });
@@ -501,8 +502,8 @@ export function runStoreSuite(label: string, makeHarness: () => StoreHarness | P
         ];
         for (const [change, option] of cases) {
           const rule = { ...ruleOf(1, 1000, 1000), ...change };
-          await expect(harness.store().take(caller(), policies, 1, rule)).rejects.toMatchObject({ code: 'INVALID_OPTION', option });
-          await expect(harness.store().unlock(caller(), rule)).rejects.toMatchObject({ code: 'INVALID_OPTION', option });
+          await expect(harness.store().take(caller(), policies, 1, rule)).rejects.toMatchObject({ code: 'TB_ERR_INVALID_OPTION', option });
+          await expect(harness.store().unlock(caller(), rule)).rejects.toMatchObject({ code: 'TB_ERR_INVALID_OPTION', option });
         }
       });
     });

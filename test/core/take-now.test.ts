@@ -1,6 +1,7 @@
 // Decisions that need no waiting: Store.takeNow, the limiter over it, and the HTTP path that
 // answers such a request in the same turn (no promise) with the same outcome as the waiting path.
-import { createLimiter, MemoryStore, RedisStore, type Store, type TakeResult } from '@tokenbucket/core';
+import { createLimiter, MemoryStore, RedisStore, type Store } from '@tokenbucket/core';
+import type { TakeResult } from '@tokenbucket/core/store';
 import { Redis } from 'ioredis';
 import { newResponse, plainLimiter, type PlainRequest } from '../support/plain-adapter';
 import { randomPrefix, redisUrl, requireRedis } from '../support/redis';
@@ -44,9 +45,9 @@ describe('a custom store', () => {
     await expect(taken).rejects.toThrow(`${where} failed`);
   });
 
-  test.each(['takeNow', 'take'] as const)('over HTTP, a fault thrown by %s is a store failure: onError, then the configured answer', async (where) => {
+  test.each(['takeNow', 'take'] as const)('over HTTP, a fault thrown by %s is a store failure: onStoreError, then the configured answer', async (where) => {
     const errors: unknown[] = [];
-    const limiter = plainLimiter({ store: failing(where), ...policy, onStoreError: 'deny', onError: ({ error }) => void errors.push(error) });
+    const limiter = plainLimiter({ store: failing(where), ...policy, storeFailure: 'deny', onStoreError: ({ error }) => void errors.push(error) });
     const res = newResponse();
     await expect(Promise.resolve(limiter.handle(withKey('k'), res, 'GET /x'))).resolves.toBe(false);
     expect(res.status).toBe(503);

@@ -30,7 +30,7 @@ describe('rates in whole units of time', () => {
 
   test('a policy too large for its fast rate is refused at creation, naming the capacity', () => {
     expect(() => parsePolicies({ capacity: 2e9, refillPerSecond: 1001 })).toThrow(
-      expect.objectContaining({ code: 'INVALID_OPTION', option: 'capacity', message: expect.stringContaining('within 1e6 seconds') }),
+      expect.objectContaining({ code: 'TB_ERR_INVALID_OPTION', option: 'capacity', message: expect.stringContaining('within 1e6 seconds') }),
     );
     expect(() => parsePolicies({ capacity: 2e9, refillPerSecond: 1000 })).not.toThrow(); // counted in microseconds
     expect(() => parsePolicies({ capacity: 1e9, refillPerSecond: 1e6 })).not.toThrow();
@@ -65,22 +65,26 @@ describe('the script decides', () => {
     expect(decision).toMatchObject({ allowed: true, remaining: 0, retryAfterMs: 0 });
   });
 
-  test('a WRONGTYPE verdict (-2) is a STORE_WRONGTYPE error naming the key by its index', () => {
+  test('a WRONGTYPE verdict (-2) is a TB_ERR_STORE_WRONGTYPE error naming the key by its index', () => {
     const lockout: ScriptOp = { ...take, lockout: { name: 'r', after: 1, windowMs: 1, durationMs: 1 } };
     const keys = () => ['tb:p:{id}', 'tb:"lock":r:{id}', 'tb:"denials":r:{id}'];
     expect(() => resultFrom([-2, 3, 0], lockout, 0, keys)).toThrow(
-      expect.objectContaining({ code: 'STORE_WRONGTYPE', message: expect.stringContaining('"tb:\\"denials\\":r:{id}"') }),
+      expect.objectContaining({ code: 'TB_ERR_STORE_WRONGTYPE', message: expect.stringContaining('"tb:\\"denials\\":r:{id}"') }),
     );
-    expect(() => resultFrom([-2, 1], take, 0)).toThrow(expect.objectContaining({ code: 'STORE_WRONGTYPE', message: expect.stringContaining('(unknown)') }));
+    expect(() => resultFrom([-2, 1], take, 0)).toThrow(
+      expect.objectContaining({ code: 'TB_ERR_STORE_WRONGTYPE', message: expect.stringContaining('(unknown)') }),
+    );
     expect(resultFrom([-1, 0, 0], lockout, 0)).toBeUndefined();
     expect(resultFrom([0, 0, 5000], lockout, 0)).toMatchObject({ allowed: false, lockedMs: 5 });
-    expect(() => resultFrom([1, 0, 5000], lockout, 0)).toThrow(expect.objectContaining({ code: 'STORE_REPLY' })); // locked yet allowed
-    expect(() => resultFrom([0, 0, 1, 0], { kind: 'adjust', policies: take.policies, amount: 1 }, 0)).toThrow(expect.objectContaining({ code: 'STORE_REPLY' }));
+    expect(() => resultFrom([1, 0, 5000], lockout, 0)).toThrow(expect.objectContaining({ code: 'TB_ERR_STORE_REPLY' })); // locked yet allowed
+    expect(() => resultFrom([0, 0, 1, 0], { kind: 'adjust', policies: take.policies, amount: 1 }, 0)).toThrow(
+      expect.objectContaining({ code: 'TB_ERR_STORE_REPLY' }),
+    );
   });
 
-  test("a reply that is not the script's shape is a STORE_REPLY error", () => {
-    expect(() => resultFrom([2, 0], take, 0)).toThrow(expect.objectContaining({ code: 'STORE_REPLY' }));
-    expect(() => resultFrom([1], take, 0)).toThrow(expect.objectContaining({ code: 'STORE_REPLY' }));
-    expect(() => resultFrom('OK', take, 0)).toThrow(expect.objectContaining({ code: 'STORE_REPLY' }));
+  test("a reply that is not the script's shape is a TB_ERR_STORE_REPLY error", () => {
+    expect(() => resultFrom([2, 0], take, 0)).toThrow(expect.objectContaining({ code: 'TB_ERR_STORE_REPLY' }));
+    expect(() => resultFrom([1], take, 0)).toThrow(expect.objectContaining({ code: 'TB_ERR_STORE_REPLY' }));
+    expect(() => resultFrom('OK', take, 0)).toThrow(expect.objectContaining({ code: 'TB_ERR_STORE_REPLY' }));
   });
 });

@@ -1,6 +1,7 @@
 // The take script on a real Redis: known by its SHA-1, each take's verdict in one call, and
 // allowed exactly when debited.
-import { createLimiter, hashCallerKey, RedisStore } from '@tokenbucket/core';
+import { createLimiter, RedisStore } from '@tokenbucket/core';
+import { hashCallerKey } from '@tokenbucket/core/store';
 import { TAKE_SCRIPT, TAKE_SCRIPT_SHA1 } from '../../packages/core/src/store/redis/script';
 import { randomPrefix, RedisPool, requireRedis } from '../support/redis';
 

@@ -68,19 +68,17 @@ export async function eventually<T>(read: () => Promise<T>, want: T, timeoutMs =
   return last;
 }
 
-/** Sends a GET and drops the connection after `afterMs`, before the response is sent. */
-export function abortAfter(app: RunningApp, path: string, headers: Record<string, string>, afterMs: number): Promise<void> {
+/**
+ * Sends a GET whose connection `drop()` closes, before the response if the handler is still at
+ * work. Tests wait until the limiter has taken its token (or slot) before they drop it: a fixed
+ * delay would race the request on a busy machine.
+ */
+export function openRequest(app: RunningApp, path: string, headers: Record<string, string>): { drop(): void } {
   const { port } = app.server.address() as AddressInfo;
-  return new Promise((resolve) => {
-    const req = httpRequest({ host: '127.0.0.1', port, path, headers });
-    req.on('error', () => resolve());
-    req.on('response', () => resolve());
-    req.end();
-    setTimeout(() => {
-      req.destroy();
-      resolve();
-    }, afterMs);
-  });
+  const req = httpRequest({ host: '127.0.0.1', port, path, headers });
+  req.on('error', () => {});
+  req.end();
+  return { drop: () => void req.destroy() };
 }
 
 /** A name no other test uses: `label-` and six hex digits. */

@@ -52,7 +52,7 @@ async function start(register: (app: FastifyInstance) => Promise<void> | void) {
   };
   return Object.assign(get, { server: app.server });
 }
-const byUser = { key: (request: FastifyRequest) => request.user?.id, onMissingKey: 'reject' as const, capacity: 2, refillPerSecond: SLOW };
+const byUser = { key: (request: FastifyRequest) => request.user?.id, missingKey: 'reject' as const, capacity: 2, refillPerSecond: SLOW };
 
 test("hook: 'preHandler' keys on request.user set by an auth hook: four users are four buckets", async () => {
   const get = await start(async (app) => {
@@ -67,7 +67,7 @@ test("hook: 'preHandler' keys on request.user set by an auth hook: four users ar
   }
   // Each user's two tokens, then a 429: never a 401 for someone logged in.
   expect(statuses).toEqual({ u1: [200, 200, 429], u2: [200, 200, 429], u3: [200, 200, 429], u4: [200, 200, 429] });
-  expect((await get('/me')).status).toBe(401); // anonymous: no key, onMissingKey 'reject'
+  expect((await get('/me')).status).toBe(401); // anonymous: no key, missingKey 'reject'
 });
 
 test("the default hook, 'onRequest', runs before the auth hook: the same options reject the logged-in user", async () => {

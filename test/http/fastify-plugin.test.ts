@@ -116,16 +116,16 @@ test('bad route options fail at registration, naming the option and the route', 
   apps.push(app);
   await app.register(tokenBucket);
   expect(() => app.get('/bad/:id', { config: { rateLimit: { capacity: -1, refillPerSecond: 1 } } }, async () => ({}))).toThrow(
-    /`capacity` must be an integer >= 1.*got -1\. \(config\.rateLimit of route GET \/bad\/:id\)$/,
+    /`capacity` must be an integer >= 1.*got -1\. \(config\.rateLimit of route GET \/bad\/:id\) \(see docs\/reference\/errors\.md#tb_err_invalid_option\)$/,
   );
   expect(() => app.post('/bad2', { config: { rateLimit: 'yes' as never } }, async () => ({}))).toThrow(
-    /`config.rateLimit` must be an options object.*\(config\.rateLimit of route POST \/bad2\)$/,
+    /`config.rateLimit` must be an options object.*\(config\.rateLimit of route POST \/bad2\) \(see docs\/reference\/errors\.md#tb_err_invalid_option\)$/,
   );
   expect(() => app.route({ method: ['PUT', 'PATCH'], url: '/bad3', config: { rateLimit: { hook: 'onSend' as never } }, handler: async () => ({}) })).toThrow(
     expect.objectContaining({
-      code: 'INVALID_OPTION',
+      code: 'TB_ERR_INVALID_OPTION',
       option: 'config.rateLimit.hook',
-      message: expect.stringMatching(/\(config\.rateLimit of route PUT, PATCH \/bad3\)$/),
+      message: expect.stringMatching(/\(config\.rateLimit of route PUT, PATCH \/bad3\) \(see docs\/reference\/errors\.md#tb_err_invalid_option\)$/),
     }),
   );
 });

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { Agent } from 'node:http';
 import Redis from 'ioredis';
-import { RedisStore, type DecisionEvent, type StoreStatusEvent } from '@tokenbucket/core';
+import { RedisStore, type DecisionEvent, type StoreStatusChange } from '@tokenbucket/core';
 import { RedisProcess } from '../support/redis-process';
 import { send } from './client';
 import type { AdapterHarness, RunningApp } from './harness';
@@ -38,7 +38,7 @@ export function runFaultContract(harness: AdapterHarness): void {
     let app: RunningApp;
     const agent = new Agent({ keepAlive: true });
     const prefix = `tbfault:${harness.name}:${randomBytes(3).toString('hex')}:`;
-    const status: StoreStatusEvent['status'][] = [];
+    const status: StoreStatusChange['status'][] = [];
     const sources: DecisionEvent['source'][] = [];
     const callerIds: string[] = [];
     const unhandled: unknown[] = [];
@@ -54,7 +54,7 @@ export function runFaultContract(harness: AdapterHarness): void {
       admin = new Redis(server.url, { maxRetriesPerRequest: 20 });
       admin.on('error', () => {});
       const store = new RedisStore({ client, prefix, timeoutMs: BUDGET_MS, breaker: { failureThreshold: 3, cooldownMs: 300 } });
-      const hooks = { onStoreStatus: (e: StoreStatusEvent) => void status.push(e.status) };
+      const hooks = { onStoreStatus: (e: StoreStatusChange) => void status.push(e.status) };
       const common = { store, refillPerSecond: 1 / 3600, ...hooks };
       app = await startApp(harness, {
         routes: [
@@ -71,8 +71,8 @@ export function runFaultContract(harness: AdapterHarness): void {
             },
           },
           { method: 'GET', path: '/tight', limit: { ...common, capacity: 3 } },
-          { method: 'GET', path: '/allow', limit: { ...common, capacity: 1000, onStoreError: 'allow' } },
-          { method: 'GET', path: '/deny', limit: { ...common, capacity: 1000, onStoreError: 'deny' } },
+          { method: 'GET', path: '/allow', limit: { ...common, capacity: 1000, storeFailure: 'allow' } },
+          { method: 'GET', path: '/deny', limit: { ...common, capacity: 1000, storeFailure: 'deny' } },
         ],
       });
     });

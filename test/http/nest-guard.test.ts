@@ -300,7 +300,7 @@ test('bad options fail the start (app.init), naming the option, the value and th
     }
   }
   await expect(nestApp({ imports: [RateLimitModule.forRoot({ store })], controllers: [OddController] })).rejects.toThrow(
-    /`@RateLimit options` must be an options object; got 5\. \(limits of OddController\.handle\)$/,
+    /`@RateLimit options` must be an options object; got 5\. \(limits of OddController\.handle\) \(see docs\/reference\/errors\.md#tb_err_invalid_option\)$/,
   );
 });
 
@@ -316,7 +316,7 @@ class SessionGuard {
 
 @Controller('me')
 @UseGuards(SessionGuard, RateLimitGuard)
-@RateLimit({ capacity: 1, refillPerSecond: SLOW, key: (req) => req.user?.id, onMissingKey: 'reject' })
+@RateLimit({ capacity: 1, refillPerSecond: SLOW, key: (req) => req.user?.id, missingKey: 'reject' })
 class MeController {
   @Get()
   me() {

@@ -104,7 +104,7 @@ test('keyed on the user that an auth middleware before it sets', async () => {
     consumer
       .apply(
         authenticate,
-        rateLimit({ store, capacity: 1, refillPerSecond: SLOW, key: (req) => (req as { user?: { id: string } }).user?.id, onMissingKey: 'reject' }),
+        rateLimit({ store, capacity: 1, refillPerSecond: SLOW, key: (req) => (req as { user?: { id: string } }).user?.id, missingKey: 'reject' }),
       )
       .forRoutes('*');
   });

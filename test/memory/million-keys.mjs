@@ -1,7 +1,8 @@
 // Memory under one million distinct callers: drives the built core (MemoryStore limiter, the HTTP
 // engine by key, by IP and on its fallback path, memoizePolicies) and prints peak heap and RSS.
 // Run after `pnpm build`: node --expose-gc test/memory/million-keys.mjs [callers]
-import { createHttpLimiter, createLimiter, memoizePolicies, MemoryStore } from '../../packages/core/dist/esm/index.js';
+import { createHttpLimiter } from '../../packages/core/dist/esm/adapter.js';
+import { createLimiter, memoizePolicies, MemoryStore } from '../../packages/core/dist/esm/index.js';
 
 /** Requests as plain objects `{ headers, ip }`: the engine reads them through this adapter. */
 const plain = {
@@ -99,7 +100,7 @@ console.log(`node ${process.version}, MemoryStore default maxKeys ${new MemorySt
   const engine = engineFor({ store: failing, capacity: 10, refillPerSecond: SLOW });
   let fallback = 0;
   await phase(
-    "HTTP engine, store failing: onStoreError 'fallback'",
+    "HTTP engine, store failing: storeFailure 'fallback'",
     async (i) => {
       await engine.check({ headers: { 'x-api-key': [`key-${i}`] }, ip: '203.0.113.1' }, 'GET /items/:id');
       fallback++;

@@ -4,7 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { hashCallerKey } from '@tokenbucket/core';
+import { hashCallerKey } from '@tokenbucket/core/store';
 import { RedisPool, requireRedis } from '../support/redis';
 import { parseExposition, total } from './exposition';
 

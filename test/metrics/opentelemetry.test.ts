@@ -120,7 +120,7 @@ test('one open registration per MeterProvider; close() stops counting', async ()
   const otel = meterProvider();
   const first = registerMetrics({ meterProvider: otel.provider });
   expect(() => registerMetrics({ meterProvider: otel.provider })).toThrow(
-    expect.objectContaining({ code: 'INVALID_OPTION', option: 'meterProvider', message: expect.stringMatching(/close\(\)/) }),
+    expect.objectContaining({ code: 'TB_ERR_INVALID_OPTION', option: 'meterProvider', message: expect.stringMatching(/close\(\)/) }),
   );
   const store = new MemoryStore();
   const limiter = createLimiter({ store, name: 'closing', capacity: 10, refillPerSecond: 1 });
@@ -161,11 +161,11 @@ test('past maxLabelValues, new policies count as (other), with one warning; a su
     expect(warn).toHaveBeenCalledTimes(2);
     expect(warn).toHaveBeenCalledWith(expect.stringMatching(/more than 1 distinct `policy` label values/), {
       type: 'TokenBucketWarning',
-      code: 'TB_LABEL_VALUES',
+      code: 'TB_WARN_LABEL_VALUES',
     });
-    expect(warn).toHaveBeenCalledWith(expect.stringMatching(/^tokenbucket: a metrics subscriber failed/), {
+    expect(warn).toHaveBeenCalledWith(expect.stringMatching(/^tokenbucket: a metrics subscriber threw/), {
       type: 'TokenBucketWarning',
-      code: 'TB_METRICS_FAILED',
+      code: 'TB_WARN_METRICS_FAILED',
     });
   } finally {
     warn.mockRestore();
@@ -181,7 +181,7 @@ test.each([
   [{ maxLabelValues: 1.5 }, 'maxLabelValues'],
   [{ meterProvider: {} }, 'meterProvider'],
   [{ register: {} }, 'register'],
-])('bad option %p throws INVALID_OPTION naming %s', (options, option) => {
+])('bad option %p throws TB_ERR_INVALID_OPTION naming %s', (options, option) => {
   let error: unknown;
   try {
     registerMetrics(options as never);
@@ -189,6 +189,6 @@ test.each([
     error = err;
   }
   expect(error).toBeInstanceOf(TokenBucketError);
-  expect(error).toMatchObject({ code: 'INVALID_OPTION', option });
+  expect(error).toMatchObject({ code: 'TB_ERR_INVALID_OPTION', option });
   expect(channel(CHANNELS.decision).hasSubscribers).toBe(false);
 });

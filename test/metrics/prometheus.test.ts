@@ -65,7 +65,7 @@ test('a second registration on one registry throws, naming the metric and what t
     error = err;
   }
   expect(error).toBeInstanceOf(TokenBucketError);
-  expect(error).toMatchObject({ code: 'INVALID_OPTION', option: 'register' });
+  expect(error).toMatchObject({ code: 'TB_ERR_INVALID_OPTION', option: 'register' });
   expect((error as Error).message).toMatch(/tokenbucket_decisions_total.*already registered.*close\(\)/);
   first.close();
   first.close(); // twice is fine
@@ -126,7 +126,7 @@ test('past maxLabelValues, new policies count as (other), with one warning', asy
   expect(warn).toHaveBeenCalledTimes(1);
   expect(warn).toHaveBeenCalledWith(expect.stringMatching(/more than 2 distinct `policy` label values/), {
     type: 'TokenBucketWarning',
-    code: 'TB_LABEL_VALUES',
+    code: 'TB_WARN_LABEL_VALUES',
   });
   warn.mockRestore();
 });
@@ -137,9 +137,9 @@ test('a message its subscriber cannot read is a warning, never an uncaught excep
   channel(CHANNELS.storeCall).publish(null);
   channel(CHANNELS.storeCall).publish(null);
   expect(warn).toHaveBeenCalledTimes(1);
-  expect(warn).toHaveBeenCalledWith(expect.stringMatching(/^tokenbucket: a metrics subscriber failed/), {
+  expect(warn).toHaveBeenCalledWith(expect.stringMatching(/^tokenbucket: a metrics subscriber threw/), {
     type: 'TokenBucketWarning',
-    code: 'TB_METRICS_FAILED',
+    code: 'TB_WARN_METRICS_FAILED',
   });
   warn.mockRestore();
 });
@@ -154,7 +154,7 @@ test.each([
   [{ maxLabelValues: 0 }, 'maxLabelValues'],
   [{ register: {} }, 'register'],
   [{ registry: new Registry() }, 'registry'],
-])('bad option %p throws INVALID_OPTION naming %s', (options, option) => {
-  expect(() => registerMetrics(options as never)).toThrow(expect.objectContaining({ code: 'INVALID_OPTION', option }));
+])('bad option %p throws TB_ERR_INVALID_OPTION naming %s', (options, option) => {
+  expect(() => registerMetrics(options as never)).toThrow(expect.objectContaining({ code: 'TB_ERR_INVALID_OPTION', option }));
   expect(channel(CHANNELS.decision).hasSubscribers).toBe(false);
 });

@@ -15,7 +15,7 @@ import { closeClient } from '../support/redis';
 import { parseExposition, type Sample } from './exposition';
 import { meterProvider, pointValue } from './otel';
 
-/** A RedisStore on a port where nothing listens: every take fails (STORE_UNAVAILABLE). */
+/** A RedisStore on a port where nothing listens: every take fails (TB_ERR_STORE_UNAVAILABLE). */
 async function deadStore(name: string): Promise<{ store: RedisStore; client: Redis }> {
   const client = new Redis(await freePort(), '127.0.0.1', { maxRetriesPerRequest: 0, retryStrategy: () => null });
   client.on('error', () => {});
@@ -64,11 +64,11 @@ describe('prom-client exposition', () => {
     const { store, client } = await deadStore('prom-dead');
     try {
       await threeFailures(store);
-      expect(series(await scrape(), 'tokenbucket_store_errors_total', { store: 'prom-dead' })).toEqual([['STORE_UNAVAILABLE', 0]]);
-      expect(series(await scrape(), 'tokenbucket_store_errors_total', { store: 'prom-dead' })).toEqual([['STORE_UNAVAILABLE', 3]]);
+      expect(series(await scrape(), 'tokenbucket_store_errors_total', { store: 'prom-dead' })).toEqual([['TB_ERR_STORE_UNAVAILABLE', 0]]);
+      expect(series(await scrape(), 'tokenbucket_store_errors_total', { store: 'prom-dead' })).toEqual([['TB_ERR_STORE_UNAVAILABLE', 3]]);
       await expect(createLimiter({ store, capacity: 5, refillPerSecond: 1 }).take('k')).rejects.toBeDefined();
       // A series already shown counts a new failure at once.
-      expect(series(await scrape(), 'tokenbucket_store_errors_total', { store: 'prom-dead' })).toEqual([['STORE_UNAVAILABLE', 4]]);
+      expect(series(await scrape(), 'tokenbucket_store_errors_total', { store: 'prom-dead' })).toEqual([['TB_ERR_STORE_UNAVAILABLE', 4]]);
     } finally {
       await closeClient(client);
     }
@@ -97,7 +97,7 @@ describe('OpenTelemetry collection', () => {
     const { store, client } = await deadStore('otel-dead');
     try {
       await threeFailures(store);
-      const labels = { store: 'otel-dead', code: 'STORE_UNAVAILABLE' };
+      const labels = { store: 'otel-dead', code: 'TB_ERR_STORE_UNAVAILABLE' };
       expect(pointValue(await otel.collect(), 'tokenbucket.store.errors', labels)).toBe(0);
       expect(pointValue(await otel.collect(), 'tokenbucket.store.errors', labels)).toBe(3);
     } finally {

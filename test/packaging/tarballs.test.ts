@@ -36,12 +36,14 @@ beforeAll(() => {
       'prom-client': pinned('prom-client'),
       '@opentelemetry/api': pinned('@opentelemetry/api'),
       '@opentelemetry/sdk-metrics': pinned('@opentelemetry/sdk-metrics'),
+      // The declarations name node:diagnostics_channel's Channel: a TypeScript consumer has Node's types.
+      '@types/node': pinned('@types/node'),
     },
     // The packed packages name core by version: take it from its tarball, never from a registry.
     pnpm: { overrides: { '@tokenbucket/core': tarballs.get('core') } },
   };
   writeFileSync(join(dir, 'package.json'), JSON.stringify(consumer, null, 2));
-  for (const [file, source] of Object.entries(SCRIPTS)) writeFileSync(join(dir, file), source);
+  for (const [file, source] of Object.entries({ ...SCRIPTS, ...SUBPATHS })) writeFileSync(join(dir, file), source);
   execFileSync('pnpm', ['install', '--prefer-offline', '--ignore-workspace', '--reporter=silent'], { cwd: dir, stdio: 'pipe' });
 }, 180_000);
 
@@ -89,6 +91,43 @@ test.each(['esm.mjs', 'cjs.cjs'])('%s: both packages count the same decisions', 
   });
 });
 
+test.each(['subpaths.mjs', 'subpaths.cjs'])('%s: each subpath of core loads from the tarball, and shares its modules with the main entry', (file) => {
+  const out = JSON.parse(execFileSync(process.execPath, [file], { cwd: dir, encoding: 'utf8' }));
+  expect(out).toEqual({
+    adapter: { createHttpLimiter: 'function', routeId: 'GET /items/:id', problemDetails: 'function' },
+    metrics: { subscribeMetrics: 'function', OTHER: '(other)', ONE_NODE: 'string' },
+    store: { bucketKey: 'p:policy:{id}', hashCallerKey: 22 },
+    // One TokenBucketError class, whichever entry threw it.
+    sameError: true,
+    code: 'TB_ERR_INVALID_OPTION',
+  });
+});
+
+/** What tsc reports for a project in the consumer's directory ('' when it type-checks). */
+function tscErrors(config: string): string {
+  const tsc = require.resolve('typescript/bin/tsc');
+  try {
+    execFileSync(process.execPath, [tsc, '-p', config], { cwd: dir, encoding: 'utf8', stdio: 'pipe' });
+    return '';
+  } catch (err) {
+    return String((err as { stdout?: string }).stdout) || String(err);
+  }
+}
+
+test.each([
+  ['Node16 (ESM and CommonJS files, through `exports`)', 'tsconfig.node16.json'],
+  ['Node10 (`moduleResolution: node`, through `typesVersions`)', 'tsconfig.node10.json'],
+  ['Bundler', 'tsconfig.bundler.json'],
+])('TypeScript consumers of the subpaths type-check: %s', (_label, config) => {
+  expect(tscErrors(config)).toBe('');
+});
+
+test('a type error through a subpath is caught: the check is not vacuous', () => {
+  writeFileSync(join(dir, 'wrong.mts'), "import { routeId } from '@tokenbucket/core/adapter';\nexport const n: number = routeId('GET', '/');\n");
+  writeFileSync(join(dir, 'tsconfig.wrong.json'), tsconfig('Node16', 'Node16', ['wrong.mts']));
+  expect(tscErrors('tsconfig.wrong.json')).toMatch(/wrong\.mts.*error TS2322: Type 'string' is not assignable to type 'number'/);
+});
+
 /** One program, in both module formats: two decisions, read from prom-client and from the OpenTelemetry SDK. */
 const body = (format: string) => `
   class Reader extends MetricReader {
@@ -129,4 +168,69 @@ const { MeterProvider, MetricReader } = require('@opentelemetry/sdk-metrics');
 (async () => {
 ${body('cjs')}
 })();`,
+};
+
+/** Consumers of the subpaths: programs run as ESM and CommonJS, and typed files checked three ways. */
+const subpathsBody = `
+  let thrown;
+  try {
+    invalidOption('x', 1, 'a string');
+  } catch (err) {
+    thrown = err;
+  }
+  console.log(JSON.stringify({
+    adapter: { createHttpLimiter: typeof createHttpLimiter, routeId: routeId('GET', '/items/:id'), problemDetails: typeof problemDetails },
+    metrics: { subscribeMetrics: typeof subscribeMetrics, OTHER, ONE_NODE: typeof ONE_NODE },
+    store: { bucketKey: bucketKey('p:', 'policy', 'id'), hashCallerKey: hashCallerKey('key').length },
+    sameError: thrown instanceof TokenBucketError,
+    code: thrown.code,
+  }));
+`;
+const typed = `
+import type { Decision, TokenBucketErrorCode } from '@tokenbucket/core';
+import { createHttpLimiter, routeId, type AdapterOptions, type HttpAdapter } from '@tokenbucket/core/adapter';
+import { subscribeMetrics, type MetricsRecorder } from '@tokenbucket/core/metrics';
+import { bucketKey, type Store, type TakeResult } from '@tokenbucket/core/store';
+
+type Req = { headers: Record<string, string | undefined>; ip?: string };
+type Res = { sent: boolean; status?: number };
+type OnLimited = (req: Req, res: Res, decision: Decision) => void;
+const adapter: HttpAdapter<Req, Res, OnLimited> = {
+  incoming: (req) => req,
+  ip: (req) => req.ip,
+  headersSent: (res) => res.sent,
+  setHeader: () => undefined,
+  send: (res, status) => {
+    res.status = status;
+  },
+  callOnLimited: (onLimited, req, res, decision) => onLimited(req, res, decision),
+};
+const options: AdapterOptions<Req, OnLimited> = { capacity: 1, refillPerSecond: 1, missingKey: 'reject', storeFailure: 'deny' };
+export const limiter = createHttpLimiter(adapter, options);
+export const route: string = routeId('GET', '/');
+const recorder: MetricsRecorder = { storeCall: () => undefined };
+export const subscription = subscribeMetrics(100, recorder);
+export const key: string = bucketKey('p:', 'policy', 'id');
+export const take = async (store: Store): Promise<TakeResult> => store.take('id', [], 1);
+export const code: TokenBucketErrorCode = 'TB_ERR_INVALID_OPTION';
+`;
+const tsconfig = (module: string, resolution: string, files: string[]) =>
+  JSON.stringify({ compilerOptions: { strict: true, noEmit: true, module, moduleResolution: resolution, target: 'ES2022', types: ['node'] }, files });
+const SUBPATHS: Record<string, string> = {
+  'subpaths.mjs': `import { TokenBucketError } from '@tokenbucket/core';
+import { createHttpLimiter, invalidOption, problemDetails, routeId } from '@tokenbucket/core/adapter';
+import { ONE_NODE, OTHER, subscribeMetrics } from '@tokenbucket/core/metrics';
+import { bucketKey, hashCallerKey } from '@tokenbucket/core/store';
+${subpathsBody}`,
+  'subpaths.cjs': `const { TokenBucketError } = require('@tokenbucket/core');
+const { createHttpLimiter, invalidOption, problemDetails, routeId } = require('@tokenbucket/core/adapter');
+const { ONE_NODE, OTHER, subscribeMetrics } = require('@tokenbucket/core/metrics');
+const { bucketKey, hashCallerKey } = require('@tokenbucket/core/store');
+${subpathsBody}`,
+  'typed.mts': typed,
+  'typed.cts': typed,
+  'typed.ts': typed,
+  'tsconfig.node16.json': tsconfig('Node16', 'Node16', ['typed.mts', 'typed.cts']),
+  'tsconfig.node10.json': tsconfig('CommonJS', 'Node10', ['typed.ts']),
+  'tsconfig.bundler.json': tsconfig('ESNext', 'Bundler', ['typed.ts']),
 };

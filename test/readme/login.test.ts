@@ -14,7 +14,7 @@ app.post(
   // 20 failed logins per client address (no key: the IP), one more a minute.
   rateLimit({ ...failedLogins, name: 'login-ip', capacity: 20, key: () => undefined }),
   // 5 failed logins per account, one more a minute.
-  rateLimit({ ...failedLogins, name: 'login-account', capacity: 5, key: (req) => req.body?.user, onMissingKey: 'reject' }),
+  rateLimit({ ...failedLogins, name: 'login-account', capacity: 5, key: (req) => req.body?.user, missingKey: 'reject' }),
   (req, res) => {
     if (req.body?.password === 'right') res.json({ ok: true });
     else res.status(401).json({ error: 'wrong user or password' });

@@ -2,9 +2,11 @@
 // in the new master's future (here 600 s ahead of its TIME, written directly). The store caps it at
 // one full refill ahead: Retry-After stays honest, and the caller is admitted again within one refill.
 import type Redis from 'ioredis';
-import { bucketKey, createLimiter, hashCallerKey, RedisStore } from '@tokenbucket/core';
+import { createLimiter, RedisStore } from '@tokenbucket/core';
+import { bucketKey, hashCallerKey } from '@tokenbucket/core/store';
 import { startExpressApp } from '../support/express-app';
 import { randomPrefix, RedisPool, sleep } from '../support/redis';
+import { report } from '../support/report';
 
 const AHEAD_SECONDS = 600;
 /** 2 tokens at 1 a second: one full refill takes 2 s. */
@@ -49,7 +51,7 @@ describe('a bucket stored 600 s ahead of the server clock (failover to a master 
         await sleep(50);
       }
     }
-    console.log(
+    report(
       `bucket ${AHEAD_SECONDS} s ahead: denied with retryAfterMs ${denied.retryAfterMs} (one full refill: ${FULL_REFILL_MS} ms), ` +
         `bucket TTL after the denial ${ttlAfter} ms; allowed ${allowedAfterMs === undefined ? 'not within 5 s' : `${Math.round(allowedAfterMs)} ms`} later, after ${deniedAgain} more denials`,
     );
@@ -74,7 +76,7 @@ describe('a bucket stored 600 s ahead of the server clock (failover to a master 
       const retryAfter = Number(first.headers.get('retry-after'));
       await sleep(retryAfter * 1000);
       const second = await get();
-      console.log(`HTTP, bucket ${AHEAD_SECONDS} s ahead: ${first.status} with Retry-After: ${retryAfter}; after waiting it: ${second.status}`);
+      report(`HTTP, bucket ${AHEAD_SECONDS} s ahead: ${first.status} with Retry-After: ${retryAfter}; after waiting it: ${second.status}`);
       expect(first.status).toBe(429);
       expect(retryAfter).toBeGreaterThanOrEqual(1);
       expect(retryAfter).toBeLessThanOrEqual(FULL_REFILL_MS / 1000);

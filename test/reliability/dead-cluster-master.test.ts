@@ -1,14 +1,16 @@
 // One master of a Redis Cluster dies (SIGKILL; `cluster-require-full-coverage no`, so the other
 // masters keep serving their slots) under a live app: only the callers whose slots it served go
-// to onStoreError; the others are still decided by Redis. It comes back, and so do they.
+// to storeFailure; the others are still decided by Redis. It comes back, and so do they.
 // An unhandled rejection anywhere fails the test (Jest reports it).
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { Cluster } from 'ioredis';
-import { CHANNELS, RedisStore, type DecisionEvent, type StoreErrorMessage, type StoreStatusEvent } from '@tokenbucket/core';
+import { CHANNELS, RedisStore, type DecisionEvent, type StoreCallError, type StoreStatusChange } from '@tokenbucket/core';
 import { ClusterProcesses } from '../support/cluster-process';
 import { runLoad, startExpressApp } from '../support/express-app';
 import { randomPrefix } from '../support/redis';
 import { masterOfSlot, slotOfCaller } from '../support/slot';
+import { report } from '../support/report';
+import { captureTokenBucketWarnings } from '../support/warnings';
 
 interface Seen {
   at: number;
@@ -38,10 +40,12 @@ describe('a dead Cluster master', () => {
       client.on('error', () => {}); // the app's own logging would go here
       await new Promise((resolve) => client.once('ready', resolve));
       const decisions: Seen[] = [];
-      const status: StoreStatusEvent[] = [];
-      const storeErrors: StoreErrorMessage[] = [];
-      const onStoreError = (m: unknown) => void storeErrors.push(m as StoreErrorMessage);
-      subscribe(CHANNELS.storeError, onStoreError);
+      const status: StoreStatusChange[] = [];
+      const storeErrors: StoreCallError[] = [];
+      const onCallError = (m: unknown) => void storeErrors.push(m as StoreCallError);
+      subscribe(CHANNELS.storeError, onCallError);
+      // The connection to the dead master may be found dead (a warning naming it): taken here, not printed.
+      const { warnings, restore } = captureTokenBucketWarnings();
       const store = new RedisStore({ client, prefix: randomPrefix('deadmaster'), batch });
       const app = await startExpressApp({
         store,
@@ -73,19 +77,19 @@ describe('a dead Cluster master', () => {
         const healthyByRedis = healthy.filter((d) => d.event.source === 'redis').length;
         const deadByFallback = dead.filter((d) => d.event.source === 'fallback').length;
         const afterUp = decisions.filter((d) => d.at > upAt && onVictim(d));
-        console.log(
+        report(
           `dead master ${victim} (${batch ? 'batched' : 'batch: false'}), ${Math.round(restartedAt - killedAt)} ms down: ` +
             `callers on healthy masters decided by Redis ${healthyByRedis} of ${healthy.length} ` +
             `(${((100 * healthyByRedis) / Math.max(1, healthy.length)).toFixed(1)}%); callers on the dead master by the fallback ` +
             `${deadByFallback} of ${dead.length}; back up ${Math.round(upAt - restartedAt)} ms after the restart; ` +
             `status ${JSON.stringify(status.map((e) => `${e.status} ${e.node}`))}; store errors by node ` +
-            `${JSON.stringify(Object.fromEntries(countBy(storeErrors.map((m) => String(m.node)))))}`,
+            `${JSON.stringify(Object.fromEntries(countBy(storeErrors.map((m) => String(m.node)))))}; warnings ${JSON.stringify(warnings.map((w) => w.code))}`,
         );
 
         expect(healthy.length).toBeGreaterThan(100);
         expect(healthyByRedis / healthy.length).toBeGreaterThanOrEqual(0.95);
         expect(dead.length).toBeGreaterThan(30);
-        // Every caller on the dead master was answered by onStoreError ('fallback'), never by a stale Redis.
+        // Every caller on the dead master was answered by storeFailure ('fallback'), never by a stale Redis.
         expect(deadByFallback).toBe(dead.length);
         // Reported once down and once up, both naming the dead master; no other master went down.
         expect(status.map((e) => [e.status, e.node])).toEqual([
@@ -98,8 +102,11 @@ describe('a dead Cluster master', () => {
         expect(afterUp.length).toBeGreaterThan(0);
         expect(afterUp.every((d) => d.event.source === 'redis')).toBe(true);
         expect(app.errors).toEqual([]);
+        // A warning, if any, is about the dead master's connection: none about a healthy one.
+        expect(warnings.filter((w) => !w.message.includes(victim))).toEqual([]);
       } finally {
-        unsubscribe(CHANNELS.storeError, onStoreError);
+        restore();
+        unsubscribe(CHANNELS.storeError, onCallError);
         await app.close();
         client.disconnect();
         if (!cluster.node(victim).running) await cluster.node(victim).restart();

@@ -9,13 +9,14 @@ import {
   RedisStore,
   type Decision,
   type DecisionEvent,
-  type StoreCallMessage,
-  type StoreErrorEvent,
-  type StoreStatusEvent,
+  type StoreCall,
+  type StoreFailureEvent,
+  type StoreStatusChange,
 } from '@tokenbucket/core';
 import { runLoad, startExpressApp, type ExpressApp } from '../support/express-app';
 import { RedisProcess } from '../support/redis-process';
 import { randomPrefix, sleep } from '../support/redis';
+import { report } from '../support/report';
 
 const BUDGET_MS = 200; // the store's default timeoutMs
 const BLOCK_MS = 400;
@@ -26,20 +27,20 @@ describe('event-loop stall on a healthy Redis', () => {
   let client: Redis;
   let app: ExpressApp;
   const decisions: DecisionEvent[] = [];
-  const errors: StoreErrorEvent[] = [];
-  const status: StoreStatusEvent[] = [];
+  const errors: StoreFailureEvent[] = [];
+  const status: StoreStatusChange[] = [];
   const storeErrors: unknown[] = [];
-  const calls: StoreCallMessage[] = [];
+  const calls: StoreCall[] = [];
   /** Takes sent just before each block, so that one is surely in flight during it, and when each was answered. */
   const inFlight: Promise<Decision>[] = [];
   const answeredAt: number[] = [];
   /** When each block ended. */
   const blockEnds: number[] = [];
-  const onStoreError = (message: unknown) => storeErrors.push(message);
-  const onCall = (message: unknown) => calls.push(message as StoreCallMessage);
+  const storeFailure = (message: unknown) => storeErrors.push(message);
+  const onCall = (message: unknown) => calls.push(message as StoreCall);
 
   beforeAll(async () => {
-    subscribe(CHANNELS.storeError, onStoreError);
+    subscribe(CHANNELS.storeError, storeFailure);
     subscribe(CHANNELS.storeCall, onCall);
     server = await RedisProcess.start();
     client = new Redis(server.url);
@@ -51,7 +52,7 @@ describe('event-loop stall on a healthy Redis', () => {
         capacity: 1_000_000,
         refillPerSecond: 1000,
         onDecision: (e) => void decisions.push(e),
-        onError: (e) => void errors.push(e),
+        onStoreError: (e) => void errors.push(e),
         onStoreStatus: (e) => void status.push(e),
       },
       () => {
@@ -70,11 +71,11 @@ describe('event-loop stall on a healthy Redis', () => {
     await app?.close();
     client?.disconnect();
     await server?.stop();
-    unsubscribe(CHANNELS.storeError, onStoreError);
+    unsubscribe(CHANNELS.storeError, storeFailure);
     unsubscribe(CHANNELS.storeCall, onCall);
   });
 
-  test(`${BLOCKS} handlers blocking the loop ${BLOCK_MS} ms under load: no onError, no breaker failure, every decision by Redis`, async () => {
+  test(`${BLOCKS} handlers blocking the loop ${BLOCK_MS} ms under load: no onStoreError, no breaker failure, every decision by Redis`, async () => {
     let blocked = 0;
     const blocker = (async () => {
       for (let i = 0; i < BLOCKS; i++) {
@@ -93,9 +94,9 @@ describe('event-loop stall on a healthy Redis', () => {
     const bySource = new Map<string, number>();
     for (const d of decisions) bySource.set(d.source, (bySource.get(d.source) ?? 0) + 1);
     const late = calls.filter((c) => c.ok && c.durationMs > BUDGET_MS);
-    console.log(
+    report(
       `event-loop stall: ${blocked} blocks of ${BLOCK_MS} ms, ${load.requests} requests, decisions by source ${JSON.stringify(Object.fromEntries(bySource))}, ` +
-        `onError ${errors.length}, store errors ${storeErrors.length}, status changes ${status.length}, ` +
+        `onStoreError ${errors.length}, store errors ${storeErrors.length}, status changes ${status.length}, ` +
         `calls answered after more than ${BUDGET_MS} ms ${late.length} (longest ${Math.round(Math.max(0, ...late.map((c) => c.durationMs)))} ms); ` +
         `takes in flight during a block allowed ${directAllowed} of ${direct.length}`,
     );

@@ -7,6 +7,7 @@ import { createLimiter, RedisStore, type RedisStoreOptions } from '@tokenbucket/
 import { ClusterProcesses } from '../support/cluster-process';
 import { RedisProcess } from '../support/redis-process';
 import { randomPrefix } from '../support/redis';
+import { report } from '../support/report';
 
 /** CONFIG calls a server has seen, allowed or refused (INFO commandstats). */
 async function configCalls(admin: Redis): Promise<number> {
@@ -72,7 +73,7 @@ describe('maxmemory-policy check', () => {
   test.each(['allkeys-lru', 'volatile-lru'])('maxmemory-policy %s: exactly one TokenBucketWarning, naming it', async (policy) => {
     await admin.config('SET', 'maxmemory-policy', policy);
     const { seen, calls } = await connect({});
-    console.log(`maxmemory-policy ${policy}: ${seen.length} warning(s): ${seen.join(' | ')}`);
+    report(`maxmemory-policy ${policy}: ${seen.length} warning(s): ${seen.join(' | ')}`);
     expect(seen).toHaveLength(1);
     // Two stores on one client: one check on connect; none after the reconnect, once warned.
     expect(calls).toBe(1);
@@ -91,7 +92,7 @@ describe('maxmemory-policy check', () => {
   test('an ACL user without CONFIG: one warning that says what could not be checked', async () => {
     await admin.config('SET', 'maxmemory-policy', 'noeviction');
     const { seen, calls } = await connect({ username: 'noconfig', password: 'secret' });
-    console.log(`ACL without CONFIG: ${seen.length} warning(s): ${seen.join(' | ')}`);
+    report(`ACL without CONFIG: ${seen.length} warning(s): ${seen.join(' | ')}`);
     expect(seen).toHaveLength(1);
     expect(calls).toBe(1);
     expect(seen[0]!).toContain('could not read maxmemory-policy');

@@ -4,16 +4,18 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import Redis from 'ioredis';
 import { createClient as createClient5 } from 'redis5';
-import { CHANNELS, createLimiter, RedisStore, type RedisStoreOptions, type StoreErrorMessage, subscribeMetrics } from '@tokenbucket/core';
+import { CHANNELS, createLimiter, RedisStore, type RedisStoreOptions, type StoreCallError } from '@tokenbucket/core';
+import { subscribeMetrics } from '@tokenbucket/core/metrics';
 import { RedisProcess } from '../support/redis-process';
 import { randomPrefix, sleep } from '../support/redis';
+import { report } from '../support/report';
 
 describe('a store that cannot work as configured', () => {
   let server: RedisProcess;
   let admin: Redis;
   const warnings: { code: unknown; message: string }[] = [];
-  const storeErrors: StoreErrorMessage[] = [];
-  const onStoreError = (m: unknown) => void storeErrors.push(m as StoreErrorMessage);
+  const storeErrors: StoreCallError[] = [];
+  const storeFailure = (m: unknown) => void storeErrors.push(m as StoreCallError);
   const clients: { disconnect(): void }[] = [];
   let emitWarning: jest.SpyInstance;
 
@@ -22,7 +24,7 @@ describe('a store that cannot work as configured', () => {
       const o = options as { type?: string; code?: unknown } | undefined;
       if (o?.type === 'TokenBucketWarning') warnings.push({ code: o.code, message: String(warning) });
     });
-    subscribe(CHANNELS.storeError, onStoreError);
+    subscribe(CHANNELS.storeError, storeFailure);
     server = await RedisProcess.start();
     admin = new Redis(server.url);
   });
@@ -31,7 +33,7 @@ describe('a store that cannot work as configured', () => {
     for (const c of clients) c.disconnect();
     admin?.disconnect();
     await server?.stop();
-    unsubscribe(CHANNELS.storeError, onStoreError);
+    unsubscribe(CHANNELS.storeError, storeFailure);
     emitWarning?.mockRestore();
   });
 
@@ -66,8 +68,8 @@ describe('a store that cannot work as configured', () => {
   test("ACL: keys outside the user's pattern, then fixed, then TIME taken away: one warning per cause, each naming it and the ACL rule", async () => {
     await admin.acl('SETUSER', 'app-only', 'on', '>secret', '~app:*', '+@all');
     const client = user('app-only');
-    expect(await takes(client, 3)).toEqual(['NOPERM', 'STORE_CIRCUIT_OPEN', 'STORE_CIRCUIT_OPEN']);
-    expect(warnings.map((w) => w.code)).toEqual(['TB_REDIS_NOPERM']);
+    expect(await takes(client, 3)).toEqual(['NOPERM', 'TB_ERR_STORE_CIRCUIT_OPEN', 'TB_ERR_STORE_CIRCUIT_OPEN']);
+    expect(warnings.map((w) => w.code)).toEqual(['TB_WARN_REDIS_NOPERM']);
     expect(warnings[0]!.message).toMatch(/ACL SETUSER <user> ~tb:\* \+evalsha \+eval \+del \+get \+set \+time/);
     expect(storeErrors.map((e) => e.code)).toEqual(['NOPERM']);
 
@@ -81,17 +83,17 @@ describe('a store that cannot work as configured', () => {
     // The script's redis.call('TIME') fails: Redis wraps the NOPERM in a script error, ERR.
     expect((await takes(client, 2))[0]).toBe('ERR');
     expect(storeErrors.map((e) => e.code)).toEqual(['NOPERM']);
-    expect(warnings.map((w) => w.code)).toEqual(['TB_REDIS_NOPERM', 'TB_REDIS_NOPERM']);
+    expect(warnings.map((w) => w.code)).toEqual(['TB_WARN_REDIS_NOPERM', 'TB_WARN_REDIS_NOPERM']);
     expect(warnings[1]!.message).toMatch(/NOPERM: the TIME command/);
-    console.log(`the TIME error: ${String((storeErrors[0]?.error as Error | undefined)?.message)}`);
-    console.log(`ACL warnings:\n  ${warnings.map((w) => `${String(w.code)}: ${w.message}`).join('\n  ')}`);
+    report(`the TIME error: ${String((storeErrors[0]?.error as Error | undefined)?.message)}`);
+    report(`ACL warnings:\n  ${warnings.map((w) => `${String(w.code)}: ${w.message}`).join('\n  ')}`);
   });
 
   test('ACL: a user without EVALSHA', async () => {
     await admin.acl('SETUSER', 'no-evalsha', 'on', '>secret', '~*', '+@all', '-evalsha');
     // ioredis sends the script's first run on a connection with EVAL, and EVALSHA after.
     expect(await takes(user('no-evalsha'), 3)).toContain('NOPERM');
-    expect(warnings.map((w) => w.code)).toEqual(['TB_REDIS_NOPERM']);
+    expect(warnings.map((w) => w.code)).toEqual(['TB_WARN_REDIS_NOPERM']);
     expect(warnings[0]!.message).toMatch(/the EVALSHA command/);
   });
 
@@ -102,15 +104,15 @@ describe('a store that cannot work as configured', () => {
     const outcomes = await takes(client, 4);
     await sleep(1500);
     expect(new Set(outcomes)).not.toContain('allowed');
-    expect(warnings.map((w) => w.code)).toEqual(['TB_REDIS_AUTH']);
+    expect(warnings.map((w) => w.code)).toEqual(['TB_WARN_REDIS_AUTH']);
     expect(warnings[0]!.message).toMatch(/refused the client's credentials \(WRONGPASS\)/);
   });
 
   test('a node-redis client never connected: said once, naming connect()', async () => {
     const client = createClient5({ url: server.url });
     const outcomes = await takes(client as unknown as Redis, 3);
-    expect(outcomes[0]).toBe('STORE_UNAVAILABLE');
-    expect(warnings.map((w) => w.code)).toEqual(['TB_REDIS_NOT_CONNECTED']);
+    expect(outcomes[0]).toBe('TB_ERR_STORE_UNAVAILABLE');
+    expect(warnings.map((w) => w.code)).toEqual(['TB_WARN_REDIS_NOT_CONNECTED']);
     expect(warnings[0]!.message).toMatch(/await client.connect\(\)/);
   });
 
@@ -139,17 +141,17 @@ describe('a store that cannot work as configured', () => {
       }
       const up: number[] = [];
       metrics.states.report((value, name) => name === 'replica' && void up.push(value));
-      console.log(
+      report(
         `read-only replica: outcomes ${JSON.stringify(outcomes)}; status ${JSON.stringify(statuses)}; store_up ${JSON.stringify(up)}; warnings ${JSON.stringify(warnings.map((w) => w.code))}`,
       );
       expect(outcomes.slice(0, 2)).toEqual(['denied', 'READONLY']);
       expect(outcomes).not.toContain('allowed');
       // Probes that were denials, answered by Redis, which did not close the circuit.
       expect(outcomes.slice(2)).toContain('denied');
-      expect(outcomes.slice(2)).toContain('STORE_CIRCUIT_OPEN');
+      expect(outcomes.slice(2)).toContain('TB_ERR_STORE_CIRCUIT_OPEN');
       expect(statuses).toEqual(['down']);
       expect(up).toEqual([0]);
-      expect(warnings.map((w) => w.code)).toEqual(['TB_REDIS_READONLY']);
+      expect(warnings.map((w) => w.code)).toEqual(['TB_WARN_REDIS_READONLY']);
       expect(new Set(storeErrors.map((e) => e.code))).toEqual(new Set(['READONLY']));
     } finally {
       metrics.close();

@@ -1,14 +1,16 @@
 // Redis reaches maxmemory under noeviction (the policy the README recommends) while three
-// instances take under load, with the default onStoreError 'fallback'. Allowed takes fail (OOM)
+// instances take under load, with the default storeFailure 'fallback'. Allowed takes fail (OOM)
 // while denials, which write nothing, still succeed: the circuit must not flap on them, store_up
 // must read 0 while no take can be allowed, the warning says OOM once per store, and a caller
 // drained in Redis stays drained in the fallback.
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import Redis from 'ioredis';
-import { CHANNELS, type StoreErrorMessage, subscribeMetrics } from '@tokenbucket/core';
+import { CHANNELS, type StoreCallError } from '@tokenbucket/core';
+import { subscribeMetrics } from '@tokenbucket/core/metrics';
 import { drainedBound, drive, startFleet, type Fleet } from '../support/fleet';
 import { RedisProcess } from '../support/redis-process';
 import { randomPrefix, sleep } from '../support/redis';
+import { report } from '../support/report';
 
 const INSTANCES = 3;
 const CAPACITY = 10;
@@ -20,8 +22,8 @@ describe('maxmemory reached under noeviction, three instances', () => {
   let admin: Redis;
   let fleet: Fleet;
   const warnings: { code: unknown; message: string }[] = [];
-  const storeErrors: StoreErrorMessage[] = [];
-  const onStoreError = (m: unknown) => void storeErrors.push(m as StoreErrorMessage);
+  const storeErrors: StoreCallError[] = [];
+  const storeFailure = (m: unknown) => void storeErrors.push(m as StoreCallError);
   let emitWarning: jest.SpyInstance;
 
   beforeAll(async () => {
@@ -29,7 +31,7 @@ describe('maxmemory reached under noeviction, three instances', () => {
       const o = options as { type?: string; code?: unknown } | undefined;
       if (o?.type === 'TokenBucketWarning') warnings.push({ code: o.code, message: String(warning) });
     });
-    subscribe(CHANNELS.storeError, onStoreError);
+    subscribe(CHANNELS.storeError, storeFailure);
     server = await RedisProcess.start({ args: ['--maxmemory-policy', 'noeviction'] });
     admin = new Redis(server.url);
     fleet = startFleet({
@@ -46,7 +48,7 @@ describe('maxmemory reached under noeviction, three instances', () => {
     fleet?.close();
     admin?.disconnect();
     await server?.stop();
-    unsubscribe(CHANNELS.storeError, onStoreError);
+    unsubscribe(CHANNELS.storeError, storeFailure);
     emitWarning?.mockRestore();
   });
 
@@ -93,14 +95,14 @@ describe('maxmemory reached under noeviction, three instances', () => {
       metrics.states.report((up) => upAfter.push(up));
 
       const statuses = fleet.instances.map((i) => i.statuses.map((s) => s.status));
-      const onError = fleet.instances.map((i) => i.errors.length);
+      const onStoreErrors = fleet.instances.map((i) => i.errors.length);
       const codes = new Map<string, number>();
       for (const e of storeErrors) codes.set(e.code, (codes.get(e.code) ?? 0) + 1);
       const drained = drainedBound(fleet.decisions, drainedId, { from, to, refillPerSecond: RATE, instances: INSTANCES, budgetMs: 200 });
       const bySource = new Map<string, number>();
       for (const d of fleet.decisions) if (d.at >= oomAt && d.at < freedAt) bySource.set(d.event.source, (bySource.get(d.event.source) ?? 0) + 1);
-      console.log(
-        `OOM for ${Math.round(freedAt - oomAt)} ms, ${INSTANCES} instances: status changes ${JSON.stringify(statuses)}; onError per instance ${JSON.stringify(onError)}; ` +
+      report(
+        `OOM for ${Math.round(freedAt - oomAt)} ms, ${INSTANCES} instances: status changes ${JSON.stringify(statuses)}; onStoreError per instance ${JSON.stringify(onStoreErrors)}; ` +
           `store error codes ${JSON.stringify(Object.fromEntries(codes))}; decisions during OOM by source ${JSON.stringify(Object.fromEntries(bySource))}; ` +
           `store_up during OOM ${JSON.stringify(upWhileOom)}, after ${JSON.stringify(upAfter)}; warnings ${JSON.stringify(warnings.map((w) => w.code))}; ` +
           `drained caller admitted ${drained.admitted} against a bound of ${drained.bound.toFixed(1)} (${drained.fallbackAllowed} by the fallback in ${drained.episodes} episodes)`,
@@ -110,9 +112,9 @@ describe('maxmemory reached under noeviction, three instances', () => {
       expect(upWhileOom).toEqual([0]);
       expect(upAfter).toEqual([1]);
       expect([...codes.keys()]).toEqual(['OOM']);
-      expect(warnings.map((w) => w.code)).toEqual(Array(INSTANCES).fill('TB_REDIS_OOM'));
+      expect(warnings.map((w) => w.code)).toEqual(Array(INSTANCES).fill('TB_WARN_REDIS_OOM'));
       expect(warnings[0]!.message).toMatch(/out of memory .*maxmemory.*noeviction/);
-      expect(Math.max(...onError)).toBeLessThan(50);
+      expect(Math.max(...onStoreErrors)).toBeLessThan(50);
       expect(drained.admitted).toBeLessThanOrEqual(drained.bound);
     } finally {
       metrics.close();

@@ -5,6 +5,7 @@ import { createLimiter, RedisStore, TokenBucketError, type PolicyOptions } from 
 import { rateLimit } from '@tokenbucket/express';
 import { startExpressApp } from '../support/express-app';
 import { randomPrefix, RedisPool } from '../support/redis';
+import { report } from '../support/report';
 
 const policies = (n: number): PolicyOptions[] =>
   Array.from({ length: n }, (_, i) => ({ name: `tier-${i}-per-hour`, capacity: 100 + i, refillPerSecond: (100 + i) / 3600 }));
@@ -27,7 +28,7 @@ describe('at most 32 policies per limiter', () => {
     expect(errors).toHaveLength(2);
     for (const err of errors) {
       expect(err).toBeInstanceOf(TokenBucketError);
-      expect(err).toMatchObject({ code: 'INVALID_OPTION', option: 'policies' });
+      expect(err).toMatchObject({ code: 'TB_ERR_INVALID_OPTION', option: 'policies' });
       expect((err as Error).message).toContain('at most 32');
     }
     // 32 are fine.
@@ -41,11 +42,11 @@ describe('at most 32 policies per limiter', () => {
       const res = await fetch(`${app.url}/r`, { headers: { 'x-api-key': 'caller' } });
       const body = (await res.json()) as { code?: string; message?: string };
       const headerBytes = [...res.headers].reduce((sum, [name, value]) => sum + name.length + value.length + 4, 0);
-      console.log(`policies function returning ${n}: ${res.status} ${JSON.stringify(body)}; response headers ${headerBytes} bytes`);
+      report(`policies function returning ${n}: ${res.status} ${JSON.stringify(body)}; response headers ${headerBytes} bytes`);
       expect(res.status).toBe(500);
       expect(res.headers.get('ratelimit')).toBeNull();
       expect(res.headers.get('ratelimit-policy')).toBeNull();
-      expect(body.code).toBe('INVALID_OPTION');
+      expect(body.code).toBe('TB_ERR_INVALID_OPTION');
       expect(body.message).toContain('at most 32');
       expect(app.errors).toHaveLength(1);
     } finally {
@@ -61,7 +62,7 @@ describe('at most 32 policies per limiter', () => {
       await res.arrayBuffer();
       const rateLimitBytes = (res.headers.get('ratelimit') ?? '').length;
       const policyBytes = (res.headers.get('ratelimit-policy') ?? '').length;
-      console.log(`32 policies named like "${list[31]!.name}": RateLimit ${rateLimitBytes} bytes, RateLimit-Policy ${policyBytes} bytes`);
+      report(`32 policies named like "${list[31]!.name}": RateLimit ${rateLimitBytes} bytes, RateLimit-Policy ${policyBytes} bytes`);
       expect(res.status).toBe(200);
       expect(rateLimitBytes).toBeGreaterThan(0);
       expect(policyBytes).toBeGreaterThan(0);

@@ -6,6 +6,7 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { report } from '../support/report';
 
 const run = promisify(execFile);
 const RUNS = 5;
@@ -27,7 +28,7 @@ async function child(mode: 'quit' | 'disconnect', topology: 'redis' | 'cluster')
     .trim()
     .split('\n')
     .map((line) => JSON.parse(line) as Run);
-  console.log(`${mode}() on ${topology}, ${RUNS} runs of 100 pending takes:\n${stdout.trim()}${stderr ? `\nstderr: ${stderr}` : ''}`);
+  report(`${mode}() on ${topology}, ${RUNS} runs of 100 pending takes:\n${stdout.trim()}${stderr ? `\nstderr: ${stderr}` : ''}`);
   return { runs, stderr };
 }
 
@@ -65,10 +66,10 @@ describe('closing the client in the same turn as 100 pending batched takes', () 
         expect(r.rejected).toBe(100);
         expect(r.unhandled).toEqual([]);
         expect(r.keysInRedis).toBe(30);
-        // STORE_UNAVAILABLE when the store sees the client closing; ioredis's own error when the
+        // TB_ERR_STORE_UNAVAILABLE when the store sees the client closing; ioredis's own error when the
         // connection closes under a call already handed to it.
         for (const error of Object.keys(r.errors)) {
-          expect(error).toMatch(/^STORE_UNAVAILABLE: |^Error: Connection is closed\.$/);
+          expect(error).toMatch(/^TB_ERR_STORE_UNAVAILABLE: |^Error: Connection is closed\.$/);
         }
       }
       expect(stderr).toBe('');

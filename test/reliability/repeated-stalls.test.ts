@@ -6,6 +6,7 @@ import Redis from 'ioredis';
 import { drainedBound, drive, startFleet, type Fleet } from '../support/fleet';
 import { RedisProcess } from '../support/redis-process';
 import { randomPrefix, sleep } from '../support/redis';
+import { report } from '../support/report';
 
 const INSTANCES = 3;
 const CAPACITY = 10;
@@ -64,11 +65,11 @@ describe('repeated short stalls under load, three instances', () => {
     const bySource = new Map<string, number>();
     for (const d of fleet.decisions) if (d.at >= from) bySource.set(d.event.source, (bySource.get(d.event.source) ?? 0) + 1);
     const statuses = fleet.instances.map((i) => i.statuses.map((s) => s.status));
-    const onError = fleet.instances.map((i) => i.errors.length);
+    const onStoreErrors = fleet.instances.map((i) => i.errors.length);
     const oldBound = RATE * ((to - from) / 1000) + 1 + INSTANCES * STALLS * (CAPACITY + RATE * STALL_S);
-    console.log(
+    report(
       `repeated stalls: ${stalls} stalls of ${STALL_S * 1000} ms over ${Math.round(to - from)} ms, ${INSTANCES} instances, ${requests} background requests; ` +
-        `decisions by source ${JSON.stringify(Object.fromEntries(bySource))}; onError per instance ${JSON.stringify(onError)}; status changes ${JSON.stringify(statuses)}; ` +
+        `decisions by source ${JSON.stringify(Object.fromEntries(bySource))}; onStoreError per instance ${JSON.stringify(onStoreErrors)}; status changes ${JSON.stringify(statuses)}; ` +
         `drained caller admitted ${drained.admitted} against a bound of ${drained.bound.toFixed(1)} (${drained.episodes} fallback episodes, ${drained.fallbackAllowed} admitted by the fallback; ` +
         `a fresh fallback bucket per stall would allow up to ${oldBound.toFixed(1)})`,
     );

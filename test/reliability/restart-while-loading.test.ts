@@ -9,6 +9,7 @@ import Redis from 'ioredis';
 import { createLimiter, type Decision, RedisStore } from '@tokenbucket/core';
 import { RedisProcess } from '../support/redis-process';
 import { randomPrefix, sleep } from '../support/redis';
+import { report } from '../support/report';
 
 const CAPACITY = 100;
 const KEYS = 20_000;
@@ -82,7 +83,7 @@ describe('Redis restarting with a dataset to load', () => {
     let after: Decision | undefined;
     for (let i = 0; after === undefined && i < 60; i++) after = await limiter.take('during-load').catch(() => sleep(50).then(() => undefined));
     if (after === undefined) throw new Error('Redis never answered after the load');
-    console.log(
+    report(
       `restart with ${KEYS} keys to load: the client went through ${JSON.stringify([...statuses])}, ready after ${readyAfter} ms; ` +
         `${failed} takes failed meanwhile ${JSON.stringify(Object.fromEntries(codes))}, ${answered} answered by Redis as it became ready; the first take after: allowed ${after.allowed}, remaining ${after.remaining} of ${CAPACITY}`,
     );

@@ -15,6 +15,7 @@ import { RedisStore, type DecisionEvent } from '@tokenbucket/core';
 import { runLoad, startExpressApp, type ExpressApp } from '../support/express-app';
 import { randomPrefix, sleep } from '../support/redis';
 import { SENTINEL_MASTER_NAME, SentinelGroup } from '../support/sentinel-process';
+import { report as writeReport } from '../support/report';
 
 const CLIENT_OPTIONS: RedisOptions = JSON.parse(process.env.TB_SENTINEL_CLIENT_OPTIONS ?? '{"failoverDetector":true}');
 const CAPACITY = 10;
@@ -156,7 +157,7 @@ describe('Sentinel failover under load', () => {
   }
 
   function report(fault: string, o: Outcome): void {
-    console.log(
+    writeReport(
       `Sentinel ${fault}, client ${JSON.stringify(CLIENT_OPTIONS)}: replica promoted ${Math.round(o.promotedMs)} ms after the fault, ` +
         `first take on the new master ${o.recoveredMs === undefined ? 'never (20 s)' : `${Math.round(o.recoveredMs)} ms`} after it; ` +
         `${o.lostTakes} takes run by the demoted master after the promotion (lost); admitted ${o.admitted} against a bound of ` +

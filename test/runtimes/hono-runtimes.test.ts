@@ -10,6 +10,7 @@ import { createInterface } from 'node:readline';
 import { createLimiter, RedisStore } from '@tokenbucket/core';
 import { randomPrefix, RedisPool, redisUrl, requireRedis } from '../support/redis';
 import { eventually } from '../http/client';
+import { report } from '../support/report';
 
 requireRedis();
 
@@ -81,7 +82,7 @@ describe.each(['bun', 'deno'])('@tokenbucket/hono on %s', (runtime) => {
       const keyPrefix = `${prefix}${runtime}:${client}:`;
       const { child, runtime: version, base } = await start(runtime, client, keyPrefix);
       try {
-        console.log(`@tokenbucket/hono smoke run: ${version}, RedisStore on ${client}`);
+        report(`@tokenbucket/hono smoke run: ${version}, RedisStore on ${client}`);
         const get = (path: string, headers: Record<string, string> = {}) => fetch(`${base}${path}`, { headers });
         const first = await get('/api/items/1', { 'x-api-key': 'k' });
         expect([first.status, await first.json()]).toEqual([200, { id: '1' }]);

@@ -1,7 +1,8 @@
 // Several instances of an app (each its own ioredis client, RedisStore and HTTP limiter) on one
 // Redis, a bounded load of requests through them, and the over-admission bound of a drained caller.
 import Redis from 'ioredis';
-import { type DecisionEvent, RedisStore, type RedisStoreOptions, routeId, type StoreErrorEvent, type StoreStatusEvent } from '@tokenbucket/core';
+import { type DecisionEvent, RedisStore, type RedisStoreOptions, type StoreFailureEvent, type StoreStatusChange } from '@tokenbucket/core';
+import { routeId } from '@tokenbucket/core/adapter';
 import { newResponse, plainLimiter } from './plain-adapter';
 import { sleep } from './redis';
 
@@ -16,8 +17,8 @@ export interface Instance {
   readonly client: Redis;
   readonly store: RedisStore;
   readonly handle: (key: string) => Promise<boolean>;
-  readonly statuses: StoreStatusEvent[];
-  readonly errors: StoreErrorEvent[];
+  readonly statuses: StoreStatusChange[];
+  readonly errors: StoreFailureEvent[];
 }
 
 export interface Fleet {
@@ -38,7 +39,7 @@ export interface FleetOptions {
 
 const ROUTE = routeId('GET', '/r');
 
-/** `instances` apps on `url`, each with the store's and the limiter's defaults (onStoreError 'fallback'). */
+/** `instances` apps on `url`, each with the store's and the limiter's defaults (storeFailure 'fallback'). */
 export function startFleet(o: FleetOptions): Fleet {
   const decisions: SeenDecision[] = [];
   const instances: Instance[] = [];
@@ -46,15 +47,15 @@ export function startFleet(o: FleetOptions): Fleet {
     const client = new Redis(o.url);
     client.on('error', () => {});
     const store = new RedisStore({ client, prefix: o.prefix, checkMemoryPolicy: false, ...o.store });
-    const statuses: StoreStatusEvent[] = [];
-    const errors: StoreErrorEvent[] = [];
+    const statuses: StoreStatusChange[] = [];
+    const errors: StoreFailureEvent[] = [];
     const limiter = plainLimiter({
       store,
       name: 'api',
       capacity: o.capacity,
       refillPerSecond: o.refillPerSecond,
       onDecision: (event) => void decisions.push({ at: performance.now(), instance: i, event }),
-      onError: (event) => void errors.push(event),
+      onStoreError: (event) => void errors.push(event),
       onStoreStatus: (event) => void statuses.push(event),
     });
     const handle = async (key: string): Promise<boolean> => limiter.handle({ headers: { 'x-api-key': key } }, newResponse(), ROUTE);

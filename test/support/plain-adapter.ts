@@ -1,5 +1,5 @@
 // A framework-free adapter over plain request objects, for tests of core's HTTP engine.
-import { createHttpLimiter, type AdapterOptions, type HttpAdapter, type HttpLimiter } from '@tokenbucket/core';
+import { createHttpLimiter, type AdapterOptions, type HttpAdapter, type HttpLimiter } from '@tokenbucket/core/adapter';
 
 /** A request as the tests write it: headers and a client IP, plus whatever the options read. */
 export interface PlainRequest {

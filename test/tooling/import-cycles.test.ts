@@ -13,7 +13,9 @@ function check(...dirs: string[]) {
   return { status: r.status, out: r.stdout + r.stderr };
 }
 
-const DIRS = ['test', 'packages/core/src', 'packages/express/src', 'packages/fastify/src', 'packages/hono/src', 'packages/koa/src', 'packages/nestjs/src'];
+// The tests, and every package of scripts/packages.cjs (the directories under packages/).
+const { packages } = require(join(root, 'scripts', 'packages.cjs')) as { packages(): { dir: string }[] };
+const DIRS = ['test', ...packages().map((p) => `packages/${p.dir}/src`)];
 
 test.each(DIRS)('no import cycle under %s', (dir) => {
   const r = check(dir);

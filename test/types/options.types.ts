@@ -13,8 +13,8 @@ export async function typeChecks(): Promise<void> {
   app.get('/ok', expressRateLimit({ capacity: 10, refillPerSecond: 2, key: (req) => req.get('x-tenant') }));
   // @ts-expect-error: capacity is a number
   expressRateLimit({ capacity: '10', refillPerSecond: 2 });
-  // @ts-expect-error: onMissingKey is 'ip' | 'reject' | 'skip'
-  expressRateLimit({ capacity: 10, refillPerSecond: 2, onMissingKey: 'ignore' });
+  // @ts-expect-error: missingKey is 'ip' | 'reject' | 'skip'
+  expressRateLimit({ capacity: 10, refillPerSecond: 2, missingKey: 'ignore' });
   // @ts-expect-error: an unknown option
   expressRateLimit({ capacity: 10, refillPerSecond: 2, windowMs: 1000 });
 
@@ -28,8 +28,19 @@ export async function typeChecks(): Promise<void> {
       },
     }),
   );
-  // @ts-expect-error: onStoreError is 'fallback' | 'allow' | 'deny'
-  koaRateLimit({ capacity: 5, refillPerSecond: 1, onStoreError: 'retry' });
+  // @ts-expect-error: storeFailure is 'fallback' | 'allow' | 'deny'
+  koaRateLimit({ capacity: 5, refillPerSecond: 1, storeFailure: 'retry' });
+  // @ts-expect-error: onStoreError is the callback; the strategy is storeFailure
+  koaRateLimit({ capacity: 5, refillPerSecond: 1, onStoreError: 'deny' });
+  // @ts-expect-error: onMissingKey is now missingKey
+  koaRateLimit({ capacity: 5, refillPerSecond: 1, onMissingKey: 'reject' });
+  koaRateLimit({
+    capacity: 5,
+    refillPerSecond: 1,
+    storeFailure: 'deny',
+    onStoreError: (event) => void [event.route, event.action satisfies 'fallback' | 'allow' | 'deny'],
+    onStoreStatus: (change) => void [change.store, change.node, change.status],
+  });
 
   const fastify = Fastify();
   await fastify.register(tokenBucket, { global: false });

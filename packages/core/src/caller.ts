@@ -8,7 +8,7 @@ import { ipCallerKey, parseIpv6Subnet, type Ipv6Subnet } from './http/ip.js';
 /**
  * Who a take is for: the caller's key (an API key, a user id: what the HTTP `key` option or the
  * default `X-API-Key` / Bearer lookup returns), or `{ ip }` for a caller the HTTP layer limited
- * by its IP address (`onMissingKey: 'ip'`). IPv6 addresses are grouped into their
+ * by its IP address (`missingKey: 'ip'`). IPv6 addresses are grouped into their
  * `/ipv6Subnet` network as the HTTP layer does (default 56: give the same value the route's
  * limiter was given).
  */
@@ -28,15 +28,18 @@ export const keyCallerId = (key: string): string => hashCallerKey(key);
  */
 export const ipCallerId = (ip: string): string => `ip.${hashCallerKey(ip)}`;
 
-/** The caller id of a CallerKey; throws INVALID_KEY for anything else. */
+/** The caller id of a CallerKey; throws TB_ERR_INVALID_KEY for anything else. */
 export function callerIdOf(key: unknown): string {
   if (typeof key === 'string' && key.length > 0) return keyCallerId(key);
   if (typeof key === 'object' && key !== null && 'ip' in key) {
     const { ip, ipv6Subnet } = key as { ip: unknown; ipv6Subnet?: unknown };
     if (typeof ip !== 'string' || isIP(ip.includes('%') ? ip.slice(0, ip.indexOf('%')) : ip) === 0) {
-      throw new TokenBucketError('INVALID_KEY', `\`{ ip }\` must hold an IPv4 or IPv6 address; got ${describeValue(ip)}.`);
+      throw new TokenBucketError('TB_ERR_INVALID_KEY', `\`{ ip }\` must hold an IPv4 or IPv6 address; got ${describeValue(ip)}.`);
     }
     return ipCallerId(ipCallerKey(ip, parseIpv6Subnet(ipv6Subnet)));
   }
-  throw new TokenBucketError('INVALID_KEY', `the caller key must be a non-empty string, or { ip } for a caller limited by IP; got ${describeValue(key)}.`);
+  throw new TokenBucketError(
+    'TB_ERR_INVALID_KEY',
+    `the caller key must be a non-empty string, or { ip } for a caller limited by IP; got ${describeValue(key)}.`,
+  );
 }

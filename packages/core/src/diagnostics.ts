@@ -11,27 +11,34 @@ import { channel } from 'node:diagnostics_channel';
 export type DecisionSource = 'redis' | 'lease' | 'denial-cache' | 'lockout' | 'memory' | 'fallback' | 'store';
 
 /** A failed call to a store, as the `tokenbucket:store:error` channel sees it. */
-export interface StoreErrorMessage {
+export interface StoreCallError {
   /** The store's name (RedisStore's `name` option). */
   readonly store: string;
   /** The Redis node (`host:port`) the call went to, when known. */
   readonly node: string | undefined;
-  /** The error's `code` (`STORE_TIMEOUT`, `ECONNREFUSED`...), else its name. */
+  /** The error's `code` (`TB_ERR_STORE_TIMEOUT`, `ECONNREFUSED`...), else its name. */
   readonly code: string;
   readonly error: unknown;
 }
 
-/** A change of a store's (or one node's) availability, on `tokenbucket:store:status`. */
-export interface StoreStatusMessage {
+/**
+ * A change of a store's (or one Cluster node's) availability, reported once per transition: what
+ * `onStoreStatus` receives, a store's `subscribe` listeners hear, and the
+ * `tokenbucket:store:status` diagnostics channel publishes.
+ */
+export interface StoreStatusChange {
+  /** The store's name (RedisStore's `name` option). */
   readonly store: string;
-  /** The node that went down or came back; undefined when the store has one breaker for all. */
+  /** On a Redis Cluster, the master (`host:port`) whose circuit changed; undefined when the store has one circuit for all. */
   readonly node: string | undefined;
-  readonly status: 'up' | 'down';
+  /** `'down'`: the store's circuit opened (it is being bypassed). `'up'`: it closed again. */
+  readonly status: 'down' | 'up';
+  /** The failure that opened the circuit (on `'down'`). */
   readonly error?: unknown;
 }
 
 /** One call to Redis (one take, or a batch of takes), on `tokenbucket:store:call`. */
-export interface StoreCallMessage {
+export interface StoreCall {
   readonly store: string;
   readonly node: string | undefined;
   /** From the command's send to its reply or failure. */
@@ -56,7 +63,7 @@ export const storeStatusChannel = channel(CHANNELS.storeStatus);
 export const storeCallChannel = channel(CHANNELS.storeCall);
 
 /**
- * An error's code for metrics: its `code` when it is a string (`STORE_TIMEOUT`, `ECONNREFUSED`),
+ * An error's code for metrics: its `code` when it is a string (`TB_ERR_STORE_TIMEOUT`, `ECONNREFUSED`),
  * the Redis error's own code for a Redis reply error (`OOM`, `NOPERM`, `READONLY`, `WRONGTYPE`...),
  * else its name.
  */

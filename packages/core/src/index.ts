@@ -1,4 +1,6 @@
-// Public entry point of @tokenbucket/core: what users and adapters need, nothing more.
+// @tokenbucket/core's main entry: the names a user writes, nothing more. Adapter authors import
+// `@tokenbucket/core/adapter`, metrics exporters `@tokenbucket/core/metrics`, store authors
+// `@tokenbucket/core/store`; test/core/entry-points.test.ts pins this list.
 
 // The limiter.
 export { createLimiter } from './limiter.js';
@@ -7,43 +9,26 @@ export type { ConcurrencyOptions } from './concurrency.js';
 export type { CallerKey } from './caller.js';
 export type { Policy, PolicyOptions } from './policy.js';
 export type { Decision, DecisionEvent, PolicyDecision } from './decision.js';
-export { TokenBucketError, invalidOption } from './errors.js';
-export { checkOptionNames, optionNames } from './option-names.js';
-export type { TokenBucketErrorCode } from './errors.js';
-
-// Diagnostics channels: a stable interface for metrics and APM.
-export { CHANNELS } from './diagnostics.js';
-export type { DecisionSource, StoreCallMessage, StoreErrorMessage, StoreStatusMessage } from './diagnostics.js';
-// What the metrics packages share (for an exporter of your own too).
-export { DecisionCounts, DEFAULT_CALL_BUCKETS, ONE_NODE, OTHER, parseCommonMetricsOptions, StoreStates, subscribeMetrics } from './metrics.js';
-export type { CommonMetricsOptions, DecisionLabels, DecisionSeries, MetricsRecorder, MetricsSubscription } from './metrics.js';
 
 // Stores.
-export type { ConcurrencyPolicy, LockoutRule, SlotResult, Store, StoreStatusEvent, TakeResult } from './store/types.js';
-export { bucketKey, slotKey } from './store/types.js';
-export { hashCallerKey } from './hash.js';
 export { MemoryStore } from './store/memory.js';
 export type { MemoryStoreOptions } from './store/memory.js';
 export { RedisStore } from './store/redis/store.js';
 export type { RedisStoreOptions } from './store/redis/store.js';
 export type { BreakerOptions } from './store/breaker.js';
+export type { Store } from './store/types.js';
 
-// HTTP: the options every adapter takes, and the adapter contract.
-export type { HttpLimiterOptions, OnMissingKey, OnStoreError, StoreErrorEvent } from './http/options.js';
+// The options every adapter takes.
+export type { HttpLimiterOptions, MissingKeyStrategy, StoreFailureEvent, StoreFailureStrategy } from './http/options.js';
 export type { HttpLockoutOptions, LockoutOptions } from './lockout.js';
 export type { Ipv6Subnet } from './http/ip.js';
 export { memoizePolicies } from './http/memoize.js';
 export type { MemoizeOptions } from './http/memoize.js';
-export { ADAPTER_OPTION_NAMES, createHttpLimiter, onNodeResponseEnd } from './http/adapter.js';
-export type { AdapterOptions, HttpAdapter, HttpLimiter, NodeResponse } from './http/adapter.js';
-export type { HttpOutcome } from './http/engine.js';
-export { mountId, NO_ROUTE, routeId } from './http/route.js';
-export { apiKeyFromHeaders, keyHeaders } from './http/keys.js';
-export type { NodeRequestHeaders, RequestHeaders } from './http/keys.js';
-export { problemDetails } from './http/problems.js';
-export type { ProblemDetails } from './http/problems.js';
-export { rateLimitHeaders } from './http/headers.js';
-export type { HeaderOptions } from './http/headers.js';
 
-// Warnings: every TokenBucketWarning carries one of these codes.
-export type { TokenBucketWarningCode } from './warnings.js';
+// Errors and warnings: each with a code, each code a section of docs/reference/errors.md.
+export { TokenBucketError } from './errors.js';
+export type { TokenBucketErrorCode, TokenBucketWarningCode } from './errors.js';
+
+// Diagnostics channels: a stable interface for metrics and APM.
+export { CHANNELS } from './diagnostics.js';
+export type { DecisionSource, StoreCall, StoreCallError, StoreStatusChange } from './diagnostics.js';

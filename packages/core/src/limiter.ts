@@ -85,7 +85,7 @@ export interface Limiter {
    * function returns), or `{ ip }` for a caller an HTTP limiter limits by IP; it is hashed
    * before it reaches the store, the same way the HTTP adapters hash it, so a limiter with the
    * same policy names and store reaches the same buckets as a route's limiter. Rejects with
-   * INVALID_KEY or INVALID_COST on bad input, and with the store's error when the store fails.
+   * TB_ERR_INVALID_KEY or TB_ERR_INVALID_COST on bad input, and with the store's error when the store fails.
    */
   take(key: CallerKey, options?: TakeOptions): Promise<Decision>;
   /**
@@ -117,7 +117,7 @@ export interface Limiter {
 const LIMITER_OPTIONS = optionNames<LimiterOptions>({ store: 1, name: 1, capacity: 1, refillPerSecond: 1, policies: 1, lockout: 1, concurrency: 1 });
 const NO_POLICIES: readonly Policy[] = Object.freeze([]);
 
-/** Creates a limiter. Throws a TokenBucketError (code INVALID_OPTION) for bad options, unknown names included. */
+/** Creates a limiter. Throws a TokenBucketError (code TB_ERR_INVALID_OPTION) for bad options, unknown names included. */
 export function createLimiter(options: LimiterOptions): Limiter {
   if (typeof options !== 'object' || options === null) invalidOption('options', options, 'an object');
   checkOptionNames(options, LIMITER_OPTIONS);
@@ -183,7 +183,7 @@ export class TokenBucketLimiter implements Limiter {
     try {
       if (this.concurrency !== undefined) {
         throw new TokenBucketError(
-          'INVALID_OPTION',
+          'TB_ERR_INVALID_OPTION',
           'this limiter has a `concurrency` policy: use `acquire(key)`, which holds a slot until you call `release()`.',
           'concurrency',
         );
@@ -301,7 +301,7 @@ export class TokenBucketLimiter implements Limiter {
 
   private async adjust(key: CallerKey, tokens: number): Promise<Decision> {
     if (this.policies.length === 0) {
-      throw new TokenBucketError('INVALID_OPTION', 'this limiter has no token policies to give tokens to or take them from.', 'concurrency');
+      throw new TokenBucketError('TB_ERR_INVALID_OPTION', 'this limiter has no token policies to give tokens to or take them from.', 'concurrency');
     }
     const result = await this.adjustById(callerIdOf(key), tokens);
     return buildDecision(this.policies, result, 0);
@@ -326,7 +326,7 @@ export class TokenBucketLimiter implements Limiter {
 
 function checkTokens(tokens: unknown): number {
   if (typeof tokens !== 'number' || !Number.isFinite(tokens) || tokens <= 0) {
-    throw new TokenBucketError('INVALID_COST', `tokens must be a finite number > 0; got ${describeValue(tokens)}.`);
+    throw new TokenBucketError('TB_ERR_INVALID_COST', `tokens must be a finite number > 0; got ${describeValue(tokens)}.`);
   }
   return tokens;
 }

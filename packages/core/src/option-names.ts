@@ -10,18 +10,29 @@ export function optionNames<T>(names: { readonly [K in keyof Required<T>]: 1 }):
 }
 
 /**
- * Throws INVALID_OPTION for the first own key of `options` that is not in `known`, naming it, and
- * the closest known name when one is close (`onMissingkey`: did you mean `onMissingKey`?).
+ * Throws TB_ERR_INVALID_OPTION for the first own key of `options` that is not in `known`, naming it, and
+ * the closest known name when one is close (`missingkey`: did you mean `missingKey`?), or
+ * the new name of an option renamed before 1.0 (`onError` is now `onStoreError`).
  * `path` names nested options: `'breaker.'`, `'policies[1].'`, `'config.rateLimit.'`.
  */
 export function checkOptionNames(options: object, known: readonly string[], path = ''): void {
   for (const name of Object.keys(options)) {
     if (known.includes(name)) continue;
+    const renamed = RENAMED.get(name);
+    if (renamed !== undefined && known.includes(renamed)) {
+      throw new TokenBucketError('TB_ERR_INVALID_OPTION', `option \`${path}${name}\` is now \`${path}${renamed}\`.`, `${path}${name}`);
+    }
     const near = closest(name, known);
     const hint = near === undefined ? `the options are ${known.map((k) => `\`${k}\``).join(', ')}.` : `did you mean \`${path}${near}\`?`;
-    throw new TokenBucketError('INVALID_OPTION', `unknown option \`${path}${name}\`: ${hint}`, `${path}${name}`);
+    throw new TokenBucketError('TB_ERR_INVALID_OPTION', `unknown option \`${path}${name}\`: ${hint}`, `${path}${name}`);
   }
 }
+
+/** Options renamed before 1.0, by their old names (`onStoreError`, now a callback, is checked by its parser). */
+const RENAMED: ReadonlyMap<string, string> = new Map([
+  ['onMissingKey', 'missingKey'],
+  ['onError', 'onStoreError'],
+]);
 
 /** The known name nearest to `name` (same letters in another case, a typo or two), if any. */
 function closest(name: string, known: readonly string[]): string | undefined {

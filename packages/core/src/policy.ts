@@ -141,7 +141,7 @@ export function parsePolicyTemplates(options: PolicySource, unnamed: 'default' |
   for (const inline of ['name', 'capacity', 'refillPerSecond'] as const) {
     if (options[inline] !== undefined) {
       throw new TokenBucketError(
-        'INVALID_OPTION',
+        'TB_ERR_INVALID_OPTION',
         `give either \`policies\` or the inline \`${inline}\`, not both; got ${inline}: ${describeValue(options[inline])} beside policies.`,
         inline,
       );
@@ -176,7 +176,7 @@ export function parsePolicies(options: PolicySource): readonly Policy[] {
  */
 export function parseCost(cost: unknown): number {
   if (typeof cost !== 'number' || !Number.isFinite(cost) || cost < 0) {
-    throw new TokenBucketError('INVALID_COST', `option \`cost\` must be a finite number >= 0; got ${describeValue(cost)}.`, 'cost');
+    throw new TokenBucketError('TB_ERR_INVALID_COST', `option \`cost\` must be a finite number >= 0; got ${describeValue(cost)}.`, 'cost');
   }
   return cost;
 }

@@ -1,5 +1,6 @@
 // Express middleware: the framework glue of core's adapter contract, and route patterns.
-import { createHttpLimiter, onNodeResponseEnd, type AdapterOptions, type Decision, type HttpAdapter } from '@tokenbucket/core';
+import type { Decision } from '@tokenbucket/core';
+import { createHttpLimiter, onNodeResponseEnd, type AdapterOptions, type HttpAdapter } from '@tokenbucket/core/adapter';
 import type { Request, RequestHandler, Response } from 'express';
 import { rootApp, routeName } from './patterns.js';
 

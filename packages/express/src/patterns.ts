@@ -1,6 +1,6 @@
 // Route patterns from Express's router (4 and 5), mounts included: buckets are named by pattern,
 // never by the concrete URL (`req.baseUrl` is concrete: one bucket per user id, or per spelling).
-import { mountId, routeId } from '@tokenbucket/core';
+import { mountId, routeId } from '@tokenbucket/core/adapter';
 import type { Request, RequestHandler } from 'express';
 
 /** A path given as a regular expression or an array, or one the router keeps no pattern of. */

@@ -1,18 +1,18 @@
 // Fastify plugin: per-route `config.rateLimit` read in onRoute, and `fastify.rateLimit(opts)`.
 import {
   ADAPTER_OPTION_NAMES,
+  addErrorContext,
   checkOptionNames,
   createHttpLimiter,
+  emitTokenBucketWarning,
   invalidOption,
   NO_ROUTE,
   onNodeResponseEnd,
   routeId,
-  TokenBucketError,
   type AdapterOptions,
-  type Decision,
   type HttpAdapter,
-  type TokenBucketWarningCode,
-} from '@tokenbucket/core';
+} from '@tokenbucket/core/adapter';
+import { type Decision, TokenBucketError } from '@tokenbucket/core';
 import type { FastifyInstance, FastifyPluginCallback, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import fp from 'fastify-plugin';
 import { subscribe } from 'node:diagnostics_channel';
@@ -176,8 +176,6 @@ subscribe('fastify.initialization', (message) => {
   });
 });
 
-const ROUTE_BEFORE_PLUGIN: TokenBucketWarningCode = 'TB_WARN_FASTIFY_ROUTE_BEFORE_PLUGIN';
-
 /**
  * The routes of `fastify` (and of the contexts inside it) registered before the plugin was set up
  * there that it would have limited: each with a `config.rateLimit` object, or any but those with
@@ -216,11 +214,11 @@ function setup(fastify: FastifyInstance, options: TokenBucketPluginOptions): voi
   const defaultHook = parseHook(hook, 'hook');
   const early = routesBeforePlugin(fastify, global);
   if (early.length > 0) {
-    process.emitWarning(
+    emitTokenBucketWarning(
+      'TB_WARN_FASTIFY_ROUTE_BEFORE_PLUGIN',
       `tokenbucket: ${early.join(', ')} ${early.length === 1 ? 'was' : 'were'} registered before @tokenbucket/fastify, so ${early.length === 1 ? 'it is' : 'they are'} not rate limited ` +
         '(the plugin limits the routes registered after it). Register the plugin first: `await app.register(tokenBucket, ...)` before declaring routes, ' +
         'or before registering the plugins that declare them.',
-      { type: 'TokenBucketWarning', code: ROUTE_BEFORE_PLUGIN },
     );
   }
 
@@ -241,7 +239,7 @@ function setup(fastify: FastifyInstance, options: TokenBucketPluginOptions): voi
     } catch (err) {
       // Thrown by `app.get(...)`, far from the plugin: say which route's options are at fault.
       if (err instanceof TokenBucketError) {
-        err.message += ` (config.rateLimit of route ${Array.isArray(route.method) ? route.method.join(', ') : route.method} ${route.url})`;
+        addErrorContext(err, `(config.rateLimit of route ${Array.isArray(route.method) ? route.method.join(', ') : route.method} ${route.url})`);
       }
       throw err;
     }

@@ -8,12 +8,12 @@ import {
   onNodeResponseEnd,
   routeId,
   type AdapterOptions,
-  type Decision,
   type HttpAdapter,
   type NodeRequestHeaders,
   type NodeResponse,
   type RequestHeaders,
-} from '@tokenbucket/core';
+} from '@tokenbucket/core/adapter';
+import type { Decision } from '@tokenbucket/core';
 import type { Context, MiddlewareHandler } from 'hono';
 
 /** `onLimited` in Hono: answer the denied request with a Response of your own (`c.json(...)`). */
@@ -21,7 +21,7 @@ export type OnLimited = (c: Context, decision: Decision) => Response | Promise<R
 
 export interface RateLimitOptions extends AdapterOptions<Context, OnLimited> {
   /**
-   * The client IP, for a request without an API key (`onMissingKey: 'ip'`). Give it when the
+   * The client IP, for a request without an API key (`missingKey: 'ip'`). Give it when the
    * default cannot see the connection (another runtime, a `fetch` wrapped by your own code) or
    * when a proxy in front of the app sets `X-Forwarded-For`, e.g. `(c) => getConnInfo(c).remote.address`
    * with `getConnInfo` from `hono/bun`, `hono/deno` or `@hono/node-server/conninfo`.

@@ -1,5 +1,6 @@
 // Koa middleware: the framework glue of core's adapter contract, and route patterns.
-import { createHttpLimiter, mountId, onNodeResponseEnd, routeId, type AdapterOptions, type Decision, type HttpAdapter } from '@tokenbucket/core';
+import type { Decision } from '@tokenbucket/core';
+import { createHttpLimiter, mountId, onNodeResponseEnd, routeId, type AdapterOptions, type HttpAdapter } from '@tokenbucket/core/adapter';
 import type { Context, Middleware } from 'koa';
 
 /** `onLimited` in Koa: answer the denied request yourself (Koa has one context for both). */

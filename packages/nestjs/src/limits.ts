@@ -2,7 +2,8 @@
 // the guard's request path.
 import { Inject, Injectable, type ExecutionContext, type OnModuleInit } from '@nestjs/common';
 import { DiscoveryService, HttpAdapterHost, Reflector } from '@nestjs/core';
-import { ADAPTER_OPTION_NAMES, checkOptionNames, createHttpLimiter, invalidOption, TokenBucketError, type HttpLimiter } from '@tokenbucket/core';
+import { TokenBucketError } from '@tokenbucket/core';
+import { ADAPTER_OPTION_NAMES, addErrorContext, checkOptionNames, createHttpLimiter, invalidOption, type HttpLimiter } from '@tokenbucket/core/adapter';
 import { RATE_LIMIT, SKIP_RATE_LIMIT } from './decorators.js';
 import type { PlatformRequest, RateLimitModuleOptions, RateLimitOptions } from './options.js';
 import { platform, type Platform, type RateLimitException } from './platforms.js';
@@ -136,7 +137,7 @@ export class RateLimitRegistry implements OnModuleInit {
       const adapter = (this.platform as Platform).adapter;
       return { limiters: list.map((options) => createHttpLimiter(adapter, options)), onLimited: list.some((o) => o.onLimited !== undefined) };
     } catch (err) {
-      if (err instanceof TokenBucketError) err.message += ` (limits of ${controller.name}.${handler.name})`;
+      if (err instanceof TokenBucketError) addErrorContext(err, `(limits of ${controller.name}.${handler.name})`);
       throw err;
     }
   }

@@ -1,6 +1,7 @@
 // The options of the module, the decorators and the guard's answer: what users write.
 import type { ExecutionContext } from '@nestjs/common';
-import type { AdapterOptions, Decision } from '@tokenbucket/core';
+import type { Decision } from '@tokenbucket/core';
+import type { AdapterOptions } from '@tokenbucket/core/adapter';
 
 /**
  * The request your `key`, `cost`, `skip` and `policies` functions receive: the platform's own,

@@ -2,13 +2,14 @@
 // contract for Express's request and response, and for Fastify's request and reply.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HttpException, type ExecutionContext } from '@nestjs/common';
-import { invalidOption, NO_ROUTE, onNodeResponseEnd, problemDetails, routeId, type Decision, type HttpAdapter, type ProblemDetails } from '@tokenbucket/core';
+import type { Decision } from '@tokenbucket/core';
+import { invalidOption, NO_ROUTE, onNodeResponseEnd, problemDetails, routeId, type HttpAdapter, type ProblemDetails } from '@tokenbucket/core/adapter';
 import type { OnLimited, PlatformRequest } from './options.js';
 
 /**
  * The answer to a request the guard does not let through: 429 (or 413) when a policy denies it,
- * 401 without a key under `onMissingKey: 'reject'`, 503 when the store fails under
- * `onStoreError: 'deny'`. The guard throws it with the rate-limit headers already set on the
+ * 401 without a key under `missingKey: 'reject'`, 503 when the store fails under
+ * `storeFailure: 'deny'`. The guard throws it with the rate-limit headers already set on the
  * response; the module's exception filter writes it as the other adapters do (the same status,
  * `Content-Type: application/problem+json` and body). Its `getResponse()` is the problem object,
  * for a filter of your own (`@Catch(RateLimitException)` on a controller) that answers otherwise.

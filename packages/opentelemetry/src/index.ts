@@ -8,9 +8,9 @@ import {
   type ObservableCounter,
   type ObservableGauge,
 } from '@opentelemetry/api';
-import { DEFAULT_CALL_BUCKETS, invalidOption, optionNames, parseCommonMetricsOptions, subscribeMetrics } from '@tokenbucket/core';
+import { DEFAULT_CALL_BUCKETS, invalidOption, optionNames, parseCommonMetricsOptions, subscribeMetrics } from '@tokenbucket/core/metrics';
 
-export { ONE_NODE, OTHER } from '@tokenbucket/core';
+export { ONE_NODE, OTHER } from '@tokenbucket/core/metrics';
 
 /** The meter's (instrumentation scope's) name. */
 export const METER_NAME = '@tokenbucket/opentelemetry';
@@ -59,7 +59,7 @@ const active = new WeakSet<MeterProvider>();
 /**
  * Subscribes to tokenbucket's diagnostics channels and reports them through four OpenTelemetry
  * instruments: decisions, store errors, store up, Redis call durations. Every limiter and store
- * in the process is counted. Throws a TokenBucketError (INVALID_OPTION) for a bad option, and for
+ * in the process is counted. Throws a TokenBucketError (TB_ERR_INVALID_OPTION) for a bad option, and for
  * a MeterProvider that already has an open registration (close the first).
  */
 export function registerMetrics(options: OpenTelemetryMetricsOptions = {}): OpenTelemetryMetrics {
@@ -90,7 +90,7 @@ export function registerMetrics(options: OpenTelemetryMetricsOptions = {}): Open
     valueType: ValueType.INT,
   });
   const storeUp = meter.createObservableGauge('tokenbucket.store.up', {
-    description: "1 while the store's (or Cluster node's) circuit is closed and calls go to Redis, 0 while it is open and onStoreError answers.",
+    description: "1 while the store's (or Cluster node's) circuit is closed and calls go to Redis, 0 while it is open and storeFailure answers.",
     valueType: ValueType.INT,
   });
   const storeCallDuration = meter.createHistogram('tokenbucket.store.call.duration', {

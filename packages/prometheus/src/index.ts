@@ -1,5 +1,5 @@
 // Public entry point of @tokenbucket/prometheus: the limiter's diagnostics channels as prom-client metrics.
-import { DEFAULT_CALL_BUCKETS, invalidOption, optionNames, parseCommonMetricsOptions, subscribeMetrics } from '@tokenbucket/core';
+import { DEFAULT_CALL_BUCKETS, invalidOption, optionNames, parseCommonMetricsOptions, subscribeMetrics } from '@tokenbucket/core/metrics';
 import {
   Counter,
   Gauge,
@@ -11,7 +11,7 @@ import {
   type Registry,
 } from 'prom-client';
 
-export { ONE_NODE, OTHER } from '@tokenbucket/core';
+export { ONE_NODE, OTHER } from '@tokenbucket/core/metrics';
 
 /** Bucket bounds (seconds) of the Redis call histogram: a loopback call takes well under 1 ms, a time-out 200 ms. */
 export const DEFAULT_BUCKETS: readonly number[] = DEFAULT_CALL_BUCKETS;
@@ -64,7 +64,7 @@ const OPTIONS = optionNames<PrometheusMetricsOptions>({ register: 1, prefix: 1, 
 /**
  * Subscribes to tokenbucket's diagnostics channels and registers four metrics on a prom-client
  * registry: decisions, store errors, store up, Redis call durations. Every limiter and store in
- * the process is counted, whatever created it. Throws a TokenBucketError (INVALID_OPTION) for a
+ * the process is counted, whatever created it. Throws a TokenBucketError (TB_ERR_INVALID_OPTION) for a
  * bad option, and for a registry that already has these metrics (close the first registration).
  */
 export function registerMetrics(options: PrometheusMetricsOptions = {}): PrometheusMetrics {
@@ -125,7 +125,7 @@ export function registerMetrics(options: PrometheusMetricsOptions = {}): Prometh
   });
   const storeUp = new Gauge({
     name: names.storeUp,
-    help: "1 while the store's (or Cluster node's) circuit is closed and calls go to Redis, 0 while it is open and onStoreError answers.",
+    help: "1 while the store's (or Cluster node's) circuit is closed and calls go to Redis, 0 while it is open and storeFailure answers.",
     labelNames: ['store', 'node'] as const,
     registers: [],
     collect() {

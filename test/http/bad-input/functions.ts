@@ -21,7 +21,9 @@ export function functionCases(suite: SuiteApps): void {
     for (const which of Object.keys(KEYS)) {
       const r = await get({ 'x-case': which });
       expect([which, r.status, r.body?.handledBy]).toEqual([which, 500, 'framework']);
-      expect(r.body.message).toBe(`tokenbucket: the \`key\` function must return a string (or undefined for none); got ${expected[which]}.`);
+      expect(r.body.message).toBe(
+        `tokenbucket: the \`key\` function must return a string (or undefined for none); got ${expected[which]}. (see docs/reference/errors.md#tb_err_invalid_key)`,
+      );
     }
     expect(remaining(await get({ 'x-case': 'good' }))).toBe(1); // nothing was taken by the failures
     expect(remaining(await get({ 'x-case': 'none' }))).toBe(1); // null is "no key": the IP bucket
@@ -61,7 +63,9 @@ export function functionCases(suite: SuiteApps): void {
     for (const which of Object.keys(COSTS)) {
       const r = await get({ 'x-api-key': 'k', 'x-case': which });
       expect([which, r.status, r.body?.handledBy]).toEqual([which, 500, 'framework']);
-      expect(r.body.message).toBe(`tokenbucket: option \`cost\` must be a finite number >= 0; got ${expected[which]}.`);
+      expect(r.body.message).toBe(
+        `tokenbucket: option \`cost\` must be a finite number >= 0; got ${expected[which]}. (see docs/reference/errors.md#tb_err_invalid_cost)`,
+      );
     }
     expect(remaining(await get({ 'x-api-key': 'k', 'x-case': 'good' }))).toBe(1); // nothing was taken by the failures
     expect((await get({ 'x-api-key': 'k', 'x-case': 'good' })).status).toBe(200);

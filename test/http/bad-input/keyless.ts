@@ -37,8 +37,8 @@ export function keylessCases(suite: SuiteApps): void {
     expect(remaining(await get('X-API-Key: alpha, beta'))).toBe(KEYLESS.length - 1);
   });
 
-  test("every keyless request answers 401 under onMissingKey 'reject', with no bucket touched", async () => {
-    const { get } = await rawRoute(suite, { capacity: 1, refillPerSecond: SLOW, onMissingKey: 'reject' });
+  test("every keyless request answers 401 under missingKey 'reject', with no bucket touched", async () => {
+    const { get } = await rawRoute(suite, { capacity: 1, refillPerSecond: SLOW, missingKey: 'reject' });
     for (const [label, lines] of KEYLESS) {
       const r = await get(...lines);
       expect([label, r.status, r.headers['www-authenticate'], r.headers.ratelimit]).toEqual([label, 401, 'Bearer', undefined]);

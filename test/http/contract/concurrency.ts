@@ -4,7 +4,7 @@
 import { createLimiter, RedisStore } from '@tokenbucket/core';
 import Redis from 'ioredis';
 import { freePort } from '../../support/net';
-import { abortAfter, eventually, fresh, key, send } from '../client';
+import { eventually, fresh, key, openRequest, send } from '../client';
 import type { LimitOptions } from '../harness';
 import { SLOW, type SuiteApps } from '../suite-apps';
 
@@ -46,8 +46,11 @@ export function concurrencyCases(suite: SuiteApps): void {
     test('a slot is released when the connection closes before the response', async () => {
       const path = `/${fresh('abort')}`;
       const name = fresh('c');
-      const app = await suite.start({ routes: [{ method: 'GET', path, delayMs: 800, limit: limit({ concurrency: { max: 1, name } }) }] });
-      await abortAfter(app, path, key('k'), 150);
+      const app = await suite.start({ routes: [{ method: 'GET', path, delayMs: 1500, limit: limit({ concurrency: { max: 1, name } }) }] });
+      const request = openRequest(app, path, key('k'));
+      // Held once the request reaches the limiter, long before the handler answers.
+      expect(await eventually(held(name, 1), 1)).toBe(1);
+      request.drop();
       expect(await eventually(held(name, 1), 0)).toBe(0);
       expect((await send(app, path, key('k'))).status).toBe(200);
     });

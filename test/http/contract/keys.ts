@@ -1,5 +1,5 @@
 // The HTTP contract, keys and IPs: X-API-Key or Bearer token, the client IP when there is no key
-// (trust proxy, IPv6 by /56), onMissingKey, a key function, a very long key.
+// (trust proxy, IPv6 by /56), missingKey, a key function, a very long key.
 import { key, send, statuses } from '../client';
 import { SLOW, type SuiteApps } from '../suite-apps';
 
@@ -21,8 +21,8 @@ export function keyCases(suite: SuiteApps): void {
     expect((await send(app, path, key('has-a-key'))).status).toBe(200);
   });
 
-  test("no key with onMissingKey 'reject': 401 problem+json, no decision made", async () => {
-    const { app, path } = await single({ capacity: 2, refillPerSecond: SLOW, onMissingKey: 'reject' });
+  test("no key with missingKey 'reject': 401 problem+json, no decision made", async () => {
+    const { app, path } = await single({ capacity: 2, refillPerSecond: SLOW, missingKey: 'reject' });
     const r = await send(app, path, { authorization: 'Bearer ' });
     expect(r.status).toBe(401);
     expect(r.headers['content-type']).toMatch(/^application\/problem\+json/);
@@ -37,7 +37,7 @@ export function keyCases(suite: SuiteApps): void {
     const { app, path } = await single({
       capacity: 2,
       refillPerSecond: SLOW,
-      onMissingKey: 'reject',
+      missingKey: 'reject',
       key: (req) => harness.header(req, 'x-tenant'),
     });
     const r = await send(app, path, key('an-x-api-key-the-function-ignores'));
@@ -46,8 +46,8 @@ export function keyCases(suite: SuiteApps): void {
     expect((await send(app, path, { 'x-tenant': 't1' })).status).toBe(200);
   });
 
-  test("no key with onMissingKey 'skip': through, unlimited, without headers", async () => {
-    const { app, path } = await single({ capacity: 1, refillPerSecond: SLOW, onMissingKey: 'skip' });
+  test("no key with missingKey 'skip': through, unlimited, without headers", async () => {
+    const { app, path } = await single({ capacity: 1, refillPerSecond: SLOW, missingKey: 'skip' });
     expect(await statuses(app, path, {}, 3)).toEqual([200, 200, 200]);
     expect((await send(app, path, {})).headers.ratelimit).toBeUndefined();
     expect(await statuses(app, path, key('k'), 2)).toEqual([200, 429]);

@@ -6,10 +6,10 @@ export function optionErrorCases(suite: SuiteApps): void {
 
   test('bad options fail when the app is built, naming the option', async () => {
     await expect(single({ capacity: 0, refillPerSecond: 1 })).rejects.toThrow(/`capacity` must be an integer >= 1.*got 0/);
-    await expect(single({ capacity: 1, refillPerSecond: 1, onMissingKey: 'ignore' as never })).rejects.toThrow(
-      /`onMissingKey` must be one of 'ip', 'reject', 'skip'; got "ignore"/,
+    await expect(single({ capacity: 1, refillPerSecond: 1, missingKey: 'ignore' as never })).rejects.toThrow(
+      /`missingKey` must be one of 'ip', 'reject', 'skip'; got "ignore"/,
     );
-    await expect(single({ capacity: 1, refillPerSecond: 1, onStoreError: 'retry' as never })).rejects.toThrow(/`onStoreError`/);
+    await expect(single({ capacity: 1, refillPerSecond: 1, storeFailure: 'retry' as never })).rejects.toThrow(/`storeFailure`/);
     await expect(single({ capacity: 1, refillPerSecond: 1, key: 'x-api-key' as never })).rejects.toThrow(/`key` must be a function/);
     await expect(single({ capacity: 1, refillPerSecond: 1, ipv6Subnet: 16 })).rejects.toThrow(
       /`ipv6Subnet` must be an integer prefix length from 32 to 128.*got 16/,

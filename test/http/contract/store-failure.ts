@@ -1,7 +1,7 @@
 // The HTTP contract when the store fails (a real client to a port where nothing listens):
-// onStoreError 'fallback', 'allow' and 'deny', and dryRun, which never blocks.
+// storeFailure 'fallback', 'allow' and 'deny', and dryRun, which never blocks.
 import Redis from 'ioredis';
-import { RedisStore, type DecisionEvent, type StoreErrorEvent } from '@tokenbucket/core';
+import { RedisStore, type DecisionEvent, type StoreFailureEvent } from '@tokenbucket/core';
 import { freePort } from '../../support/net';
 import { key, send, statuses } from '../client';
 import { SLOW, type SuiteApps } from '../suite-apps';
@@ -28,13 +28,13 @@ export function storeFailureCases(suite: SuiteApps): void {
     });
 
     test("'fallback' (default): limits locally with the same policies, and reports the error", async () => {
-      const errors: StoreErrorEvent[] = [];
+      const errors: StoreFailureEvent[] = [];
       const decisions: DecisionEvent[] = [];
       const { app, path } = await single({
         store: brokenStore,
         capacity: 2,
         refillPerSecond: SLOW,
-        onError: (e) => errors.push(e),
+        onStoreError: (e) => errors.push(e),
         onDecision: (e) => decisions.push(e),
       });
       expect(await statuses(app, path, key('k'), 3)).toEqual([200, 200, 429]);
@@ -44,14 +44,14 @@ export function storeFailureCases(suite: SuiteApps): void {
     });
 
     test("'allow': requests go through without headers", async () => {
-      const { app, path } = await single({ store: brokenStore, capacity: 1, refillPerSecond: SLOW, onStoreError: 'allow' });
+      const { app, path } = await single({ store: brokenStore, capacity: 1, refillPerSecond: SLOW, storeFailure: 'allow' });
       const replies = [await send(app, path, key('k')), await send(app, path, key('k'))];
       expect(replies.map((r) => r.status)).toEqual([200, 200]);
       expect(replies[1]!.headers.ratelimit).toBeUndefined();
     });
 
     test("'deny': 503 with Retry-After and a problem body", async () => {
-      const { app, path } = await single({ store: brokenStore, capacity: 1, refillPerSecond: SLOW, onStoreError: 'deny' });
+      const { app, path } = await single({ store: brokenStore, capacity: 1, refillPerSecond: SLOW, storeFailure: 'deny' });
       const r = await send(app, path, key('k'));
       expect(r.status).toBe(503);
       expect(r.headers['retry-after']).toBe('1');
@@ -60,14 +60,14 @@ export function storeFailureCases(suite: SuiteApps): void {
     });
   });
 
-  test('dryRun never blocks, not even when the store fails under onStoreError deny', async () => {
+  test('dryRun never blocks, not even when the store fails under storeFailure deny', async () => {
     const down = clientToNowhere(await freePort());
     try {
       const { app, path } = await single({
         store: new RedisStore({ client: down, prefix }),
         capacity: 1,
         refillPerSecond: SLOW,
-        onStoreError: 'deny',
+        storeFailure: 'deny',
         dryRun: true,
       });
       expect((await send(app, path, key('k'))).status).toBe(200);

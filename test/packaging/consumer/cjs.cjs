@@ -24,7 +24,7 @@ const { Registry } = require('prom-client');
       format: 'cjs',
       allowed: decisions.map((d) => d.allowed),
       redisStore: typeof RedisStore,
-      error: new TokenBucketError('INVALID_OPTION', 'x') instanceof Error,
+      error: new TokenBucketError('TB_ERR_INVALID_OPTION', 'x') instanceof Error,
       express: typeof expressRateLimit({ capacity: 1, refillPerSecond: 1 }),
       fastify: typeof fastifyPackage.tokenBucket === 'function' && fastifyPackage.tokenBucket === fastifyPackage.default,
       hono: typeof honoRateLimit({ capacity: 1, refillPerSecond: 1 }),

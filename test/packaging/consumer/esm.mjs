@@ -23,7 +23,7 @@ console.log(
     format: 'esm',
     allowed: decisions.map((d) => d.allowed),
     redisStore: typeof RedisStore,
-    error: new TokenBucketError('INVALID_OPTION', 'x') instanceof Error,
+    error: new TokenBucketError('TB_ERR_INVALID_OPTION', 'x') instanceof Error,
     express: typeof expressRateLimit({ capacity: 1, refillPerSecond: 1 }),
     fastify: typeof tokenBucket === 'function' && tokenBucket === namedPlugin,
     hono: typeof honoRateLimit({ capacity: 1, refillPerSecond: 1 }),

@@ -2,13 +2,13 @@
 import { concurrencyPolicyMember } from '../concurrency.js';
 import type { Decision } from '../decision.js';
 import { decisionChannel } from '../diagnostics.js';
-import { describeValue, invalidOption, TokenBucketError } from '../errors.js';
+import { callUserCode, describeValue, invalidOption, TokenBucketError } from '../errors.js';
 import { ipCallerId, keyCallerId } from '../caller.js';
 import { decisionEvent, lockoutRule, TokenBucketLimiter, type Decided } from '../limiter.js';
 import { parseCost, parsePolicyTemplates, type PolicyOptions, type PolicyTemplate } from '../policy.js';
 import { fallbackStore } from '../store/fallback.js';
 import { headersWithPolicy, mergedHeaders, rateLimitPolicy, retryAfterSeconds } from './headers.js';
-import { runHook, subscribeOnce } from './hooks.js';
+import { subscribeOnce } from './hooks.js';
 import { ipCallerKey } from './ip.js';
 import { apiKeyOf, type NodeRequestHeaders } from './keys.js';
 import { parseHttpOptions, type HttpConfig, type HttpLimiterOptions, type PoliciesFunction } from './options.js';
@@ -214,8 +214,8 @@ export class HttpEngine<Req> {
 
   /** The answer to a request without a key, unless it is limited by IP. */
   private missingKey(req: Req, key: string | undefined): HttpOutcome | undefined {
-    if (key !== undefined || this.config.onMissingKey === 'ip') return undefined;
-    return this.config.onMissingKey === 'skip' ? PASS : this.refused(req, this.config.key === undefined ? MISSING_KEY : MISSING_CUSTOM_KEY);
+    if (key !== undefined || this.config.missingKey === 'ip') return undefined;
+    return this.config.missingKey === 'skip' ? PASS : this.refused(req, this.config.key === undefined ? MISSING_KEY : MISSING_CUSTOM_KEY);
   }
 
   /** A request refused without a decision (401, 503): what earlier limiters took goes back. */
@@ -253,17 +253,17 @@ export class HttpEngine<Req> {
     );
   }
 
-  /** The store failed this take: the configured `onStoreError`, and `onError` unless the circuit was already open. */
+  /** The store failed this take: the configured `storeFailure`, and `onStoreError` unless the circuit was already open. */
   private async storeFailed(error: unknown, t: Take<Req>): Promise<HttpOutcome> {
     const { req, route, limiters } = t;
     const c = this.config;
-    const circuitOpen = error instanceof TokenBucketError && error.code === 'STORE_CIRCUIT_OPEN';
-    if (!circuitOpen && c.onError !== undefined) {
-      const onError = c.onError;
-      runHook(() => onError({ route, error, action: c.onStoreError }, req));
+    const circuitOpen = error instanceof TokenBucketError && error.code === 'TB_ERR_STORE_CIRCUIT_OPEN';
+    if (!circuitOpen && c.onStoreError !== undefined) {
+      const onStoreError = c.onStoreError;
+      callUserCode('TB_WARN_HOOK_FAILED', 'onStoreError', () => onStoreError({ route, error, action: c.storeFailure }, req));
     }
-    if (c.onStoreError === 'allow' || (c.onStoreError === 'deny' && c.dryRun)) return PASS;
-    if (c.onStoreError === 'deny') return this.refused(req, STORE_DOWN);
+    if (c.storeFailure === 'allow' || (c.storeFailure === 'deny' && c.dryRun)) return PASS;
+    if (c.storeFailure === 'deny') return this.refused(req, STORE_DOWN);
     const main = limiters.main;
     // The fallback starts from what Redis last said about the caller (store/fallback.ts), not from a fresh bucket.
     limiters.fallback ??= new TokenBucketLimiter(main.policies, fallbackStore(main.store), main.lockout, main.concurrency);
@@ -283,7 +283,7 @@ export class HttpEngine<Req> {
       const event = decisionEvent(decided, t.callerId, t.cost, t.route, t.keySource, c.dryRun);
       if (decisionChannel.hasSubscribers) decisionChannel.publish(event);
       const onDecision = c.onDecision;
-      if (onDecision !== undefined) runHook(() => onDecision(event, t.req));
+      if (onDecision !== undefined) callUserCode('TB_WARN_HOOK_FAILED', 'onDecision', () => onDecision(event, t.req));
     }
     const state = requestState(this.requestOf(t.req));
     const alone = state.policies === undefined;
@@ -417,7 +417,7 @@ function allowedHeaders(limiters: RouteLimiters, decision: Decision): [string, s
 function checkKey(value: unknown): string | undefined {
   if (value === undefined || value === null || value === '') return undefined;
   if (typeof value !== 'string') {
-    throw new TokenBucketError('INVALID_KEY', `the \`key\` function must return a string (or undefined for none); got ${describeValue(value)}.`, 'key');
+    throw new TokenBucketError('TB_ERR_INVALID_KEY', `the \`key\` function must return a string (or undefined for none); got ${describeValue(value)}.`, 'key');
   }
   return value;
 }

@@ -6,15 +6,16 @@ import { parseStore } from '../limiter.js';
 import { type HttpLockoutOptions, type LockoutConfig, parseLockout } from '../lockout.js';
 import { checkOptionNames, optionNames } from '../option-names.js';
 import { parseCost, parsePolicyTemplates, type PolicyOptions, type PolicyTemplate } from '../policy.js';
-import type { Store, StoreStatusEvent } from '../store/types.js';
+import type { StoreStatusChange } from '../diagnostics.js';
+import type { Store } from '../store/types.js';
 import { parseIpv6Subnet, type Ipv6Subnet } from './ip.js';
 
 type MaybePromise<T> = T | Promise<T>;
 
 /** What to do with a request that carries no API key. */
-export type OnMissingKey = 'ip' | 'reject' | 'skip';
+export type MissingKeyStrategy = 'ip' | 'reject' | 'skip';
 /** What to do when the store fails. */
-export type OnStoreError = 'fallback' | 'allow' | 'deny';
+export type StoreFailureStrategy = 'fallback' | 'allow' | 'deny';
 /** A function of the caller's key and the request giving its policies (per-caller tiers). */
 export type PoliciesFunction<Req> = (key: string, req: Req) => MaybePromise<readonly PolicyOptions[]>;
 
@@ -44,7 +45,7 @@ export interface HttpLimiterOptions<Req> {
   policies?: readonly PolicyOptions[] | PoliciesFunction<Req>;
   /**
    * The caller's identity. Returning `undefined`, `null` or `''` means "no key" (see
-   * `onMissingKey`); anything else but a string is an error.
+   * `missingKey`); anything else but a string is an error.
    * @default the `X-API-Key` header, else the token of `Authorization: Bearer <token>`
    */
   key?: (req: Req) => MaybePromise<string | undefined | null>;
@@ -53,7 +54,7 @@ export interface HttpLimiterOptions<Req> {
    * setting reports it), `'reject'` answers 401, `'skip'` lets it through unlimited.
    * @default 'ip'
    */
-  onMissingKey?: OnMissingKey;
+  missingKey?: MissingKeyStrategy;
   /**
    * How the `'ip'` fallback groups IPv6 clients: by their network of this prefix length (an
    * integer from 32 to 128), since one client usually owns a whole /64 or more and could change
@@ -110,7 +111,7 @@ export interface HttpLimiterOptions<Req> {
   concurrency?: number | ConcurrencyOptions;
   /**
    * Compute decisions, send headers and call hooks, but never block a request (not even with
-   * `onStoreError: 'deny'` while the store fails).
+   * `storeFailure: 'deny'` while the store fails).
    * @default false
    */
   dryRun?: boolean;
@@ -119,7 +120,7 @@ export interface HttpLimiterOptions<Req> {
    * `'allow'` lets requests through, `'deny'` answers 503 with Retry-After.
    * @default 'fallback'
    */
-  onStoreError?: OnStoreError;
+  storeFailure?: StoreFailureStrategy;
   /**
    * Also send `X-RateLimit-Limit`, `X-RateLimit-Remaining` and `X-RateLimit-Reset`.
    * @default false
@@ -134,24 +135,24 @@ export interface HttpLimiterOptions<Req> {
   /**
    * Called when a call to the store fails (an error or a time-out), with what the limiter did
    * about it. Not while the store's circuit is open: then `onStoreStatus` has said it is down
-   * and requests are answered by `onStoreError` without calling it. Not awaited.
+   * and requests are answered by `storeFailure` without calling it. Not awaited.
    */
-  onError?: (event: StoreErrorEvent, req: Req) => unknown;
+  onStoreError?: (event: StoreFailureEvent, req: Req) => unknown;
   /**
    * Called once per change of the store's availability, not per request: `'down'` when the
-   * store's circuit opens (from then on `onStoreError` answers, e.g. the local fallback), `'up'`
+   * store's circuit opens (from then on `storeFailure` answers, e.g. the local fallback), `'up'`
    * when it closes again. Given the same function, several limiters on one store report each
    * change once. Not awaited.
    */
-  onStoreStatus?: (event: StoreStatusEvent) => unknown;
+  onStoreStatus?: (event: StoreStatusChange) => unknown;
 }
 
-/** What `onError` receives. */
-export interface StoreErrorEvent {
+/** What `onStoreError` receives. */
+export interface StoreFailureEvent {
   readonly route: string;
   readonly error: unknown;
-  /** What the limiter did: the `onStoreError` setting. */
-  readonly action: OnStoreError;
+  /** What the limiter did: the `storeFailure` setting. */
+  readonly action: StoreFailureStrategy;
 }
 
 /** HttpLimiterOptions, validated: what the engine reads on every request, and nothing else. */
@@ -160,7 +161,7 @@ export interface HttpConfig<Req> {
   /** Fixed policies (unnamed ones are named after the route), or a function of the caller. */
   readonly policies: readonly PolicyTemplate[] | PoliciesFunction<Req>;
   readonly key: HttpLimiterOptions<Req>['key'];
-  readonly onMissingKey: OnMissingKey;
+  readonly missingKey: MissingKeyStrategy;
   readonly ipv6Subnet: Ipv6Subnet;
   readonly cost: number | ((req: Req) => MaybePromise<number>);
   readonly skip: HttpLimiterOptions<Req>['skip'];
@@ -170,10 +171,10 @@ export interface HttpConfig<Req> {
   /** The concurrency policy (unnamed: named after the route), if any. */
   readonly concurrency: ConcurrencyTemplate | undefined;
   readonly dryRun: boolean;
-  readonly onStoreError: OnStoreError;
+  readonly storeFailure: StoreFailureStrategy;
   readonly legacyHeaders: boolean;
   readonly onDecision: HttpLimiterOptions<Req>['onDecision'];
-  readonly onError: HttpLimiterOptions<Req>['onError'];
+  readonly onStoreError: HttpLimiterOptions<Req>['onStoreError'];
   readonly onStoreStatus: HttpLimiterOptions<Req>['onStoreStatus'];
 }
 
@@ -185,7 +186,7 @@ export const HTTP_OPTION_NAMES = optionNames<HttpLimiterOptions<unknown>>({
   name: 1,
   policies: 1,
   key: 1,
-  onMissingKey: 1,
+  missingKey: 1,
   ipv6Subnet: 1,
   cost: 1,
   skip: 1,
@@ -195,18 +196,18 @@ export const HTTP_OPTION_NAMES = optionNames<HttpLimiterOptions<unknown>>({
   lockout: 1,
   concurrency: 1,
   dryRun: 1,
-  onStoreError: 1,
+  storeFailure: 1,
   legacyHeaders: 1,
   onDecision: 1,
-  onError: 1,
+  onStoreError: 1,
   onStoreStatus: 1,
 });
 
-const MISSING_KEYS: readonly OnMissingKey[] = ['ip', 'reject', 'skip'];
-const STORE_ERRORS: readonly OnStoreError[] = ['fallback', 'allow', 'deny'];
+const MISSING_KEYS: readonly MissingKeyStrategy[] = ['ip', 'reject', 'skip'];
+const STORE_FAILURES: readonly StoreFailureStrategy[] = ['fallback', 'allow', 'deny'];
 
 /**
- * Validates adapter options into a frozen config. Throws a TokenBucketError (INVALID_OPTION)
+ * Validates adapter options into a frozen config. Throws a TokenBucketError (TB_ERR_INVALID_OPTION)
  * naming the option and value for anything wrong, and for a name not in `known` (the adapter's
  * options: these and the ones it reads itself).
  */
@@ -245,7 +246,7 @@ export function parseHttpOptions<Req>(options: HttpLimiterOptions<Req>, known: r
     store,
     policies,
     key: optionalFunction(o, 'key'),
-    onMissingKey: oneOf(o, 'onMissingKey', MISSING_KEYS, 'ip'),
+    missingKey: oneOf(o, 'missingKey', MISSING_KEYS, 'ip'),
     ipv6Subnet: parseIpv6Subnet(o.ipv6Subnet),
     cost,
     skip: optionalFunction(o, 'skip'),
@@ -253,10 +254,10 @@ export function parseHttpOptions<Req>(options: HttpLimiterOptions<Req>, known: r
     lockout: parseLockout(o.lockout, true),
     concurrency,
     dryRun: flag(o, 'dryRun'),
-    onStoreError: oneOf(o, 'onStoreError', STORE_ERRORS, 'fallback'),
+    storeFailure: oneOf(o, 'storeFailure', STORE_FAILURES, 'fallback'),
     legacyHeaders: flag(o, 'legacyHeaders'),
     onDecision: optionalFunction(o, 'onDecision'),
-    onError: optionalFunction(o, 'onError'),
+    onStoreError: parseOnStoreError(o.onStoreError),
     onStoreStatus: optionalFunction(o, 'onStoreStatus'),
   });
 }
@@ -270,6 +271,18 @@ function parseRefundWhen<Req>(o: HttpLimiterOptions<Req>): HttpConfig<Req>['refu
   const byStatus = (status: number | undefined): boolean => (status === undefined || status >= 400 ? failed : successful);
   if (custom === undefined) return (_req, status) => byStatus(status);
   return (req, status) => byStatus(status) || custom(req, status);
+}
+
+/** `onStoreError` is the callback; its strings of before 1.0 are the strategy `storeFailure` now. */
+function parseOnStoreError<Req>(value: HttpLimiterOptions<Req>['onStoreError']): HttpLimiterOptions<Req>['onStoreError'] {
+  if (typeof value === 'string') {
+    invalidOption(
+      'onStoreError',
+      value,
+      `a function, called when the store fails; the strategy ${STORE_FAILURES.map((a) => `'${a}'`).join(', ')} is now the option \`storeFailure\``,
+    );
+  }
+  return optionalFunction({ onStoreError: value }, 'onStoreError');
 }
 
 /** Validates an option that, when given, must be a function. */

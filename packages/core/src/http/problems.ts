@@ -82,7 +82,7 @@ export function missingKeyProblem(customKey = false): ProblemDetails {
   };
 }
 
-/** The 503 body when the store failed and `onStoreError` is 'deny'. */
+/** The 503 body when the store failed and `storeFailure` is 'deny'. */
 export function storeUnavailableProblem(retryAfter: number): ProblemDetails {
   return {
     type: 'about:blank',

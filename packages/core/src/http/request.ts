@@ -3,7 +3,7 @@
 import type { HeldSlot } from '../concurrency.js';
 import type { PolicyDecision } from '../decision.js';
 import type { TokenBucketLimiter } from '../limiter.js';
-import { runHook } from './hooks.js';
+import { callUserCode } from '../errors.js';
 
 type MaybePromise<T> = T | Promise<T>;
 
@@ -126,7 +126,7 @@ export function responseEnded(state: RequestState, status: number | undefined): 
   for (const s of state.spent) {
     if (s.refunded || s.refundWhen === undefined) continue;
     const when = s.refundWhen;
-    runHook(() => {
+    callUserCode('TB_WARN_HOOK_FAILED', 'skipResponse', () => {
       const verdict = when(s.req, status);
       if (verdict === true) give(s);
       else if (verdict !== false && typeof (verdict as Promise<boolean> | undefined)?.then === 'function') {

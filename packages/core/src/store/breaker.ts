@@ -1,14 +1,12 @@
 // A circuit breaker for a store: stop paying the timeout on every request while it is down.
-import { invalidOption } from '../errors.js';
-import { emitTokenBucketWarning } from '../warnings.js';
-import type { StoreStatusEvent } from './types.js';
+import { callUserCode, invalidOption } from '../errors.js';
 
 export interface BreakerOptions {
   /**
    * Failures (errors or time-outs), with no success between them, that open the circuit. Failures
    * are counted in time, not per call: the failures of one moment (every call in flight when Redis
    * stalls) are one failure; on RedisStore a moment is the store's `timeoutMs`. While open, takes
-   * fail at once, without touching the store, and the limiter answers by `onStoreError`.
+   * fail at once, without touching the store, and the limiter answers by `storeFailure`.
    * @default 3
    */
   failureThreshold?: number;
@@ -20,7 +18,13 @@ export interface BreakerOptions {
   cooldownMs?: number;
 }
 
-type Listener = (event: StoreStatusEvent) => void;
+/** A change of the circuit: the store adds its name and node (a StoreStatusChange). */
+export interface BreakerTransition {
+  readonly status: 'down' | 'up';
+  readonly error?: unknown;
+}
+
+type Listener = (transition: BreakerTransition) => void;
 
 export class CircuitBreaker {
   readonly failureThreshold: number;
@@ -126,13 +130,7 @@ export class CircuitBreaker {
     return () => void this.listeners.delete(listener);
   }
 
-  private emit(event: StoreStatusEvent): void {
-    for (const listener of this.listeners) {
-      try {
-        listener(event);
-      } catch (err) {
-        emitTokenBucketWarning('TB_LISTENER_FAILED', `tokenbucket: a store status listener threw: ${err instanceof Error ? err.message : String(err)}`);
-      }
-    }
+  private emit(transition: BreakerTransition): void {
+    for (const listener of this.listeners) callUserCode('TB_WARN_LISTENER_FAILED', 'a store status listener', () => listener(transition));
   }
 }

@@ -15,7 +15,7 @@ const RULE_NAME_FORBIDDEN = /["\\{}]/;
 const MAX_RULE_NAME = MAX_POLICIES * 129;
 
 /**
- * Throws INVALID_OPTION when a lockout rule cannot work: a name that cannot be part of a key,
+ * Throws TB_ERR_INVALID_OPTION when a lockout rule cannot work: a name that cannot be part of a key,
  * `after` not an integer >= 1, `windowMs` or `durationMs` not a number of ms > 0. Each rule
  * object is checked once.
  */
@@ -35,10 +35,10 @@ export function checkLockoutRule(rule: LockoutRule): void {
   checked.add(rule);
 }
 
-/** Throws INVALID_COST unless `tokens` is a finite number (an adjust's amount). */
+/** Throws TB_ERR_INVALID_COST unless `tokens` is a finite number (an adjust's amount). */
 export function checkTokens(tokens: unknown): asserts tokens is number {
   if (typeof tokens !== 'number' || !Number.isFinite(tokens)) {
-    throw new TokenBucketError('INVALID_COST', `the tokens to adjust by must be a finite number; got ${String(tokens)}.`, 'tokens');
+    throw new TokenBucketError('TB_ERR_INVALID_COST', `the tokens to adjust by must be a finite number; got ${String(tokens)}.`, 'tokens');
   }
 }
 

@@ -1,5 +1,5 @@
 // The contract between the limiter and a bucket store, and the bucket key layout they share.
-import type { DecisionSource } from '../diagnostics.js';
+import type { DecisionSource, StoreStatusChange } from '../diagnostics.js';
 import type { Policy } from '../policy.js';
 
 /** What a store's take found and did. */
@@ -49,16 +49,6 @@ export interface LockoutRule {
   readonly windowMs: number;
   /** How long a lock lasts, from the denial that set it. */
   readonly durationMs: number;
-}
-
-/** A change of a store's availability, reported once per transition. */
-export interface StoreStatusEvent {
-  /** `'down'`: the store's circuit opened (it is being bypassed). `'up'`: it closed again. */
-  readonly status: 'down' | 'up';
-  /** The failure that opened the circuit (on `'down'`). */
-  readonly error?: unknown;
-  /** On a Redis Cluster, the master (`host:port`) whose circuit changed. */
-  readonly node?: string;
 }
 
 /**
@@ -120,7 +110,7 @@ export interface Store {
    * For stores that can fail: calls `listener` once on each change of availability (the store
    * went down and is being bypassed; it came back). Returns the function that unsubscribes.
    */
-  subscribe?(listener: (event: StoreStatusEvent) => void): () => void;
+  subscribe?(listener: (event: StoreStatusChange) => void): () => void;
 }
 
 /**

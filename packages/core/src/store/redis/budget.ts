@@ -11,7 +11,7 @@ interface Pending {
  * Bounds every call of one store to `timeoutMs`. One timer per store checks the calls in flight
  * every tenth of the budget (5 to 50 ms), instead of a timer per call (a timer costs more than
  * a call's own bookkeeping on the hot path): a call that runs out is rejected with
- * STORE_TIMEOUT between `timeoutMs` and `timeoutMs` plus one tick. The timer runs only while
+ * TB_ERR_STORE_TIMEOUT between `timeoutMs` and `timeoutMs` plus one tick. The timer runs only while
  * calls are in flight, and never keeps the process alive.
  *
  * The budget measures Redis, not the event loop. Timers run before the event loop reads its
@@ -32,7 +32,7 @@ export class TimeBudget {
     this.tickMs = Math.max(5, Math.min(50, Math.floor(timeoutMs / 10)));
   }
 
-  /** Settles like `promise`, or rejects with STORE_TIMEOUT when it has not settled in time. */
+  /** Settles like `promise`, or rejects with TB_ERR_STORE_TIMEOUT when it has not settled in time. */
   run<T>(promise: Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       const call: Pending = { deadline: this.clock() + this.timeoutMs, reject };
@@ -72,7 +72,7 @@ export class TimeBudget {
   private expire(late: Pending[]): void {
     for (const call of late) {
       if (this.pending.delete(call)) {
-        call.reject(new TokenBucketError('STORE_TIMEOUT', `Redis did not answer within ${this.timeoutMs} ms (timeoutMs).`));
+        call.reject(new TokenBucketError('TB_ERR_STORE_TIMEOUT', `Redis did not answer within ${this.timeoutMs} ms (timeoutMs).`));
       }
     }
   }

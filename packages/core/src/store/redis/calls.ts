@@ -1,14 +1,12 @@
 // Every call a RedisStore makes: per-node circuit breaker, time budget, and what it publishes.
-import { errorCode, storeCallChannel, storeErrorChannel, storeStatusChannel } from '../../diagnostics.js';
-import { TokenBucketError } from '../../errors.js';
-import { emitTokenBucketWarning } from '../../warnings.js';
-import { type BreakerOptions, CircuitBreaker } from '../breaker.js';
-import type { StoreStatusEvent } from '../types.js';
+import { errorCode, type StoreStatusChange, storeCallChannel, storeErrorChannel, storeStatusChannel } from '../../diagnostics.js';
+import { callUserCode, TokenBucketError } from '../../errors.js';
+import { type BreakerOptions, type BreakerTransition, CircuitBreaker } from '../breaker.js';
 import type { TimeBudget } from './budget.js';
 import type { RedisConnection } from './connection.js';
 import { StoreHealth } from './health.js';
 
-type Listener = (event: StoreStatusEvent) => void;
+type Listener = (event: StoreStatusChange) => void;
 
 /**
  * Runs a store's calls to Redis. Each node has its own circuit breaker (a standalone server or a
@@ -44,7 +42,7 @@ export class StoreCalls {
     const breaker = this.breaker(node);
     if (!breaker.allow()) {
       const where = node === undefined ? 'Redis is' : `Redis node ${node} is`;
-      throw new TokenBucketError('STORE_CIRCUIT_OPEN', `${where} being bypassed after repeated failures (circuit open).`);
+      throw new TokenBucketError('TB_ERR_STORE_CIRCUIT_OPEN', `${where} being bypassed after repeated failures (circuit open).`);
     }
     const started = performance.now();
     let sent = false;
@@ -52,7 +50,7 @@ export class StoreCalls {
     try {
       const status = this.connection.unavailable();
       if (status !== undefined) {
-        throw new TokenBucketError('STORE_UNAVAILABLE', `the Redis client is not connected (status "${status}").`);
+        throw new TokenBucketError('TB_ERR_STORE_UNAVAILABLE', `the Redis client is not connected (status "${status}").`);
       }
       const pending = this.connection.pending();
       if (pending === undefined) {
@@ -61,7 +59,7 @@ export class StoreCalls {
       } else {
         let expired = false;
         const later = pending.ready.then(() => {
-          if (expired) throw new TokenBucketError('STORE_UNAVAILABLE', 'not sent: the client became ready after the time budget.');
+          if (expired) throw new TokenBucketError('TB_ERR_STORE_UNAVAILABLE', 'not sent: the client became ready after the time budget.');
           sent = true;
           return call();
         });
@@ -71,7 +69,7 @@ export class StoreCalls {
           expired = true;
           if (sent) throw error;
           throw new TokenBucketError(
-            'STORE_UNAVAILABLE',
+            'TB_ERR_STORE_UNAVAILABLE',
             `the Redis client was not ready within the time budget (status "${pending.status}"); the take was not sent.`,
           );
         }
@@ -96,11 +94,6 @@ export class StoreCalls {
     if (storeErrorChannel.hasSubscribers) storeErrorChannel.publish({ store: this.store, node, code: errorCode(error), error });
   }
 
-  /** The error for a reply that is not the script's. */
-  replyError(reply: unknown): TokenBucketError {
-    return new TokenBucketError('STORE_REPLY', `unexpected reply from the take script: ${JSON.stringify(reply)}`);
-  }
-
   subscribe(listener: Listener): () => void {
     this.listeners.add(listener);
     return () => void this.listeners.delete(listener);
@@ -116,16 +109,10 @@ export class StoreCalls {
     return breaker;
   }
 
-  private changed(node: string | undefined, event: StoreStatusEvent): void {
-    const withNode: StoreStatusEvent = node === undefined ? event : { ...event, node };
-    if (storeStatusChannel.hasSubscribers) storeStatusChannel.publish({ store: this.store, node, ...event });
-    for (const listener of this.listeners) {
-      try {
-        listener(withNode);
-      } catch (err) {
-        emitTokenBucketWarning('TB_LISTENER_FAILED', `tokenbucket: a store status listener threw: ${err instanceof Error ? err.message : String(err)}`);
-      }
-    }
+  private changed(node: string | undefined, transition: BreakerTransition): void {
+    const change: StoreStatusChange = { store: this.store, node, ...transition };
+    if (storeStatusChannel.hasSubscribers) storeStatusChannel.publish(change);
+    for (const listener of this.listeners) callUserCode('TB_WARN_LISTENER_FAILED', 'a store status listener', () => listener(change));
   }
 
   private published(node: string | undefined, takes: number, started: number, ok: boolean): void {

@@ -54,12 +54,17 @@ const ELSEWHERE = -1;
 /** The verdict the script gives an operation one of whose keys holds another type (WRONGTYPE). */
 const WRONGTYPE = -2;
 
+/** The error for a reply from Redis that is not the take script's (the one place it is worded). */
+export function storeReplyError(reply: unknown): TokenBucketError {
+  return new TokenBucketError('TB_ERR_STORE_REPLY', `unexpected reply from the take script: ${JSON.stringify(reply)}`);
+}
+
 /**
  * One operation's result from the script's reply, from `offset` on: the script's verdict, and
  * each bucket's level, (tau - ahead) / interval within [0, capacity] (before a take's debit,
  * after an adjust); for a lockout take, `lockedMs` when the caller is locked. Undefined when the
  * script answered "not here" (a Cluster batch reached a node that no longer serves the slot).
- * Throws STORE_WRONGTYPE, naming the key from `keysOf()` (the operation's, in the script's order),
+ * Throws TB_ERR_STORE_WRONGTYPE, naming the key from `keysOf()` (the operation's, in the script's order),
  * when one of them holds another type: that operation alone failed.
  */
 export function resultFrom(reply: unknown, op: ScriptOp, offset: number, keysOf?: () => readonly string[]): TakeResult | undefined {
@@ -70,7 +75,7 @@ export function resultFrom(reply: unknown, op: ScriptOp, offset: number, keysOf?
     if (verdict === WRONGTYPE) {
       const key = keysOf?.()[Number(reply[offset + 1]) - 1];
       throw new TokenBucketError(
-        'STORE_WRONGTYPE',
+        'TB_ERR_STORE_WRONGTYPE',
         `Redis key ${key === undefined ? '(unknown)' : JSON.stringify(key)} holds a value that is not this store's (WRONGTYPE): ` +
           "that take failed alone. Something else writes under the store's prefix: delete the key, and give the store a prefix of its own.",
       );
@@ -95,5 +100,5 @@ export function resultFrom(reply: unknown, op: ScriptOp, offset: number, keysOf?
       }
     }
   }
-  throw new TokenBucketError('STORE_REPLY', `unexpected reply from the take script: ${JSON.stringify(reply)}`);
+  throw storeReplyError(reply);
 }

@@ -1,7 +1,7 @@
 // What a store's failures say about its Redis: a coded warning per cause, and a dead connection replaced.
 import { redisErrorCode } from '../../diagnostics.js';
 import { TokenBucketError } from '../../errors.js';
-import { emitTokenBucketWarning, WarnOnChange } from '../../warnings.js';
+import { emitTokenBucketWarning, WarnOnChange } from '../../errors.js';
 import type { RedisConnection } from './connection.js';
 
 /** Redis errors that answer a take but refuse its write: the store is reachable and cannot work. */
@@ -12,6 +12,8 @@ const SCRIPT_COMMAND_REFUSED = /can't run this command/;
 
 /** Ms a probe connection gets to connect and answer PING. */
 const PROBE_MS = 1000;
+/** Ms the old connection gets, after the probe's PONG, to show it was only waiting on a busy Redis. */
+const AFTER_PROBE_MS = 200;
 
 /**
  * Watches one store's failed calls. A Redis error that means the store cannot work as configured
@@ -60,8 +62,8 @@ export class StoreHealth {
       return REFUSED_WRITE.has(code);
     }
     if (!(error instanceof TokenBucketError)) return false;
-    if (error.code === 'STORE_TIMEOUT' && sent) this.silent(node, sentAt);
-    else if (error.code === 'STORE_UNAVAILABLE') this.notReady(node);
+    if (error.code === 'TB_ERR_STORE_TIMEOUT' && sent) this.silent(node, sentAt);
+    else if (error.code === 'TB_ERR_STORE_UNAVAILABLE') this.notReady(node);
     return false;
   }
 
@@ -69,19 +71,19 @@ export class StoreHealth {
     let message = reply;
     const where = node === undefined ? 'Redis' : `Redis node ${node}`;
     const said = `Redis said: ${message}`;
-    const until = 'Until then every take that needs it is answered by onStoreError (by default, the per-process fallback).';
+    const until = 'Until then every take that needs it is answered by storeFailure (by default, the per-process fallback).';
     switch (code) {
       case 'OOM':
         this.warn(
           code,
-          'TB_REDIS_OOM',
+          'TB_WARN_REDIS_OOM',
           `${where} is out of memory (maxmemory reached): takes that would debit a bucket fail. Give Redis more memory (maxmemory), or move other data off it; keep maxmemory-policy noeviction. ${until} ${said}`,
         );
         return;
       case 'READONLY':
         this.warn(
           code,
-          'TB_REDIS_READONLY',
+          'TB_WARN_REDIS_READONLY',
           `the store's client is connected to a read-only replica (${where}): no take can debit a bucket. Point the client at the master (with Sentinel, the group's name and role master). ${until} ${said}`,
         );
         return;
@@ -104,7 +106,7 @@ export class StoreHealth {
         }
         this.warn(
           `${code} ${message}`,
-          'TB_REDIS_NOPERM',
+          'TB_WARN_REDIS_NOPERM',
           `the Redis ACL user may not do what a take needs (NOPERM: ${noPermWhat(message, this.prefix)}). ${said.replace(/\.*$/, '.')} The store needs the keys under its prefix and EVALSHA, EVAL, DEL, GET, SET and TIME: ACL SETUSER <user> ~${this.prefix}* +evalsha +eval +del +get +set +time (and +ping +info for ioredis, +config|get for the maxmemory-policy check). ${until}`,
         );
         return;
@@ -112,7 +114,7 @@ export class StoreHealth {
       case 'NOAUTH':
         this.warn(
           code,
-          'TB_REDIS_AUTH',
+          'TB_WARN_REDIS_AUTH',
           `${where} refused the client's credentials (${code}): the client cannot connect. Check the client's username and password. ${until} ${said}`,
         );
         return;
@@ -124,8 +126,8 @@ export class StoreHealth {
     if (!this.connection.everReady && this.connection.pending() === undefined && this.connection.unavailable() === 'closed') {
       this.warn(
         'not connected',
-        'TB_REDIS_NOT_CONNECTED',
-        'the node-redis client given to RedisStore is not connected: call `await client.connect()` before the first request (node-redis does not connect by itself). Until then every take is answered by onStoreError.',
+        'TB_WARN_REDIS_NOT_CONNECTED',
+        'the node-redis client given to RedisStore is not connected: call `await client.connect()` before the first request (node-redis does not connect by itself). Until then every take is answered by storeFailure.',
       );
       return;
     }
@@ -153,15 +155,24 @@ export class StoreHealth {
     this.probing.add(node);
     probe.call(this.connection, node, PROBE_MS).then(
       (answer) => {
-        this.probing.delete(node);
-        if (answer !== 'PONG' || this.unanswered.get(node) !== since) return;
-        const silentMs = Math.round(performance.now() - since);
-        this.unanswered.delete(node);
-        replace.call(this.connection, node);
-        emitTokenBucketWarning(
-          'TB_REDIS_DEAD_CONNECTION',
-          `tokenbucket: store "${this.store}": the connection to ${node === undefined ? 'Redis' : `Redis node ${node}`} answered nothing for ${silentMs} ms while a new connection to it answered at once (packets lost without a reset): the store dropped it and the client reconnects. Give the client a socket timeout (ioredis: socketTimeout; node-redis 5 and 6: socket.socketTimeout) so that it finds out by itself.`,
-        );
+        if (answer !== 'PONG' || this.unanswered.get(node) !== since) {
+          this.probing.delete(node);
+          return;
+        }
+        // A Redis that was busy (a long script, DEBUG SLEEP) answers the probe and the old
+        // connection's calls in the same moment, and the PONG can be read first: the old
+        // connection is dead only if it still has answered nothing a moment later.
+        setTimeout(() => {
+          this.probing.delete(node);
+          if (this.unanswered.get(node) !== since) return;
+          const silentMs = Math.round(performance.now() - since);
+          this.unanswered.delete(node);
+          replace.call(this.connection, node);
+          emitTokenBucketWarning(
+            'TB_WARN_REDIS_DEAD_CONNECTION',
+            `tokenbucket: store "${this.store}": the connection to ${node === undefined ? 'Redis' : `Redis node ${node}`} answered nothing for ${silentMs} ms while a new connection to it answered at once (packets lost without a reset): the store dropped it and the client reconnects. Give the client a socket timeout (ioredis: socketTimeout; node-redis 5 and 6: socket.socketTimeout) so that it finds out by itself.`,
+          );
+        }, AFTER_PROBE_MS).unref();
       },
       () => this.probing.delete(node),
     );

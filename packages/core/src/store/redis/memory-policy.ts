@@ -1,5 +1,5 @@
 // The check that Redis will not evict buckets: only `maxmemory-policy noeviction` keeps them.
-import { emitTokenBucketWarning } from '../../warnings.js';
+import { emitTokenBucketWarning } from '../../errors.js';
 import type { RedisConnection } from './connection.js';
 
 /** Clients being watched, and clients already warned about: several stores on one client check and warn once. */
@@ -28,7 +28,7 @@ export function checkMemoryPolicy(client: object, connection: RedisConnection): 
           warned.add(client);
           const where = evicting.map((r) => `${r.node} has maxmemory-policy ${r.policy}`).join(', ');
           emitTokenBucketWarning(
-            'TB_MEMORY_POLICY',
+            'TB_WARN_MEMORY_POLICY',
             `tokenbucket: ${where}: Redis may evict rate-limit buckets under memory pressure, and an evicted bucket comes back full (its caller gets a whole new burst). Set maxmemory-policy noeviction on the Redis the limiter uses, or give the limiter a Redis of its own.`,
           );
         } else if (unread.length > 0 && connection.unavailable() === undefined) {
@@ -37,7 +37,7 @@ export function checkMemoryPolicy(client: object, connection: RedisConnection): 
           warned.add(client);
           const why = unread.map((r) => `${r.node}: ${r.error instanceof Error ? r.error.message : String(r.error)}`).join('; ');
           emitTokenBucketWarning(
-            'TB_MEMORY_POLICY_UNREAD',
+            'TB_WARN_MEMORY_POLICY_UNREAD',
             `tokenbucket: could not read maxmemory-policy (${why}), so the limiter cannot tell whether Redis may evict its buckets (an evicted bucket comes back full). Make sure it is noeviction, then pass checkMemoryPolicy: false to RedisStore to skip this check.`,
           );
         }

@@ -29,8 +29,8 @@ export interface RedisStoreOptions {
   name?: string;
   /**
    * Time budget of one call, in ms. A take that Redis has not answered by then (checked every
-   * tenth of the budget, 5 to 50 ms) fails with STORE_TIMEOUT (and the limiter answers by
-   * `onStoreError`), whatever the client's own retry and offline-queue settings. A reply that has
+   * tenth of the budget, 5 to 50 ms) fails with TB_ERR_STORE_TIMEOUT (and the limiter answers by
+   * `storeFailure`), whatever the client's own retry and offline-queue settings. A reply that has
    * arrived is never a time-out, however long the event loop was blocked. The command itself may
    * still reach Redis later.
    * @default 200
@@ -38,7 +38,7 @@ export interface RedisStoreOptions {
   timeoutMs?: number;
   /**
    * The circuit breaker (on a Cluster, one per master): after `failureThreshold` consecutive
-   * failures, takes fail at once (STORE_CIRCUIT_OPEN) for `cooldownMs`, then one probe goes
+   * failures, takes fail at once (TB_ERR_STORE_CIRCUIT_OPEN) for `cooldownMs`, then one probe goes
    * through; the store returns to Redis by itself when a probe succeeds.
    * @default { failureThreshold: 3, cooldownMs: 1000 }
    */

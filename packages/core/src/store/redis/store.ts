@@ -3,22 +3,13 @@ import { TokenBucketError } from '../../errors.js';
 import { fits, type Policy } from '../../policy.js';
 import { LeaseTable } from '../lease.js';
 import { checkLockoutRule, checkTokens, LockCache } from '../lockout.js';
-import {
-  bucketKey,
-  type ConcurrencyPolicy,
-  type LockoutRule,
-  lockKeys,
-  type SlotResult,
-  slotKey,
-  type Store,
-  type StoreStatusEvent,
-  type TakeResult,
-} from '../types.js';
+import { bucketKey, type ConcurrencyPolicy, type LockoutRule, lockKeys, type SlotResult, slotKey, type Store, type TakeResult } from '../types.js';
+import type { StoreStatusChange } from '../../diagnostics.js';
 import { Batcher } from './batcher.js';
 import { TimeBudget } from './budget.js';
 import type { RedisConnection } from './connection.js';
 import { DenialCache } from './denial-cache.js';
-import { extraKeyCount, pushOpArgs, replyLength, resultFrom, type ScriptOp } from './gcra.js';
+import { extraKeyCount, pushOpArgs, replyLength, resultFrom, type ScriptOp, storeReplyError } from './gcra.js';
 import { checkMemoryPolicy } from './memory-policy.js';
 import { StoreCalls } from './calls.js';
 import { parseRedisStoreOptions, type RedisStoreOptions } from './options.js';
@@ -240,7 +231,7 @@ export class RedisStore implements Store {
     const key = slotKey(this.prefix, policy.name, callerId);
     const args = [op, slotId, String(policy.max), String(policy.leaseMs)];
     const reply = await this.calls.run(this.nodeOf(callerId), 1, () => this.connection.slots(key, args));
-    if (!Array.isArray(reply) || reply.length !== 2) throw this.calls.replyError(reply);
+    if (!Array.isArray(reply) || reply.length !== 2) throw storeReplyError(reply);
     return [Number(reply[0]), Number(reply[1])];
   }
 
@@ -270,7 +261,7 @@ export class RedisStore implements Store {
     this.locks?.clear();
     this.leases?.clear();
     const status = this.connection.unavailable();
-    if (status !== undefined) throw new TokenBucketError('STORE_UNAVAILABLE', `the Redis client is not connected (status "${status}").`);
+    if (status !== undefined) throw new TokenBucketError('TB_ERR_STORE_UNAVAILABLE', `the Redis client is not connected (status "${status}").`);
     return this.connection.deleteUnder(this.prefix);
   }
 
@@ -278,7 +269,7 @@ export class RedisStore implements Store {
    * Calls `listener` once each time a circuit opens (`'down'`) or closes (`'up'`): the store's
    * one circuit, or on a Cluster each master's (the event names the master in `node`).
    */
-  subscribe(listener: (event: StoreStatusEvent) => void): () => void {
+  subscribe(listener: (event: StoreStatusChange) => void): () => void {
     return this.calls.subscribe(listener);
   }
 
@@ -324,7 +315,7 @@ export class RedisStore implements Store {
       this.calls.operationFailed(node, err);
       throw err;
     }
-    if (result === undefined) throw this.calls.replyError(reply);
+    if (result === undefined) throw storeReplyError(reply);
     this.remember(op, result, sentAt);
     return result;
   }
