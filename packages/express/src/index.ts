@@ -33,8 +33,19 @@ const express: HttpAdapter<Request, Response, OnLimited> = {
  */
 export function rateLimit(options: RateLimitOptions): RequestHandler {
   const limiter = createHttpLimiter(express, options);
+  // The name of the last route and method seen: `routeName` depends on nothing else for one
+  // middleware (its patterns are kept per route and per middleware), so a run of requests to one
+  // route names it once.
+  let lastRoute: unknown;
+  let lastMethod = '';
+  let lastName = '';
   const middleware: RequestHandler = (req, res, next) => {
-    const go = limiter.handle(req, res, routeName(req, middleware));
+    if (req.route !== lastRoute || req.method !== lastMethod || lastName === '') {
+      lastName = routeName(req, middleware);
+      lastRoute = req.route;
+      lastMethod = req.method;
+    }
+    const go = limiter.handle(req, res, lastName);
     if (go === true) next();
     else if (go !== false) go.then((pass) => pass && next(), next);
   };

@@ -84,13 +84,22 @@ function merge(defaults: RateLimitOptions, route: RateLimitOptions): RateLimitOp
   return Object.assign(merged, route) as RateLimitOptions;
 }
 
+/** The names of the headers a limiter writes, in lower case. */
+const LOWER_CASE_NAMES: ReadonlyMap<string, string> = new Map(
+  ['RateLimit-Policy', 'RateLimit', 'Retry-After', 'X-RateLimit-Limit', 'X-RateLimit-Remaining', 'X-RateLimit-Reset', 'WWW-Authenticate'].map((name) => [
+    name,
+    name.toLowerCase(),
+  ]),
+);
+
 const fastify: HttpAdapter<FastifyRequest, FastifyReply, OnLimited> = {
   optionNames: ['hook'],
   incoming: (request) => request.raw,
   ip: (request) => request.ip,
   app: (request) => request.server,
   headersSent: (reply) => reply.sent,
-  setHeader: (reply, name, value) => void reply.header(name, value),
+  // Fastify keeps header names in lower case: given so, it has none to make per request.
+  setHeader: (reply, name, value) => void reply.header(LOWER_CASE_NAMES.get(name) ?? name, value),
   send: (reply, status, contentType, body) => void reply.code(status).type(contentType).send(body),
   callOnLimited: (onLimited, request, reply, decision) => onLimited(request, reply, decision),
   onResponseEnd: (_request, reply, listener) => onNodeResponseEnd(reply.raw, listener),
@@ -117,8 +126,15 @@ type Done = (err?: Error) => void;
  */
 function routeHook(options: RateLimitOptions, url: string, name: LimitHook): unknown {
   const limiter = createHttpLimiter(fastify, options);
+  // The route's identity for the last method seen: made once, not per request.
+  let method = '';
+  let route = '';
   const run = (request: FastifyRequest, reply: FastifyReply, done: Done): void => {
-    const go = limiter.handle(request, reply, routeOf(request, url));
+    if (request.method !== method) {
+      method = request.method;
+      route = routeOf(request, url);
+    }
+    const go = limiter.handle(request, reply, route);
     // Not going on (the request was answered): Fastify is told nothing more, as after `reply.send` in a hook.
     if (go === true) done();
     else if (go !== false) go.then((pass) => pass && done(), done);

@@ -30,8 +30,13 @@ const koa: HttpAdapter<Context, Context, OnLimited> = {
  */
 export function rateLimit(options: RateLimitOptions): Middleware {
   const limiter = createHttpLimiter(koa, options);
-  const middleware: Middleware = async (ctx, next) => {
-    if (await limiter.handle(ctx, ctx, routeOf(ctx, middleware))) return next();
+  // Not async: a decision made without waiting goes on to `next` in the same turn, with no
+  // promise of its own (koa-compose takes a plain return).
+  const middleware: Middleware = (ctx, next) => {
+    const go = limiter.handle(ctx, ctx, routeOf(ctx, middleware));
+    if (go === true) return next();
+    if (go === false) return undefined;
+    return go.then((pass) => (pass ? next() : undefined));
   };
   return middleware;
 }
@@ -60,11 +65,32 @@ const mountNames = new WeakMap<Layer, string>();
  * given (prefixes of nested routers included), never the concrete URL, the same on every
  * @koa/router major.
  */
+/** A route's name per layer and method, made once (`routeId` builds a new string), with the path it was made from. */
+const routeNames = new WeakMap<Layer, Map<string, { readonly path: string; readonly name: string }>>();
+
 function routeOf(ctx: Context, middleware: Middleware): string {
   const matched = (ctx as Context & { matched?: Layer[] }).matched;
-  const layer = matched?.find((l) => Array.isArray(l.stack) && l.stack.includes(middleware));
+  let layer: Layer | undefined;
+  if (matched !== undefined) {
+    for (let i = 0; i < matched.length && layer === undefined; i++) {
+      const l = matched[i]!;
+      if (Array.isArray(l.stack) && l.stack.includes(middleware)) layer = l;
+    }
+  }
   if (layer === undefined || typeof layer.path !== 'string') return mountId('/');
-  if (Array.isArray(layer.methods) && layer.methods.length > 0) return routeId(ctx.method, layer.path);
+  if (Array.isArray(layer.methods) && layer.methods.length > 0) {
+    let byMethod = routeNames.get(layer);
+    if (byMethod === undefined) {
+      byMethod = new Map();
+      routeNames.set(layer, byMethod);
+    }
+    const known = byMethod.get(ctx.method);
+    if (known !== undefined && known.path === layer.path) return known.name;
+    const name = routeId(ctx.method, layer.path);
+    // Methods are few: the bound only guards against a client's made-up ones.
+    if (known !== undefined || byMethod.size < 64) byMethod.set(ctx.method, { path: layer.path, name });
+    return name;
+  }
   let name = mountNames.get(layer);
   if (name === undefined) {
     name = mountId(layer.path.replace(NO_PATH, '') || '/');

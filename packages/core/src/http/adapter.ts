@@ -112,7 +112,8 @@ export function createHttpLimiter<Req, Res, OnLimited>(
   /** Writes an outcome; a promise only while `onLimited` runs. */
   const write = (req: Req, res: Res, outcome: HttpOutcome): boolean | Promise<boolean> => {
     if (adapter.headersSent(res)) return false;
-    for (const [name, value] of outcome.headers) adapter.setHeader(res, name, value);
+    const headers = outcome.headers;
+    for (let i = 0; i < headers.length; i++) adapter.setHeader(res, headers[i]![0], headers[i]![1]);
     if (outcome.action === 'pass') return true;
     if (outcome.action === 'limited' && onLimited !== undefined) {
       return Promise.resolve(adapter.callOnLimited(onLimited, req, res, outcome.decision)).then(() => false);

@@ -10,7 +10,7 @@ import { fallbackStore } from '../store/fallback.js';
 import { headersWithPolicy, mergedHeaders, rateLimitPolicy, retryAfterSeconds } from './headers.js';
 import { subscribeOnce } from './hooks.js';
 import { ipCallerKey } from './ip.js';
-import { apiKeyFromHeaders, keyHeaders, type NodeRequestHeaders } from './keys.js';
+import { apiKeyOf, type NodeRequestHeaders } from './keys.js';
 import { parseHttpOptions, type HttpConfig, type HttpLimiterOptions, type PoliciesFunction } from './options.js';
 import {
   limitedProblem,
@@ -81,6 +81,10 @@ interface RouteLimiters {
   readonly slotPolicyHeader: string;
   /** The last denial's answer, written again while a denial would be written the same (see `deniedAnswer`). */
   denied: DeniedAnswer | undefined;
+  /** The `RateLimit-Policy` header pair of `policyHeader`, shared by the outcomes that write it. */
+  readonly policyPair: readonly [string, string];
+  /** Per policy of `main`, the start of its `RateLimit` member: `"<name>";r=` (see `allowedHeaders`). */
+  readonly statePrefixes: readonly string[];
 }
 
 /**
@@ -139,6 +143,11 @@ export class HttpEngine<Req> {
   /** A policies function's results, parsed once per array object, then limiters per route. */
   private readonly byPolicies = new WeakMap<readonly PolicyOptions[], { templates: readonly PolicyTemplate[]; routes: Map<string, RouteLimiters> }>();
 
+  /** The last route claimed (see `claim`). */
+  private claimedApp: object | undefined;
+  private claimedRoute = '';
+  private claimedName = '';
+
   /** No user function to call per request (skip, key, cost, policies): the path that need not wait. */
   private readonly plain: boolean;
   /** Whether a decision may need the response's end: refunds by the outcome, or a held slot. */
@@ -170,17 +179,31 @@ export class HttpEngine<Req> {
     const c = this.config;
     // Before anything that may end the request: the order in which limiters claim a route's name
     // is the order requests reach them, whatever each one decides.
-    const nameRoute = this.named !== undefined ? route : claimRoute(this.reader.app?.(req) ?? PROCESS, route, this);
+    const nameRoute = this.named !== undefined ? route : this.claim(req, route);
     if (!this.plain) return this.decideWithFunctions(req, route, nameRoute, onEnd);
-    const key = apiKeyFromHeaders(keyHeaders(this.reader.incoming(req)));
+    const key = apiKeyOf(this.reader.incoming(req));
     return this.missingKey(req, key) ?? this.take(req, route, key, this.limitersFor(key, req, nameRoute) as RouteLimiters, c.cost as number, onEnd);
+  }
+
+  /**
+   * `claimRoute` for this engine, remembering its last answer: a limiter's claim on a route never
+   * changes once made, so a run of requests to one route of one application asks once.
+   */
+  private claim(req: Req, route: string): string {
+    const app = this.reader.app?.(req) ?? PROCESS;
+    if (app === this.claimedApp && route === this.claimedRoute) return this.claimedName;
+    const name = claimRoute(app, route, this);
+    this.claimedApp = app;
+    this.claimedRoute = route;
+    this.claimedName = name;
+    return name;
   }
 
   /** The request path with the user's functions (skip, key, policies, cost), each awaited in that order. */
   private async decideWithFunctions(req: Req, route: string, nameRoute: string, onEnd: OnResponseEnd | undefined): Promise<HttpOutcome> {
     const c = this.config;
     if (c.skip !== undefined && (await c.skip(req)) === true) return PASS;
-    const key = c.key === undefined ? apiKeyFromHeaders(keyHeaders(this.reader.incoming(req))) : checkKey(await c.key(req));
+    const key = c.key === undefined ? apiKeyOf(this.reader.incoming(req)) : checkKey(await c.key(req));
     const missing = this.missingKey(req, key);
     if (missing !== undefined) return missing;
     const found = this.limitersFor(key, req, nameRoute);
@@ -263,7 +286,7 @@ export class HttpEngine<Req> {
       if (onDecision !== undefined) callUserCode('TB_WARN_HOOK_FAILED', 'onDecision', () => onDecision(event, t.req));
     }
     const state = requestState(this.requestOf(t.req));
-    const alone = state.policies.length === 0;
+    const alone = state.policies === undefined;
     showPolicies(state, decision.policies);
     const passes = decision.allowed || c.dryRun;
     const slot = decided.slot;
@@ -283,9 +306,12 @@ export class HttpEngine<Req> {
       const answer = this.deniedAnswer(t.limiters, decision, policyHeader);
       return { action: 'limited', headers: answer.headers, decision, status: answer.problem.body.status, ...answer.problem };
     }
+    if (decision.allowed && alone && !c.legacyHeaders && decision.policies.length === t.limiters.statePrefixes.length) {
+      return { action: 'pass', headers: allowedHeaders(t.limiters, decision), decision };
+    }
     // A dry run never blocks, so it never asks the client to wait: no Retry-After.
     const waits = !c.dryRun;
-    const headers = alone ? headersWithPolicy(decision, c, policyHeader, waits) : mergedHeaders(state.policies, decision, c, waits);
+    const headers = alone ? headersWithPolicy(decision, c, policyHeader, waits) : mergedHeaders(state.policies!, decision, c, waits);
     if (passes) return { action: 'pass', headers, decision };
     const problem = limitedProblem(decision, c.lockout?.status);
     return { action: 'limited', headers, decision, status: problem.body.status, ...problem };
@@ -364,10 +390,28 @@ export class HttpEngine<Req> {
       main,
       fallback: undefined,
       denied: undefined,
+      policyPair: Object.freeze(['RateLimit-Policy', policyHeader] as [string, string]),
+      statePrefixes: policies.map((p) => `"${p.name}";r=`),
       policyHeader,
       slotPolicyHeader: policyHeader === '' ? member : member === '' ? policyHeader : `${policyHeader}, ${member}`,
     };
   }
+}
+
+/**
+ * The headers of an allowed decision of one limiter's token policies, alone on its request and
+ * without legacy fields: what `headersWithPolicy` writes then (no Retry-After, so each `t` is the
+ * seconds until full), with the `RateLimit-Policy` pair and each member's start made once.
+ */
+function allowedHeaders(limiters: RouteLimiters, decision: Decision): [string, string][] {
+  const prefixes = limiters.statePrefixes;
+  const views = decision.policies;
+  let state = '';
+  for (let i = 0; i < views.length; i++) {
+    const p = views[i]!;
+    state += `${i === 0 ? '' : ', '}${prefixes[i]}${p.remaining};t=${Math.ceil(p.resetMs / 1000)}`;
+  }
+  return [limiters.policyPair as [string, string], ['RateLimit', state]];
 }
 
 function checkKey(value: unknown): string | undefined {

@@ -54,6 +54,33 @@ export function apiKeyFromHeaders(headers: RequestHeaders): string | undefined {
   return auth === undefined || auth === AMBIGUOUS ? undefined : BEARER.exec(auth.trim())?.[1];
 }
 
+/**
+ * `apiKeyFromHeaders(keyHeaders(req))` without building anything: the request path's reading of
+ * the key, one pass over `rawHeaders` that keeps the first value and the count of each of the two
+ * headers (a repeat is ambiguous, as there).
+ */
+export function apiKeyOf(req: NodeRequestHeaders): string | undefined {
+  const raw = req.rawHeaders;
+  if (raw === undefined) return apiKeyFromHeaders(req.headersDistinct ?? req.headers);
+  let apiKey: string | undefined;
+  let apiKeys = 0;
+  let authorization: string | undefined;
+  let authorizations = 0;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.length === 9 && (name === 'x-api-key' || name.toLowerCase() === 'x-api-key')) {
+      if (apiKeys++ === 0) apiKey = raw[i + 1];
+    } else if (name.length === 13 && (name === 'authorization' || name.toLowerCase() === 'authorization')) {
+      if (authorizations++ === 0) authorization = raw[i + 1];
+    }
+  }
+  if (apiKeys > 1) return undefined;
+  const trimmed = apiKey?.trim();
+  if (trimmed) return trimmed;
+  if (authorizations !== 1) return undefined;
+  return BEARER.exec(authorization!.trim())?.[1];
+}
+
 function singleValue(value: string | readonly string[] | undefined): string | undefined | typeof AMBIGUOUS {
   if (typeof value === 'string' || value === undefined) return value;
   return value.length > 1 ? AMBIGUOUS : value[0];

@@ -19,14 +19,18 @@ interface Spent<Req> {
   refunded: boolean;
 }
 
-/** What the limiters of one request have done so far. */
+/**
+ * What the limiters of one request have done so far. Each list is made when its first entry
+ * comes, with that entry: most requests pass one limiter that holds no slot, and an allowed
+ * request's state is then one object and one short list per thing recorded.
+ */
 export interface RequestState {
   /** Takes made, in order. */
-  readonly spent: Spent<unknown>[];
+  spent: Spent<unknown>[] | undefined;
   /** Concurrency slots held, in order: released when a later limiter denies, or when the response ends. */
-  readonly held: HeldSlot[];
+  held: HeldSlot[] | undefined;
   /** Every policy met, in the order met, each once (a later view of a name replaces the earlier). */
-  readonly policies: PolicyDecision[];
+  policies: PolicyDecision[] | undefined;
   /** Whether a response-end listener is registered. */
   listening: boolean;
 }
@@ -43,7 +47,7 @@ export function requestState(request: object): RequestState {
   const holder = request as { [STATE]?: RequestState };
   let state = holder[STATE];
   if (state === undefined) {
-    state = { spent: [], held: [], policies: [], listening: false };
+    state = { spent: undefined, held: undefined, policies: undefined, listening: false };
     holder[STATE] = state;
   }
   return state;
@@ -55,6 +59,10 @@ export const existingState = (request: object): RequestState | undefined => (req
 /** Adds the views of a decision: a policy already shown keeps its place and takes the new view. */
 export function showPolicies(state: RequestState, views: readonly PolicyDecision[]): void {
   const shown = state.policies;
+  if (shown === undefined) {
+    state.policies = views.slice();
+    return;
+  }
   for (const view of views) {
     let i = 0;
     while (i < shown.length && shown[i]!.name !== view.name) i++;
@@ -64,7 +72,8 @@ export function showPolicies(state: RequestState, views: readonly PolicyDecision
 
 /** Records a slot the request now holds. */
 export function recordHeld(state: RequestState, slot: HeldSlot): void {
-  state.held.push(slot);
+  if (state.held === undefined) state.held = [slot];
+  else state.held.push(slot);
 }
 
 /** Records a take that debited tokens (allowed, cost > 0). */
@@ -76,7 +85,9 @@ export function recordSpent<Req>(
   req: Req,
   refundWhen: Spent<Req>['refundWhen'],
 ): void {
-  state.spent.push({ limiter, callerId, cost, req, refundWhen, refunded: false } as Spent<unknown>);
+  const spent = { limiter, callerId, cost, req, refundWhen, refunded: false } as Spent<unknown>;
+  if (state.spent === undefined) state.spent = [spent];
+  else state.spent.push(spent);
 }
 
 /**
@@ -87,20 +98,22 @@ export function recordSpent<Req>(
  */
 export function refundAll(state: RequestState): void {
   releaseAll(state);
+  if (state.spent === undefined) return;
+  const shown = state.policies ?? [];
   for (const s of state.spent) {
     if (s.refunded) continue;
     s.refunded = true;
     refund(s);
     for (const p of s.limiter.policies) {
-      const i = state.policies.findIndex((view) => view.name === p.name);
-      if (i >= 0) state.policies[i] = refundedView(state.policies[i]!, s.cost, p.refillPerSecond);
+      const i = shown.findIndex((view) => view.name === p.name);
+      if (i >= 0) shown[i] = refundedView(shown[i]!, s.cost, p.refillPerSecond);
     }
   }
 }
 
 /** Gives back every slot the request holds (each once: a slot released stays released). */
 function releaseAll(state: RequestState): void {
-  for (const slot of state.held) slot.release();
+  if (state.held !== undefined) for (const slot of state.held) slot.release();
 }
 
 /**
@@ -109,6 +122,7 @@ function releaseAll(state: RequestState): void {
  */
 export function responseEnded(state: RequestState, status: number | undefined): void {
   releaseAll(state);
+  if (state.spent === undefined) return;
   for (const s of state.spent) {
     if (s.refunded || s.refundWhen === undefined) continue;
     const when = s.refundWhen;

@@ -14,7 +14,7 @@ export interface LeaseOptions {
   /**
    * Longest a lease lives, in ms: what it has not spent by then goes back to Redis. A lease also
    * ends sooner when its key cools (no take for a quarter of this, at least 10 ms) and when the
-   * bucket it came from would have refilled what it holds (see `usable`).
+   * bucket it came from would have refilled what it holds (see `leastUsable`).
    * @default 200
    */
   maxMs?: number;
@@ -109,7 +109,7 @@ interface Lease {
  * tokens were debited from Redis by one atomic take before any is spent, so what every instance
  * admits is what Redis debited, less what went back. And it never lets a burst exceed the bucket's
  * own bound in any window: a lease's usable tokens shrink as the bucket it came from refills (see
- * `usable`), so at every moment the bucket's level plus every lease's usable tokens is at most
+ * `leastUsable`), so at every moment the bucket's level plus every lease's usable tokens is at most
  * the capacity.
  */
 export class LeaseTable {
@@ -151,9 +151,7 @@ export class LeaseTable {
     const lease = this.leases.get(callerId)?.get(policies);
     if (lease === undefined) return undefined;
     const now = this.clock();
-    const levels = this.usable(lease, now);
-    let least = Number.POSITIVE_INFINITY;
-    for (const level of levels) least = Math.min(least, level);
+    const least = this.leastUsable(lease, now);
     if (now >= lease.expiresAt || least < cost) {
       this.end(lease, now);
       return undefined;
@@ -312,7 +310,8 @@ export class LeaseTable {
   }
 
   /**
-   * Each bucket's tokens the lease can still spend at `now`: what it took less what it spent, and
+   * The least, over the lease's buckets, of the tokens it can still spend at `now` (what it can
+   * spend at all). Each bucket's: what it took less what it spent, and
    * at most C - l + taken - refilled, where l is the level Redis reported before the lease's debit
    * and refilled what the bucket gains at its refill speed since the take was sent. The bucket held
    * at most l - taken after the debit and has gained at most `refilled` since (other takes only
@@ -320,17 +319,17 @@ export class LeaseTable {
    * held in a lease never add to a full bucket's burst. When the bucket was far from full (a
    * bucket in demand), the second term does not bind for (C - l) / rate seconds.
    */
-  private usable(lease: Lease, now: number): number[] {
+  private leastUsable(lease: Lease, now: number): number {
     const elapsedS = Math.max(0, now - lease.sentAt) / 1000;
     const left = lease.taken - lease.spent;
     const { policies } = lease;
-    const out = new Array<number>(policies.length);
+    let least = Number.POSITIVE_INFINITY;
     for (let i = 0; i < policies.length; i++) {
       const p = policies[i]!;
       const refilled = refilledIn(p, elapsedS);
-      out[i] = Math.max(0, Math.min(left, p.capacity - lease.levels[i]! + lease.taken - refilled));
+      least = Math.min(least, Math.max(0, Math.min(left, p.capacity - lease.levels[i]! + lease.taken - refilled)));
     }
-    return out;
+    return least;
   }
 
   /**
@@ -345,8 +344,7 @@ export class LeaseTable {
     if (byPolicies.size === 0) this.leases.delete(lease.callerId);
     this.leaseCount--;
     this.stopWhenIdle();
-    let least = Number.POSITIVE_INFINITY;
-    for (const level of this.usable(lease, now)) least = Math.min(least, level);
+    const least = this.leastUsable(lease, now);
     let shortestInterval = Number.POSITIVE_INFINITY;
     for (const p of lease.policies) shortestInterval = Math.min(shortestInterval, tokenInterval(p.refillPerSecond));
     const tokens = least - 1 / shortestInterval - least * 1e-9;
