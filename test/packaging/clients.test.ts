@@ -2,7 +2,7 @@
 // CommonJS) that have only the Redis client they use, or none: MemoryStore with no Redis client
 // installed at all, node-redis 5 with no ioredis, and ioredis 6 (test/types/clients.types.ts checks
 // that RedisStore takes every supported client, in the repository's own type-check). Each app is put together outside the
-// repository from the tarball `npm pack` makes and its one client library, so nothing else
+// repository from the tarball `pnpm pack` makes (test/packaging/pack.ts) and its one client library, so nothing else
 // installed here is found. The app without a client is checked as strictly as TypeScript can
 // (every declaration file); the others with skipLibCheck, which checks the app's own code, and so
 // that RedisStore takes each client, without paying for checking the client library's own
@@ -13,6 +13,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, 
 import { builtinModules } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { packTarballs } from './pack';
 
 const root = join(__dirname, '..', '..');
 const tsc = require.resolve('typescript/bin/tsc');
@@ -25,8 +26,7 @@ beforeAll(() => {
     if (!existsSync(join(core, dist))) throw new Error(`packages/core/${dist} is missing: build first (\`pnpm build\`; \`pnpm test\` does it).`);
   }
   work = mkdtempSync(join(tmpdir(), 'tokenbucket-clients-'));
-  const packed = execFileSync('npm', ['pack', '--json', '--pack-destination', work], { cwd: core, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  tarball = join(work, (JSON.parse(packed) as { filename: string }[])[0]!.filename);
+  tarball = packTarballs().core!;
 }, 60_000);
 
 afterAll(() => {

@@ -1,49 +1,22 @@
 // @tokenbucket/hono as users get it: packed with `pnpm pack` (core too), installed from the
-// tarballs into a fresh project outside the workspace beside hono and @hono/node-server, and a
+// tarballs into a project outside the workspace (test/packaging/pack.ts) beside hono and @hono/node-server, and a
 // Hono app written from the package's README alone, run as ESM and as CommonJS, and type-checked
 // against the packed declarations (module nodenext, .mts and .cts).
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { sharedConsumer } from './pack';
 
 const root = join(__dirname, '..', '..');
-const PACKAGES = ['core', 'hono'];
-/** The versions the workspace pins, so an install can come from the local pnpm store. */
-const pinned = (name: string): string => JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).devDependencies[name];
 
+/** The consumer's install (shared with tarballs.test.ts) and this file's own directory in it. */
+let consumerDir: string;
 let dir: string;
-const tarballs = new Map<string, string>();
+let tarballs: Record<string, string>;
 
 beforeAll(() => {
-  for (const pkg of PACKAGES) {
-    if (!existsSync(join(root, 'packages', pkg, 'dist/esm/index.js'))) {
-      throw new Error(`packages/${pkg} is not built: run \`pnpm build\` first (\`pnpm test\` does).`);
-    }
-  }
-  dir = mkdtempSync(join(tmpdir(), 'tokenbucket-hono-tarball-'));
-  for (const pkg of PACKAGES) {
-    execFileSync('pnpm', ['pack', '--pack-destination', dir], { cwd: join(root, 'packages', pkg), stdio: 'pipe' });
-    const file = readdirSync(dir).find((f) => f.startsWith(`tokenbucket-${pkg}-`) && f.endsWith('.tgz'));
-    if (file === undefined) throw new Error(`pnpm pack made no tarball for packages/${pkg}`);
-    tarballs.set(pkg, `file:./${file}`);
-  }
-  const consumer = {
-    name: 'hono-tarball-consumer',
-    private: true,
-    dependencies: {
-      '@tokenbucket/core': tarballs.get('core'),
-      '@tokenbucket/hono': tarballs.get('hono'),
-      hono: pinned('hono'),
-      '@hono/node-server': pinned('@hono/node-server'),
-      '@types/node': pinned('@types/node'),
-    },
-    // The packed adapter names core by version: take it from its tarball, never from a registry.
-    pnpm: { overrides: { '@tokenbucket/core': tarballs.get('core') } },
-  };
-  writeFileSync(join(dir, 'package.json'), JSON.stringify(consumer, null, 2));
+  ({ dir: consumerDir, work: dir, tarballs } = sharedConsumer());
   for (const [file, source] of Object.entries(FILES)) writeFileSync(join(dir, file), source);
-  execFileSync('pnpm', ['install', '--prefer-offline', '--ignore-workspace', '--reporter=silent'], { cwd: dir, stdio: 'pipe' });
 }, 180_000);
 
 afterAll(() => {
@@ -51,9 +24,7 @@ afterAll(() => {
 });
 
 test('the tarball holds the builds, the types and the docs, and nothing of the sources', () => {
-  const files = execFileSync('tar', ['tzf', join(dir, tarballs.get('hono')!.slice('file:./'.length))], { encoding: 'utf8' })
-    .trim()
-    .split('\n');
+  const files = execFileSync('tar', ['tzf', tarballs.hono!], { encoding: 'utf8' }).trim().split('\n');
   expect(files).toEqual(
     expect.arrayContaining([
       'package/dist/esm/index.js',
@@ -66,7 +37,7 @@ test('the tarball holds the builds, the types and the docs, and nothing of the s
     ]),
   );
   expect(files.filter((f) => f.startsWith('package/src/'))).toEqual([]);
-  const installed = readFileSync(join(dir, 'node_modules/@tokenbucket/hono/dist/cjs/index.js'), 'utf8');
+  const installed = readFileSync(join(consumerDir, 'node_modules/@tokenbucket/hono/dist/cjs/index.js'), 'utf8');
   expect(installed).toBe(readFileSync(join(root, 'packages/hono/dist/cjs/index.js'), 'utf8'));
 });
 

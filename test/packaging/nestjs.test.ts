@@ -1,19 +1,18 @@
 // @tokenbucket/nestjs as users get it: packed with `pnpm pack` (with core), installed from the
-// tarballs into a fresh project outside the workspace, once per NestJS major of the peer range
+// tarballs into a project outside the workspace (test/packaging/pack.ts), once per NestJS major of the peer range
 // (12 is ESM-only: this is where it is tested, the jest projects load CommonJS), its types
 // checked from ESM and CommonJS, and two apps run: the README's Usage example as it stands (ESM,
 // compiled by tsc, on the Redis at REDIS_URL), and a CommonJS app.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RedisPool, redisUrl, requireRedis } from '../support/redis';
+import { consumer, packTarballs } from './pack';
 
 requireRedis();
 
 const root = join(__dirname, '..', '..');
-const PACKAGES = ['core', 'nestjs'];
 /** The version the workspace pins, through an npm alias or not: `npm:@nestjs/core@10.4.9` -> 10.4.9. */
 const pinned = (name: string): string => JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).devDependencies[name].replace(/^npm:.*@/, '');
 /** The @nestjs packages of a major, as the workspace installs them (11 under their names, others aliased). */
@@ -29,29 +28,19 @@ function readmeApp(): string {
   return m[1]!;
 }
 
-let dir: string;
-const tarballs = new Map<string, string>();
+let tarballs: Record<string, string>;
 const pool = new RedisPool();
 const children: ChildProcess[] = [];
+/** Each major's own directory inside its consumer project, removed at the end. */
+const apps: string[] = [];
 
 beforeAll(() => {
-  for (const pkg of PACKAGES) {
-    if (!existsSync(join(root, 'packages', pkg, 'dist/esm/index.js'))) {
-      throw new Error(`packages/${pkg} is not built: run \`pnpm build\` first (\`pnpm test\` does).`);
-    }
-  }
-  dir = mkdtempSync(join(tmpdir(), 'tokenbucket-nestjs-'));
-  for (const pkg of PACKAGES) {
-    execFileSync('pnpm', ['pack', '--pack-destination', dir], { cwd: join(root, 'packages', pkg), stdio: 'pipe' });
-    const file = readdirSync(dir).find((f) => f.startsWith(`tokenbucket-${pkg}-`) && f.endsWith('.tgz'));
-    if (file === undefined) throw new Error(`pnpm pack made no tarball for packages/${pkg}`);
-    tarballs.set(pkg, `file:../${file}`);
-  }
-}, 60_000);
+  tarballs = packTarballs();
+}, 120_000);
 
 afterAll(async () => {
   for (const child of children) child.kill();
-  if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+  for (const app of apps) rmSync(app, { recursive: true, force: true });
   // The README app's buckets (default prefix), named after its routes.
   const keys = (await pool.keys('*GET /cats*')).concat(await pool.keys('*GET /health*'));
   if (keys.length > 0) await pool.client().del(...keys);
@@ -59,9 +48,7 @@ afterAll(async () => {
 });
 
 test('the tarball holds the builds, the types and the docs, and nothing of the sources', () => {
-  const files = execFileSync('tar', ['tzf', join(dir, tarballs.get('nestjs')!.slice('file:../'.length))], { encoding: 'utf8' })
-    .trim()
-    .split('\n');
+  const files = execFileSync('tar', ['tzf', tarballs.nestjs!], { encoding: 'utf8' }).trim().split('\n');
   expect(files).toEqual(
     expect.arrayContaining([
       'package/dist/esm/index.js',
@@ -77,33 +64,33 @@ test('the tarball holds the builds, the types and the docs, and nothing of the s
 });
 
 describe.each([10, 11, 12])('NestJS %i', (major) => {
+  /** The consumer project (its install, made once per set of dependencies) and this run's app in it. */
+  let installed: string;
   let app: string;
   beforeAll(() => {
-    app = join(dir, `nest${major}`);
-    mkdirSync(join(app, 'src'), { recursive: true });
-    const consumer = {
+    ({ dir: installed, work: app } = consumer({
       name: `nestjs${major}-tarball-consumer`,
       private: true,
       type: 'module',
       dependencies: {
-        '@tokenbucket/core': tarballs.get('core'),
-        '@tokenbucket/nestjs': tarballs.get('nestjs'),
+        '@tokenbucket/core': `file:${tarballs.core}`,
+        '@tokenbucket/nestjs': `file:${tarballs.nestjs}`,
         ...nest(major),
         ...Object.fromEntries(['ioredis', 'reflect-metadata', 'rxjs', '@types/node'].map((m) => [m, pinned(m)])),
       },
       // The packed packages name core by version: take it from its tarball, never from a registry.
-      pnpm: { overrides: { '@tokenbucket/core': tarballs.get('core') } },
-    };
-    writeFileSync(join(app, 'package.json'), JSON.stringify(consumer, null, 2));
+      pnpm: { overrides: { '@tokenbucket/core': `file:${tarballs.core}` } },
+    }));
+    apps.push(app);
+    mkdirSync(join(app, 'src'));
     writeFileSync(join(app, 'src/app.mts'), readmeApp());
     writeFileSync(join(app, 'src/typed.cts'), TYPED_CJS);
     writeFileSync(join(app, 'cjs.cjs'), CJS_APP);
     writeFileSync(join(app, 'tsconfig.json'), JSON.stringify(TSCONFIG, null, 2));
-    execFileSync('pnpm', ['install', '--prefer-offline', '--ignore-workspace', '--reporter=silent'], { cwd: app, stdio: 'pipe' });
   }, 180_000);
 
   test('it is the version installed', () => {
-    expect(JSON.parse(readFileSync(join(app, 'node_modules/@nestjs/core/package.json'), 'utf8')).version).toBe(nest(major)['@nestjs/core']);
+    expect(JSON.parse(readFileSync(join(installed, 'node_modules/@nestjs/core/package.json'), 'utf8')).version).toBe(nest(major)['@nestjs/core']);
   });
 
   test("the README's app and a CommonJS file type-check against the installed declarations (strict, nodenext)", () => {

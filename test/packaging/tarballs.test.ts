@@ -1,50 +1,21 @@
 // The metrics packages as users get them: packed with `pnpm pack`, installed from the tarballs into
-// a fresh project outside the workspace, and used from ESM and from CommonJS.
+// a project outside the workspace (test/packaging/pack.ts), and used from ESM and from CommonJS.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { sharedConsumer } from './pack';
 
 const root = join(__dirname, '..', '..');
 const PACKAGES = ['core', 'prometheus', 'opentelemetry'];
-/** The versions the workspace pins, so an install can come from the local pnpm store. */
-const pinned = (name: string): string => JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).devDependencies[name];
 
+/** The consumer's install (shared with hono-tarball.test.ts) and this file's own directory in it. */
+let consumerDir: string;
 let dir: string;
-const tarballs = new Map<string, string>();
+let tarballs: Record<string, string>;
 
 beforeAll(() => {
-  for (const pkg of PACKAGES) {
-    if (!existsSync(join(root, 'packages', pkg, 'dist/esm/index.js'))) {
-      throw new Error(`packages/${pkg} is not built: run \`pnpm build\` first (\`pnpm test\` does).`);
-    }
-  }
-  dir = mkdtempSync(join(tmpdir(), 'tokenbucket-tarballs-'));
-  for (const pkg of PACKAGES) {
-    execFileSync('pnpm', ['pack', '--pack-destination', dir], { cwd: join(root, 'packages', pkg), stdio: 'pipe' });
-    const file = readdirSync(dir).find((f) => f.startsWith(`tokenbucket-${pkg}-`) && f.endsWith('.tgz'));
-    if (file === undefined) throw new Error(`pnpm pack made no tarball for packages/${pkg}`);
-    tarballs.set(pkg, `file:./${file}`);
-  }
-  const consumer = {
-    name: 'tarball-consumer',
-    private: true,
-    dependencies: {
-      '@tokenbucket/core': tarballs.get('core'),
-      '@tokenbucket/prometheus': tarballs.get('prometheus'),
-      '@tokenbucket/opentelemetry': tarballs.get('opentelemetry'),
-      'prom-client': pinned('prom-client'),
-      '@opentelemetry/api': pinned('@opentelemetry/api'),
-      '@opentelemetry/sdk-metrics': pinned('@opentelemetry/sdk-metrics'),
-      // The declarations name node:diagnostics_channel's Channel: a TypeScript consumer has Node's types.
-      '@types/node': pinned('@types/node'),
-    },
-    // The packed packages name core by version: take it from its tarball, never from a registry.
-    pnpm: { overrides: { '@tokenbucket/core': tarballs.get('core') } },
-  };
-  writeFileSync(join(dir, 'package.json'), JSON.stringify(consumer, null, 2));
+  ({ dir: consumerDir, work: dir, tarballs } = sharedConsumer());
   for (const [file, source] of Object.entries({ ...SCRIPTS, ...SUBPATHS })) writeFileSync(join(dir, file), source);
-  execFileSync('pnpm', ['install', '--prefer-offline', '--ignore-workspace', '--reporter=silent'], { cwd: dir, stdio: 'pipe' });
 }, 180_000);
 
 afterAll(() => {
@@ -53,10 +24,7 @@ afterAll(() => {
 
 test('the tarballs hold the builds, the types and the docs, and nothing of the sources', () => {
   for (const pkg of ['prometheus', 'opentelemetry']) {
-    const files = execFileSync('tar', ['tzf', join(dir, tarballs.get(pkg)!.slice('file:./'.length))], { encoding: 'utf8' })
-      .trim()
-      .split('\n')
-      .sort();
+    const files = execFileSync('tar', ['tzf', tarballs[pkg]!], { encoding: 'utf8' }).trim().split('\n').sort();
     expect(files).toEqual(
       expect.arrayContaining([
         'package/dist/esm/index.js',
@@ -71,7 +39,7 @@ test('the tarballs hold the builds, the types and the docs, and nothing of the s
   }
   // Every package, core included, came from this workspace's tarballs.
   for (const pkg of PACKAGES) {
-    const installed = readFileSync(join(dir, 'node_modules/@tokenbucket', pkg, 'dist/cjs/index.js'), 'utf8');
+    const installed = readFileSync(join(consumerDir, 'node_modules/@tokenbucket', pkg, 'dist/cjs/index.js'), 'utf8');
     expect(installed).toBe(readFileSync(join(root, 'packages', pkg, 'dist/cjs/index.js'), 'utf8'));
   }
 });
