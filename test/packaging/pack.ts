@@ -71,7 +71,8 @@ function once(dir: string, make: (into: string) => void, staleMs: number): void 
         renameSync(into, dir);
       } catch (err) {
         rmSync(into, { recursive: true, force: true });
-        throw err;
+        // A worker that took over a lock it thought stale made it first: theirs is as good.
+        if (!existsSync(dir)) throw err;
       }
     } finally {
       rmSync(lock, { recursive: true, force: true });
@@ -116,7 +117,7 @@ export function packTarballs(): Record<string, string> {
       prune();
       for (const pkg of PACKAGES) execFileSync('pnpm', ['pack', '--pack-destination', into], { cwd: join(root, 'packages', pkg), stdio: 'pipe' });
     },
-    120_000,
+    300_000,
   );
   const files = readdirSync(dir);
   return Object.fromEntries(
