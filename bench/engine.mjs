@@ -14,14 +14,22 @@
 import { cpus, loadavg } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import * as core from '@tokenbucket/core';
+import * as main from '@tokenbucket/core';
+import * as adapterEntry from '@tokenbucket/core/adapter';
 
 const { values: args } = parseArgs({ options: { seconds: { type: 'string', default: '1' }, rounds: { type: 'string', default: '5' } } });
 const SECONDS = Number(args.seconds);
 const ROUNDS = Number(args.rounds);
 
-const cores = [{ name: 'this core', core }];
-if (process.env.BASELINE_CORE) cores.push({ name: 'baseline', core: await import(pathToFileURL(process.env.BASELINE_CORE).href) });
+/** A core build's names: the adapter plumbing is on `/adapter` since the entry points split, on the main entry before. */
+async function load(mainEntry) {
+  const loaded = await import(pathToFileURL(mainEntry).href);
+  if (loaded.createHttpLimiter !== undefined) return loaded;
+  return { ...loaded, ...(await import(pathToFileURL(mainEntry.replace(/index\.js$/, 'adapter.js')).href)) };
+}
+
+const cores = [{ name: 'this core', core: { ...main, ...adapterEntry } }];
+if (process.env.BASELINE_CORE) cores.push({ name: 'baseline', core: await load(process.env.BASELINE_CORE) });
 
 /** The adapter contract over plain objects: what every framework adapter does, minus the framework. */
 const adapter = {

@@ -36,12 +36,26 @@ export function announce(server) {
 }
 
 /**
+ * The name of the store-error callback in the core this app runs on: `onStoreError` since the
+ * entry points split (when `@tokenbucket/core/adapter` appeared), `onError` before (a baseline
+ * build of bench/targets.sh runs these apps on an older core).
+ */
+function storeErrorCallback() {
+  try {
+    import.meta.resolve('@tokenbucket/core/adapter');
+    return 'onStoreError';
+  } catch {
+    return 'onError';
+  }
+}
+
+/**
  * Our limiter's error and status hooks: a store failure would make ours look faster than it is
  * (the fallback answers from memory), so each one is reported to the bench as a line on stdout.
  * They run only when something fails.
  */
 export const storeEvents = {
-  onStoreError: () => process.stdout.write('store-error\n'),
+  [storeErrorCallback()]: () => process.stdout.write('store-error\n'),
   onStoreStatus: (event) => {
     if (event.status === 'down') process.stdout.write('store-down\n');
   },
