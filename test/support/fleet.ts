@@ -115,7 +115,14 @@ export function drainedBound(
   let fallbackAllowed = 0;
   for (let i = 0; i < o.instances; i++) {
     const mine = decisions.filter((d) => d.instance === i && d.event.callerId === callerId && d.at >= o.from && d.at <= o.to);
-    let lastRedis = o.from - o.budgetMs;
+    // The instance's last reading from Redis before `from`: a remembered denial (the denial cache,
+    // trusted up to a second) can answer for the caller after it, so the refill the fallback adds
+    // counts from that reading, not from `from`.
+    let readBefore = -Infinity;
+    for (const d of decisions) {
+      if (d.instance === i && d.event.callerId === callerId && d.at < o.from && d.event.source === 'redis') readBefore = Math.max(readBefore, d.at);
+    }
+    let lastRedis = Number.isFinite(readBefore) ? Math.min(o.from - o.budgetMs, readBefore - o.budgetMs) : o.from - o.budgetMs;
     let episodeEnd: number | undefined;
     const close = () => {
       if (episodeEnd === undefined) return;
