@@ -3,8 +3,6 @@
 // fails on a documented default that has no pin below (or a pin whose default is gone). No server:
 // stores are MemoryStores, Redis options are parsed on a client that never connects.
 import { channel } from 'node:diagnostics_channel';
-import { readdirSync, readFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
 import { performance as realPerformance } from 'node:perf_hooks';
 import { metrics as otelApi } from '@opentelemetry/api';
 import Fastify from 'fastify';
@@ -28,30 +26,14 @@ import { sharedMemoryStore } from '../../packages/core/src/store/memory';
 import { parseRedisStoreOptions } from '../../packages/core/src/store/redis/options';
 import { meterProvider } from '../metrics/otel';
 import { parseExposition } from '../metrics/exposition';
+import { documentedDefaults as listDefaults } from '../support/defaults';
 import { newResponse, type PlainRequest, plainLimiter } from '../support/plain-adapter';
 
-const ROOT = join(__dirname, '..', '..');
-
-/** `<file> <option>` for every `@default` in packages/*\/src: the option is the property the doc comment is on. */
-function documentedDefaults(): string[] {
-  const found: string[] = [];
-  const walk = (dir: string): void => {
-    for (const entry of readdirSync(dir, { withFileTypes: true })) {
-      const path = join(dir, entry.name);
-      if (entry.isDirectory()) walk(path);
-      else if (entry.name.endsWith('.ts')) {
-        const lines = readFileSync(path, 'utf8').split('\n');
-        lines.forEach((line, i) => {
-          if (!line.includes('@default')) return;
-          const property = lines.slice(i).find((l) => /^\s*\w+\??:/.test(l) && !l.trim().startsWith('*'));
-          found.push(`${relative(ROOT, path)} ${/^\s*(\w+)/.exec(property ?? '')?.[1] ?? '?'}`);
-        });
-      }
-    }
-  };
-  for (const pkg of readdirSync(join(ROOT, 'packages'))) walk(join(ROOT, 'packages', pkg, 'src'));
-  return found.sort();
-}
+/** `<file> <option>` for every `@default` in packages/*\/src. */
+const documentedDefaults = (): string[] =>
+  listDefaults()
+    .map((d) => `${d.file} ${d.option}`)
+    .sort();
 
 const SLOW = 1 / 3600;
 const realNow = () => realPerformance.now();

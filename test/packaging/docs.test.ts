@@ -4,6 +4,8 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, normalize, relative } from 'node:path';
 
+import { documentedDefaults as listDefaults } from '../support/defaults';
+
 const root = join(__dirname, '..', '..');
 const GITHUB = 'https://github.com/tokenbucket/tokenbucket/blob/main/';
 
@@ -67,27 +69,8 @@ test('a package README links into the docs by absolute URL (relative links break
   expect(relativeLinks).toEqual([]);
 });
 
-/** Every `@default` in packages/*\/src: the property its doc comment is on. */
-function documentedDefaults(): string[] {
-  const found = new Set<string>();
-  const walk = (dir: string): void => {
-    for (const entry of readdirSync(dir, { withFileTypes: true })) {
-      const path = join(dir, entry.name);
-      if (entry.isDirectory()) walk(path);
-      else if (entry.name.endsWith('.ts')) {
-        const lines = readFileSync(path, 'utf8').split('\n');
-        lines.forEach((line, i) => {
-          if (!line.includes('@default')) return;
-          const property = lines.slice(i).find((l) => /^\s*\w+\??:/.test(l) && !l.trim().startsWith('*'));
-          const name = /^\s*(\w+)/.exec(property ?? '')?.[1];
-          if (name !== undefined) found.add(name);
-        });
-      }
-    }
-  };
-  for (const dir of readdirSync(join(root, 'packages'))) walk(join(root, 'packages', dir, 'src'));
-  return [...found].sort();
-}
+/** Every option a `@default` in packages/*\/src is on. */
+const documentedDefaults = (): string[] => [...new Set(listDefaults().map((d) => d.option))].sort();
 
 test('every documented default has a row on docs/reference/options.md', () => {
   const options = readFileSync(join(root, 'docs', 'reference', 'options.md'), 'utf8');
