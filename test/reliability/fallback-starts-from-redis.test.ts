@@ -1,10 +1,8 @@
 // The fallback never hands out a fresh bucket: a caller Redis had drained stays drained while
 // Redis stalls (DEBUG SLEEP), stall after stall, and a caller never seen starts full, as the
 // README says. One instance, so the figures are that instance's alone.
-import Redis from 'ioredis';
-import { drainedBound, startFleet, type Fleet } from '../support/fleet';
-import { RedisProcess } from '../support/redis-process';
-import { randomPrefix, sleep } from '../support/redis';
+import { drainedBound, useFleet } from '../support/fleet';
+import { sleep } from '../support/redis';
 import { report } from '../support/report';
 
 const CAPACITY = 20;
@@ -12,30 +10,10 @@ const RATE = 1;
 const STALLS = 3;
 
 describe('the fallback continues from what Redis last said', () => {
-  let server: RedisProcess;
-  let admin: Redis;
-  let fleet: Fleet;
-
-  beforeAll(async () => {
-    server = await RedisProcess.start();
-    admin = new Redis(server.url);
-    fleet = startFleet({
-      url: server.url,
-      prefix: randomPrefix('seeded'),
-      instances: 1,
-      capacity: CAPACITY,
-      refillPerSecond: RATE,
-      store: { denialCache: false },
-    });
-  });
-
-  afterAll(async () => {
-    fleet?.close();
-    admin?.disconnect();
-    await server?.stop();
-  });
+  const own = useFleet({ name: 'seeded', instances: 1, capacity: CAPACITY, refillPerSecond: RATE });
 
   test(`${STALLS} stalls of 1 s: a drained caller gets only the refill, a new caller its full bucket`, async () => {
+    const { admin, fleet } = own;
     const [app] = fleet.instances;
     for (let i = 0; i < CAPACITY; i++) await app!.handle('drained');
     const drainedId = fleet.decisions.at(-1)!.event.callerId;

@@ -4,12 +4,10 @@
 // must read 0 while no take can be allowed, the warning says OOM once per store, and a caller
 // drained in Redis stays drained in the fallback.
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
-import Redis from 'ioredis';
 import { CHANNELS, type StoreCallError } from '@tokenbucket/core';
 import { subscribeMetrics } from '@tokenbucket/core/metrics';
-import { drainedBound, drive, startFleet, type Fleet } from '../support/fleet';
-import { RedisProcess } from '../support/redis-process';
-import { randomPrefix, sleep } from '../support/redis';
+import { drainedBound, drive, useFleet } from '../support/fleet';
+import { sleep } from '../support/redis';
 import { report } from '../support/report';
 
 const INSTANCES = 3;
@@ -18,9 +16,7 @@ const RATE = 2;
 const OOM_MS = 6000;
 
 describe('maxmemory reached under noeviction, three instances', () => {
-  let server: RedisProcess;
-  let admin: Redis;
-  let fleet: Fleet;
+  const own = useFleet({ name: 'oom', instances: INSTANCES, capacity: CAPACITY, refillPerSecond: RATE, args: ['--maxmemory-policy', 'noeviction'] });
   const warnings: { code: unknown; message: string }[] = [];
   const storeErrors: StoreCallError[] = [];
   const storeFailure = (m: unknown) => void storeErrors.push(m as StoreCallError);
@@ -32,27 +28,15 @@ describe('maxmemory reached under noeviction, three instances', () => {
       if (o?.type === 'TokenBucketWarning') warnings.push({ code: o.code, message: String(warning) });
     });
     subscribe(CHANNELS.storeError, storeFailure);
-    server = await RedisProcess.start({ args: ['--maxmemory-policy', 'noeviction'] });
-    admin = new Redis(server.url);
-    fleet = startFleet({
-      url: server.url,
-      prefix: randomPrefix('oom'),
-      instances: INSTANCES,
-      capacity: CAPACITY,
-      refillPerSecond: RATE,
-      store: { denialCache: false },
-    });
   });
 
   afterAll(async () => {
-    fleet?.close();
-    admin?.disconnect();
-    await server?.stop();
     unsubscribe(CHANNELS.storeError, storeFailure);
     emitWarning?.mockRestore();
   });
 
   test(`${OOM_MS} ms out of memory: one 'down', one 'up', store_up 0 meanwhile, one OOM warning per store, the drained caller within the bound`, async () => {
+    const { admin, fleet } = own;
     const metrics = subscribeMetrics(100, { storeCall() {} });
     try {
       const [first] = fleet.instances;

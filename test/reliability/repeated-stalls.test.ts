@@ -2,10 +2,8 @@
 // 1.5 s apart. One stall is one failure, not one per call in flight: the circuit stays closed.
 // A caller already drained in Redis stays drained in the fallback (it starts from what Redis last
 // said, not from a fresh bucket), so its admissions stay within the README's bound.
-import Redis from 'ioredis';
-import { drainedBound, drive, startFleet, type Fleet } from '../support/fleet';
-import { RedisProcess } from '../support/redis-process';
-import { randomPrefix, sleep } from '../support/redis';
+import { drainedBound, drive, useFleet } from '../support/fleet';
+import { sleep } from '../support/redis';
 import { report } from '../support/report';
 
 const INSTANCES = 3;
@@ -16,31 +14,10 @@ const STALL_S = 0.25;
 const APART_MS = 1500;
 
 describe('repeated short stalls under load, three instances', () => {
-  let server: RedisProcess;
-  let admin: Redis;
-  let fleet: Fleet;
-
-  beforeAll(async () => {
-    server = await RedisProcess.start();
-    admin = new Redis(server.url);
-    fleet = startFleet({
-      url: server.url,
-      prefix: randomPrefix('stalls'),
-      instances: INSTANCES,
-      capacity: CAPACITY,
-      refillPerSecond: RATE,
-      // Every take of the drained caller reaches Redis (and, in a stall, the fallback): the worst case.
-      store: { denialCache: false },
-    });
-  });
-
-  afterAll(async () => {
-    fleet?.close();
-    admin?.disconnect();
-    await server?.stop();
-  });
+  const own = useFleet({ name: 'stalls', instances: INSTANCES, capacity: CAPACITY, refillPerSecond: RATE });
 
   test(`${STALLS} stalls of ${STALL_S * 1000} ms: the circuit stays closed, and a drained caller stays within the bound`, async () => {
+    const { admin, fleet } = own;
     const [first] = fleet.instances;
     for (let i = 0; i < CAPACITY; i++) await first!.handle('drained');
     const drainedId = fleet.decisions.at(-1)!.event.callerId;

@@ -4,7 +4,8 @@ import Redis from 'ioredis';
 import { type DecisionEvent, RedisStore, type RedisStoreOptions, type StoreFailureEvent, type StoreStatusChange } from '@tokenbucket/core';
 import { routeId } from '@tokenbucket/core/adapter';
 import { newResponse, plainLimiter } from './plain-adapter';
-import { sleep } from './redis';
+import { randomPrefix, sleep } from './redis';
+import { RedisProcess } from './redis-process';
 
 /** A decision one instance made, and when (performance.now()). */
 export interface SeenDecision {
@@ -38,6 +39,40 @@ export interface FleetOptions {
 }
 
 const ROUTE = routeId('GET', '/r');
+
+/** What `useFleet` starts for a test file: a redis-server of its own, an admin client on it, and the fleet. */
+export interface FleetOnOwnRedis {
+  server: RedisProcess;
+  admin: Redis;
+  fleet: Fleet;
+}
+
+/**
+ * Starts, before the file's tests, a redis-server of its own (with `args`), an admin client and a
+ * fleet on it whose every take of a denied caller reaches Redis (`denialCache: false`: the worst
+ * case for a drained caller); stops them after. Read the fields inside tests, not at load time.
+ */
+export function useFleet(o: { name: string; instances: number; capacity: number; refillPerSecond: number; args?: string[] }): FleetOnOwnRedis {
+  const own = {} as FleetOnOwnRedis;
+  beforeAll(async () => {
+    own.server = await RedisProcess.start(o.args === undefined ? {} : { args: o.args });
+    own.admin = new Redis(own.server.url);
+    own.fleet = startFleet({
+      url: own.server.url,
+      prefix: randomPrefix(o.name),
+      instances: o.instances,
+      capacity: o.capacity,
+      refillPerSecond: o.refillPerSecond,
+      store: { denialCache: false },
+    });
+  });
+  afterAll(async () => {
+    own.fleet?.close();
+    own.admin?.disconnect();
+    await own.server?.stop();
+  });
+  return own;
+}
 
 /** `instances` apps on `url`, each with the store's and the limiter's defaults (storeFailure 'fallback'). */
 export function startFleet(o: FleetOptions): Fleet {
@@ -115,9 +150,8 @@ export function drainedBound(
   let fallbackAllowed = 0;
   for (let i = 0; i < o.instances; i++) {
     const mine = decisions.filter((d) => d.instance === i && d.event.callerId === callerId && d.at >= o.from && d.at <= o.to);
-    // The instance's last reading from Redis before `from`: a remembered denial (the denial cache,
-    // trusted up to a second) can answer for the caller after it, so the refill the fallback adds
-    // counts from that reading, not from `from`.
+    // The instance's last reading from Redis before `from`, when older than `budgetMs` before it
+    // (its takes can run late under load): the fallback's refill counts from that reading.
     let readBefore = -Infinity;
     for (const d of decisions) {
       if (d.instance === i && d.event.callerId === callerId && d.at < o.from && d.event.source === 'redis') readBefore = Math.max(readBefore, d.at);
