@@ -180,3 +180,24 @@ export function consumer(manifest: Record<string, unknown>): { dir: string; work
   );
   return { dir, work: mkdtempSync(join(dir, 'run-')) };
 }
+
+/**
+ * Expects a package tarball to hold what a user installs (the ESM and CommonJS builds with their
+ * types, README, CHANGELOG and LICENSE) and nothing of the sources; returns its file list.
+ */
+export function expectPublishedFiles(tarball: string): string[] {
+  const files = execFileSync('tar', ['tzf', tarball], { encoding: 'utf8' }).trim().split('\n');
+  expect(files).toEqual(
+    expect.arrayContaining([
+      'package/dist/esm/index.js',
+      'package/dist/esm/index.d.ts',
+      'package/dist/cjs/index.js',
+      'package/dist/cjs/index.d.ts',
+      'package/README.md',
+      'package/CHANGELOG.md',
+      'package/LICENSE',
+    ]),
+  );
+  expect(files.filter((f) => f.startsWith('package/src/'))).toEqual([]);
+  return files;
+}
