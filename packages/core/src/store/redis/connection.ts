@@ -90,3 +90,38 @@ export async function deleteScanned(scan: (cursor: string) => Promise<unknown>, 
   } while (cursor !== '0');
   return deleted;
 }
+
+/**
+ * `RedisConnection.probe`'s common part, for any client: connects `probe` (a fresh connection with
+ * the client's options), sends one command, and closes it; resolves to the reply, to what refused
+ * the connection (its 'error' event says why it closed, WRONGPASS...; `connect()` only says that it
+ * closed), or to `'timeout'` after `timeoutMs`.
+ */
+export async function probeOnce(
+  probe: object,
+  connect: () => Promise<unknown> | undefined,
+  send: () => Promise<unknown> | undefined,
+  close: () => void,
+  timeoutMs: number,
+): Promise<unknown> {
+  let refused: unknown;
+  (probe as { on(event: string, listener: (err: unknown) => void): void }).on('error', (err) => {
+    refused ??= err;
+  });
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<string>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), timeoutMs);
+  });
+  try {
+    return await Promise.race([
+      (async () => {
+        await connect();
+        return send();
+      })().catch((err: unknown) => refused ?? err),
+      timeout,
+    ]);
+  } finally {
+    clearTimeout(timer);
+    close();
+  }
+}

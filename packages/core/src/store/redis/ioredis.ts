@@ -1,5 +1,5 @@
 // The RedisConnection of an ioredis client (Redis, Sentinel or Cluster), typed here without importing ioredis.
-import { deleteScanned, type MemoryPolicyReport, prefixPattern, type RedisConnection } from './connection.js';
+import { deleteScanned, type MemoryPolicyReport, prefixPattern, probeOnce, type RedisConnection } from './connection.js';
 import { quitHooks } from './quit-hooks.js';
 import { BATCH_COMMAND, TAKE_SCRIPT, takeCommand } from './script.js';
 import { SLOT_COMMAND, SLOT_SCRIPT } from './slots.js';
@@ -132,27 +132,13 @@ export function ioredisConnection(redis: IoredisLike): RedisConnection {
         enableOfflineQueue: false,
         connectTimeout: timeoutMs,
       });
-      // The error event says why a connection closed (WRONGPASS...); connect() only says it closed.
-      let refused: unknown;
-      (probe as unknown as { on(event: string, listener: (err: unknown) => void): void }).on('error', (err) => {
-        refused ??= err;
-      });
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<string>((resolve) => {
-        timer = setTimeout(() => resolve('timeout'), timeoutMs);
-      });
-      try {
-        return await Promise.race([
-          (async () => {
-            await probe.connect?.();
-            return probe.call?.(command);
-          })().catch((err: unknown) => refused ?? err),
-          timeout,
-        ]);
-      } finally {
-        clearTimeout(timer);
-        probe.disconnect?.();
-      }
+      return probeOnce(
+        probe,
+        () => probe.connect?.(),
+        () => probe.call?.(command),
+        () => probe.disconnect?.(),
+        timeoutMs,
+      );
     },
     replace(node) {
       // Standalone and Sentinel: the client reconnects (to the current master) as after any lost

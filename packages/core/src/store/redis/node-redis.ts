@@ -1,5 +1,5 @@
 // The RedisConnection of a node-redis client (`redis` 4 to 6: createClient or createCluster), typed here.
-import { deleteScanned, type MemoryPolicyReport, prefixPattern, type RedisConnection } from './connection.js';
+import { deleteScanned, type MemoryPolicyReport, prefixPattern, probeOnce, type RedisConnection } from './connection.js';
 import { quitHooks } from './quit-hooks.js';
 import { TAKE_SCRIPT, TAKE_SCRIPT_SHA1 } from './script.js';
 import { SLOT_SCRIPT, SLOT_SCRIPT_SHA1 } from './slots.js';
@@ -118,27 +118,13 @@ export function nodeRedisConnection(client: NodeRedisLike): RedisConnection {
             const c = client as NodeRedisClientLike;
             if (typeof c.duplicate !== 'function') return 'no duplicate';
             const probe = c.duplicate();
-            // The error event says why a connection closed (WRONGPASS...); connect() only says it closed.
-            let refused: unknown;
-            (probe as unknown as { on(event: string, listener: (err: unknown) => void): void }).on('error', (err) => {
-              refused ??= err;
-            });
-            let timer: NodeJS.Timeout | undefined;
-            const timeout = new Promise<string>((resolve) => {
-              timer = setTimeout(() => resolve('timeout'), timeoutMs);
-            });
-            try {
-              return await Promise.race([
-                (async () => {
-                  await probe.connect?.();
-                  return probe.sendCommand([command]);
-                })().catch((err: unknown) => refused ?? err),
-                timeout,
-              ]);
-            } finally {
-              clearTimeout(timer);
-              close(probe).catch(() => {});
-            }
+            return probeOnce(
+              probe,
+              () => probe.connect?.(),
+              () => probe.sendCommand([command]),
+              () => void close(probe).catch(() => {}),
+              timeoutMs,
+            );
           },
           replace(): void {
             // node-redis cannot drop its connection and keep the client open: closing it and
