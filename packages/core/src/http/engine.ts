@@ -81,10 +81,6 @@ interface RouteLimiters {
   readonly slotPolicyHeader: string;
   /** The last denial's answer, written again while a denial would be written the same (see `deniedAnswer`). */
   denied: DeniedAnswer | undefined;
-  /** The `RateLimit-Policy` header pair of `policyHeader`, shared by the outcomes that write it. */
-  readonly policyPair: readonly [string, string];
-  /** Per policy of `main`, the start of its `RateLimit` member: `"<name>";r=` (see `allowedHeaders`). */
-  readonly statePrefixes: readonly string[];
 }
 
 /**
@@ -306,9 +302,6 @@ export class HttpEngine<Req> {
       const answer = this.deniedAnswer(t.limiters, decision, policyHeader);
       return { action: 'limited', headers: answer.headers, decision, status: answer.problem.body.status, ...answer.problem };
     }
-    if (decision.allowed && alone && !c.legacyHeaders && decision.policies.length === t.limiters.statePrefixes.length) {
-      return { action: 'pass', headers: allowedHeaders(t.limiters, decision), decision };
-    }
     // A dry run never blocks, so it never asks the client to wait: no Retry-After.
     const waits = !c.dryRun;
     const headers = alone ? headersWithPolicy(decision, c, policyHeader, waits) : mergedHeaders(state.policies!, decision, c, waits);
@@ -390,28 +383,10 @@ export class HttpEngine<Req> {
       main,
       fallback: undefined,
       denied: undefined,
-      policyPair: Object.freeze(['RateLimit-Policy', policyHeader] as [string, string]),
-      statePrefixes: policies.map((p) => `"${p.name}";r=`),
       policyHeader,
       slotPolicyHeader: policyHeader === '' ? member : member === '' ? policyHeader : `${policyHeader}, ${member}`,
     };
   }
-}
-
-/**
- * The headers of an allowed decision of one limiter's token policies, alone on its request and
- * without legacy fields: what `headersWithPolicy` writes then (no Retry-After, so each `t` is the
- * seconds until full), with the `RateLimit-Policy` pair and each member's start made once.
- */
-function allowedHeaders(limiters: RouteLimiters, decision: Decision): [string, string][] {
-  const prefixes = limiters.statePrefixes;
-  const views = decision.policies;
-  let state = '';
-  for (let i = 0; i < views.length; i++) {
-    const p = views[i]!;
-    state += `${i === 0 ? '' : ', '}${prefixes[i]}${p.remaining};t=${Math.ceil(p.resetMs / 1000)}`;
-  }
-  return [limiters.policyPair as [string, string], ['RateLimit', state]];
 }
 
 function checkKey(value: unknown): string | undefined {
