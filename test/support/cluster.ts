@@ -1,8 +1,9 @@
 // Test helpers for the real Redis Cluster at REDIS_CLUSTER_NODES: the check a suite that needs
 // one starts with, ioredis Cluster clients, a direct client per master (to see where keys really
 // live), and cleanup of keys on every master.
+import { randomBytes } from 'node:crypto';
 import Redis, { Cluster, type ClusterOptions } from 'ioredis';
-import { closeClient, scanAll, withClient } from './redis';
+import { closeClient, scanAll, sleep, withClient } from './redis';
 
 export interface NodeAddress {
   host: string;
@@ -120,6 +121,27 @@ export class ClusterPool {
     const out = new Map<string, string[]>();
     for (const master of await this.masters()) out.set(master.address, await scanAll(master.client, pattern));
     return out;
+  }
+
+  /**
+   * Runs `fn` holding a lock that every test process using this cluster shares (a key on the
+   * cluster, taken with SET NX and a 30 s expiry): for tests that change what the whole cluster
+   * holds, such as SCRIPT FLUSH, which would undo another file's concurrent check of it.
+   */
+  async exclusively<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    const cluster = this.cluster();
+    const key = `tokenbucket-test-lock:{${name}}`;
+    const token = randomBytes(8).toString('hex');
+    const deadline = Date.now() + 20_000;
+    while ((await cluster.set(key, token, 'PX', 30_000, 'NX')) !== 'OK') {
+      if (Date.now() > deadline) throw new Error(`the cluster lock ${key} was held by another test for 20 s`);
+      await sleep(20);
+    }
+    try {
+      return await fn();
+    } finally {
+      await cluster.eval("if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0", 1, key, token);
+    }
   }
 
   async closeAll(deletePrefixes: string[] = []): Promise<void> {
