@@ -88,6 +88,7 @@ export function runRedisStoreSuite(kind: ClientKind): void {
         });
         const reader = pool.client();
         const apiKey = 'sk_live_SECRET_raw_api_key_123';
+        const start = Date.now();
         const d = await l.take(apiKey, { cost: 4 });
         const keys = (await pool.keys(`${prefix}layout-*`)).sort();
         expect(keys).toHaveLength(2);
@@ -104,9 +105,10 @@ export function runRedisStoreSuite(kind: ClientKind): void {
         }
         // Expiry: 4 tokens at 2/s is 2 s to full; 4 of a daily 1000 is 4 * 86.4 s.
         const ttls = await Promise.all(keys.map((k) => reader.pttl(k)));
-        expect(ttls[0]).toBeGreaterThan(1_900);
+        const elapsed = Date.now() - start; // since before the take: the most the keys can have aged
+        expect(ttls[0]).toBeGreaterThanOrEqual(2_000 - elapsed - 1);
         expect(ttls[0]).toBeLessThanOrEqual(2_000);
-        expect(ttls[1]).toBeGreaterThan(345_000);
+        expect(ttls[1]).toBeGreaterThanOrEqual(345_600 - elapsed - 1);
         expect(ttls[1]).toBeLessThanOrEqual(345_600);
         expect(d.policy).toBe('layout-burst'); // fewest left
         expect(d.resetMs).toBe(2_000);
@@ -466,13 +468,17 @@ export function runRedisStoreSuite(kind: ClientKind): void {
         const r = rule('lock-keys|rule', 2, 30_000, 5_000);
         const id = 'lock-keys-caller';
         await store.take(id, l.policies, 1, r);
+        const start = Date.now();
         await store.take(id, l.policies, 1, r);
+        // Each TTL below is read at most `since()` after the key was written.
+        const since = (): number => Date.now() - start + 1;
         expect((await reader.lrange(`${prefix}"denials":lock-keys|rule:{${id}}`, 0, -1)).map(Number)).toHaveLength(1);
-        expect(await reader.pttl(`${prefix}"denials":lock-keys|rule:{${id}}`)).toBeGreaterThan(29_000);
+        expect(await reader.pttl(`${prefix}"denials":lock-keys|rule:{${id}}`)).toBeGreaterThanOrEqual(30_000 - since());
+        const lockStart = Date.now();
         const locked = await store.take(id, l.policies, 1, r);
-        expect(locked.lockedMs).toBeGreaterThan(4_900);
+        expect(locked.lockedMs).toBeGreaterThanOrEqual(5_000 - (Date.now() - lockStart) - 1);
         expect((await pool.keys(`${prefix}"*`)).filter((k) => k.includes(id))).toEqual([`${prefix}"lock":lock-keys|rule:{${id}}`]);
-        expect(await reader.pttl(`${prefix}"lock":lock-keys|rule:{${id}}`)).toBeGreaterThan(4_900);
+        expect(await reader.pttl(`${prefix}"lock":lock-keys|rule:{${id}}`)).toBeGreaterThanOrEqual(5_000 - (Date.now() - lockStart) - 1);
         expect(await reader.pttl(`${prefix}"lock":lock-keys|rule:{${id}}`)).toBeLessThanOrEqual(5_000);
         // The bucket is untouched by the denials and the lock.
         expect(await reader.pttl(`${prefix}lock-keys:{${id}}`)).toBeGreaterThan(3_590_000);

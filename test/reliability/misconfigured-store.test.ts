@@ -58,16 +58,18 @@ describe('a store that cannot work as configured', () => {
     return typeof err.code === 'string' ? err.code : String(/^[A-Z]+/.exec(err.message ?? '')?.[0]);
   }
 
-  function user(name: string): Redis {
+  /** A client logged in as `name`, once connected (a store refuses takes while its client connects). */
+  async function user(name: string): Promise<Redis> {
     const client = new Redis(server.url, { username: name, password: 'secret' });
     client.on('error', () => {});
     clients.push(client);
+    await client.ping();
     return client;
   }
 
   test("ACL: keys outside the user's pattern, then fixed, then TIME taken away: one warning per cause, each naming it and the ACL rule", async () => {
     await admin.acl('SETUSER', 'app-only', 'on', '>secret', '~app:*', '+@all');
-    const client = user('app-only');
+    const client = await user('app-only');
     expect(await takes(client, 3)).toEqual(['NOPERM', 'TB_ERR_STORE_CIRCUIT_OPEN', 'TB_ERR_STORE_CIRCUIT_OPEN']);
     expect(warnings.map((w) => w.code)).toEqual(['TB_WARN_REDIS_NOPERM']);
     expect(warnings[0]!.message).toMatch(/ACL SETUSER <user> ~tb:\* \+evalsha \+eval \+del \+get \+set \+time/);
@@ -92,7 +94,7 @@ describe('a store that cannot work as configured', () => {
   test('ACL: a user without EVALSHA', async () => {
     await admin.acl('SETUSER', 'no-evalsha', 'on', '>secret', '~*', '+@all', '-evalsha');
     // ioredis sends the script's first run on a connection with EVAL, and EVALSHA after.
-    expect(await takes(user('no-evalsha'), 3)).toContain('NOPERM');
+    expect(await takes(await user('no-evalsha'), 3)).toContain('NOPERM');
     expect(warnings.map((w) => w.code)).toEqual(['TB_WARN_REDIS_NOPERM']);
     expect(warnings[0]!.message).toMatch(/the EVALSHA command/);
   });
