@@ -117,6 +117,8 @@ module.exports = {
   // TB_JEST_WORKERS overrides it.
   maxWorkers: Number(process.env.TB_JEST_WORKERS) || Math.max(2, cpus().length * 2),
   reporters: ['default', '<rootDir>/test/support/projects-reporter.cjs'],
+  // The slowest files first, by test/support/durations.json: see test/support/sequencer.cjs.
+  testSequencer: '<rootDir>/test/support/sequencer.cjs',
   projects: [
     {
       ...shared,

@@ -251,7 +251,12 @@ export function runRedisStoreSuite(kind: ClientKind): void {
           const codes: string[] = [];
           for (let i = 0; i < 40 && !codes.includes('TB_ERR_STORE_CIRCUIT_OPEN'); i++) {
             await sleep(50);
-            codes.push(await l.take('offline-caller').then(() => 'allowed', (err: { code: string }) => err.code));
+            codes.push(
+              await l.take('offline-caller').then(
+                () => 'allowed',
+                (err: { code: string }) => err.code,
+              ),
+            );
           }
           expect(codes.at(-1)).toBe('TB_ERR_STORE_CIRCUIT_OPEN');
           expect(codes.slice(0, -1).every((code) => code === 'TB_ERR_STORE_UNAVAILABLE')).toBe(true);

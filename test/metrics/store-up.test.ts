@@ -106,7 +106,11 @@ describe('store up', () => {
 
     test('one series per master, named host:port, each 1', async () => {
       // A budget no busy machine misses: a first take waits for the new client's connection.
-      const limiter = createLimiter({ store: new RedisStore({ client: pool.cluster(), prefix, name: 'cluster', timeoutMs: 5_000 }), capacity: 5, refillPerSecond: 1 });
+      const limiter = createLimiter({
+        store: new RedisStore({ client: pool.cluster(), prefix, name: 'cluster', timeoutMs: 5_000 }),
+        capacity: 5,
+        refillPerSecond: 1,
+      });
       for (let i = 0; i < 60; i++) await limiter.take(`caller-${i}`);
       const masters = (await pool.masters()).map((m) => m.address).sort();
       const series = (await scrape()).filter((s) => s.name === 'tokenbucket_store_up' && s.labels.store === 'cluster');
