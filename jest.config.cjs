@@ -113,9 +113,10 @@ for (const major of [12, 11, 10]) {
 module.exports = {
   testTimeout: 30000,
   // Most tests wait on sockets, timers and child processes rather than on the CPU: more workers
-  // than cores keeps the cores busy (jest's default, cores - 1, ran one file at a time on 2 cores).
-  // TB_JEST_WORKERS overrides it.
-  maxWorkers: Number(process.env.TB_JEST_WORKERS) || Math.max(2, cpus().length * 2),
+  // than cores keeps the cores busy (jest's default, cores - 1, ran one file at a time on 2 cores;
+  // on 2 cores, 4 workers took about 200 s and 6 about 150 s with the cores still not always
+  // busy). TB_JEST_WORKERS overrides it.
+  maxWorkers: Number(process.env.TB_JEST_WORKERS) || Math.max(2, cpus().length * 3),
   reporters: ['default', '<rootDir>/test/support/projects-reporter.cjs'],
   // The slowest files first, by test/support/durations.json: see test/support/sequencer.cjs.
   testSequencer: '<rootDir>/test/support/sequencer.cjs',
