@@ -3,10 +3,13 @@
 // the other; server CPU per request (/proc/<pid>/stat), Redis CPU and commands per request (INFO
 // cpu and commandstats, reset with CONFIG RESETSTAT before each run) beside req/s; an A/A
 // control (the baseline app against a second process of itself) in every scenario; every ratio
-// as its median over interleaved rounds with the spread (min-max) across them. Optionally the
-// same apps on another build of the packages (`--baseline-dir`), for before/after in one run.
+// as its median over interleaved rounds with the spread (min-max) across them, each run in a new
+// process of its app (one process's cost can sit apart from another's of the same file for its
+// whole life: see bench/README.md, "The Fastify allowed path, bisected"). Optionally the same
+// apps on another build of the packages (`--baseline-dir`), for before/after in one run.
 //
-//   bash bench/targets.sh [--baseline=<commit>] [--rounds=5] [--seconds=2] [--warmup=1] [--only=fastify-allowed,...]
+//   bash bench/targets.sh [--baseline=<commit>] [--rounds=5] [--seconds=2] [--warmup=1] [--only=fastify-allowed,...] [--processes=fresh|kept]
+//   bash bench/targets.sh --only=fastify-ladder     # the Fastify allowed path taken apart, step by step
 //
 // targets.sh builds the packages (and the baseline commit's, once, in a folder of its own),
 // starts a throwaway redis-server and runs this with BENCH_REDIS_URL. Prints figures (markdown
@@ -18,8 +21,8 @@ import { processCpuSeconds, startApp, worker } from './lib/processes.mjs';
 import { RedisMeter, sumValues } from './lib/redis-meter.mjs';
 import { median } from './lib/summary.mjs';
 
-const DEFAULTS = { rounds: 5, seconds: 2, warmup: 1, connections: 50, only: '', 'baseline-dir': '', 'baseline-label': 'baseline' };
-const TEXT = new Set(['only', 'baseline-dir', 'baseline-label']);
+const DEFAULTS = { rounds: 5, seconds: 2, warmup: 1, connections: 50, only: '', processes: 'fresh', 'baseline-dir': '', 'baseline-label': 'baseline' };
+const TEXT = new Set(['only', 'processes', 'baseline-dir', 'baseline-label']);
 
 function parse(argv) {
   const opts = { ...DEFAULTS };
@@ -33,6 +36,7 @@ function parse(argv) {
       );
     opts[m[1]] = TEXT.has(m[1]) ? m[2] : Number(m[2]);
   }
+  if (opts.processes !== 'fresh' && opts.processes !== 'kept') throw new Error(`--processes=${opts.processes}: fresh or kept`);
   return opts;
 }
 
@@ -52,7 +56,11 @@ const SCENARIOS = [
     path: '/a',
     status: 200,
     baseline: 'fastify-none.mjs',
-    controls: [{ label: 'no limiter, a hook writing the two headers (control)', file: new URL('./controls/fastify-hook-headers.mjs', import.meta.url) }],
+    controls: [
+      ['no limiter, a hook writing the two headers (control)', 'fastify-hook-headers.mjs'],
+      ['no limiter, a Redis client connected, idle (control)', 'fastify-none-redis-client.mjs'],
+      ['no limiter, the headers hook and a Redis client (control)', 'fastify-hook-headers-redis-client.mjs'],
+    ].map(([label, file]) => ({ label, file: new URL(`./controls/${file}`, import.meta.url) })),
     ours: [
       { label: 'ours, leases on', file: 'fastify-tokenbucket.mjs', env: LEASES, target: 0.9, commands: 0.05 },
       { label: 'ours, leases off', file: 'fastify-tokenbucket.mjs', env: {} },
@@ -78,6 +86,27 @@ const SCENARIOS = [
     status: 429,
     baseline: 'fastify-none-429.mjs',
     ours: [{ label: 'ours', file: 'fastify-tokenbucket.mjs', env: {}, target: 0.9 }],
+  },
+  {
+    // Not a target: the Fastify allowed path taken apart, one piece added per step (the files'
+    // header comments say what each isolates), run only when named in --only. The report adds
+    // each step's CPU over the step before it, per round.
+    name: 'fastify-ladder',
+    optional: true,
+    ladder: true,
+    path: '/a',
+    status: 200,
+    baseline: 'fastify-none.mjs',
+    controls: [
+      ['1. plugin registered, route not limited', 'fastify-ladder-1-plugin.mjs'],
+      ['2. + a route hook calling done()', 'fastify-ladder-2-hook.mjs'],
+      ['3. + the hook writing our two fields as constants', 'fastify-ladder-3-headers.mjs'],
+      ['4. + a MemoryStore take (limiter.takeById)', 'fastify-ladder-4-take.mjs'],
+      ['5. + our whole decision (handle), headers not written', 'fastify-ladder-5-decide.mjs'],
+      ['6. ours on a MemoryStore (computed headers written)', 'fastify-ladder-6-ours-memory.mjs'],
+      ['7. + an ioredis client connected, idle', 'fastify-ladder-7-ioredis-idle.mjs'],
+    ].map(([label, file]) => ({ label, file: new URL(`./controls/${file}`, import.meta.url) })),
+    ours: [{ label: '8. ours, RedisStore, leases on', file: 'fastify-tokenbucket.mjs', env: LEASES }],
   },
   { name: 'express-denied', path: '/d', status: 429, baseline: 'express-none-429.mjs', ours: [{ label: 'ours', file: 'express-tokenbucket.mjs', env: {} }] },
   { name: 'koa-denied', path: '/d', status: 429, baseline: 'koa-none-429.mjs', ours: [{ label: 'ours', file: 'koa-tokenbucket.mjs', env: {} }] },
@@ -114,7 +143,7 @@ function appsOf(scenario, baseDir, baseLabel) {
     { label: 'no limiter', file: new URL(scenario.baseline, APPS), env: {}, role: 'baseline' },
     { label: 'no limiter, again (A/A control)', file: new URL(scenario.baseline, APPS), env: {}, role: 'control' },
   ];
-  for (const c of scenario.controls ?? []) list.push({ ...c, env: {}, role: 'control' });
+  for (const c of scenario.controls ?? []) list.push({ ...c, env: c.env ?? {}, role: 'control' });
   for (const o of scenario.ours) list.push({ ...o, label: `${o.label} (this checkout)`, file: new URL(o.file, APPS), role: 'ours' });
   if (baseDir) for (const o of scenario.ours) list.push({ ...o, label: `${o.label} (${baseLabel})`, file: new URL(o.file, baseDir), role: 'before' });
   return list;
@@ -129,19 +158,23 @@ const spread = (xs, d = 2) => {
 async function runScenario(scenario, opts, ctx) {
   const { where, meter, loader, log } = ctx;
   const apps = appsOf(scenario, ctx.baseApps, opts['baseline-label']);
-  const started = [];
+  const started = apps.map(() => undefined);
   const runs = apps.map(() => []);
   const env = { BENCH_REDIS_URL: process.env.BENCH_REDIS_URL, PORT: '0' };
+  const start = async (i) => {
+    const proc = await startApp(apps[i].file, { ...env, ...apps[i].env });
+    pin(where, where.server, proc.pid);
+    started[i] = proc;
+    return proc;
+  };
   try {
-    for (const app of apps) {
-      const proc = await startApp(app.file, { ...env, ...app.env });
-      pin(where, where.server, proc.pid);
-      started.push(proc);
-    }
+    // Kept processes (--processes=kept) start once and serve every round; fresh ones (the default)
+    // start for each run and stop after it, so that each round also samples a new process.
+    if (opts.processes === 'kept') for (let i = 0; i < apps.length; i++) await start(i);
     for (let round = 0; round < opts.rounds; round++) {
       for (let j = 0; j < apps.length; j++) {
         const i = (j + round) % apps.length;
-        const proc = started[i];
+        const proc = opts.processes === 'kept' ? started[i] : await start(i);
         await meter.flushall();
         const load = (seconds) =>
           loader.call({ url: `http://127.0.0.1:${proc.port}${scenario.path}`, connections: opts.connections, keys: ['hot-key'], seconds });
@@ -170,13 +203,17 @@ async function runScenario(scenario, opts, ctx) {
           load1: loadavg()[0],
         };
         runs[i].push(run);
+        if (opts.processes !== 'kept') {
+          await proc.stop();
+          started[i] = undefined;
+        }
         log(
           `${scenario.name} r${round + 1} ${apps[i].label}: ${Math.round(run.rps)} req/s, server ${fmt(run.serverUs, 1)} µs/req, Redis ${fmt(run.redisUs, 1)} µs/req, ${fmt(run.commandsPerRequest, 3)} commands/req, p99 ${fmt(run.p99Ms, 2)} ms${run.problems.length ? ` ⚠ ${run.problems.join('; ')}` : ''}`,
         );
       }
     }
   } finally {
-    await Promise.all(started.map((p) => p.stop()));
+    await Promise.all(started.filter((p) => p !== undefined).map((p) => p.stop()));
   }
   const base = runs[0];
   return apps.map((app, i) => {
@@ -218,7 +255,7 @@ function report(rows, meta) {
       : `Nothing pinned: ${meta.where.why}.`,
   );
   out.push(
-    `${meta.opts.rounds} interleaved rounds per scenario (order turning each round), ${meta.opts.warmup} s warm-up + ${meta.opts.seconds} s measured per run, ${meta.opts.connections} connections, one API key.`,
+    `${meta.opts.rounds} interleaved rounds per scenario (order turning each round), ${meta.opts.warmup} s warm-up + ${meta.opts.seconds} s measured per run, ${meta.opts.connections} connections, one API key; ${meta.opts.processes === 'kept' ? 'each app one process for every round (--processes=kept)' : 'each run in a new process of its app'}.`,
   );
   out.push(`Load average (1 min) before ${meta.loadBefore}, after ${meta.loadAfter}, during the runs ${meta.loadDuring}. Took ${meta.minutes} min.\n`);
   out.push(
@@ -239,6 +276,7 @@ function report(rows, meta) {
       `| ${r.scenario} | ${r.label}${r.problems.length ? ' ⚠' : ''} | ${Math.round(r.rps)} | ${r.role === 'baseline' ? '1' : spread(r.ratios)} | ${r.role === 'baseline' ? '1' : spread(r.cpuRatios)} | ${target || '-'} | ${spread(r.serverUs, 1)} | ${r.role === 'baseline' ? '-' : spread(r.serverAddedUs, 1)} | ${spread(r.redisUs, 1)} | ${spread(r.commandsPerRequest, 3)} | ${spread(r.p99Ms, 1)} |`,
     );
   }
+  for (const name of meta.ladders) out.push(ladderTable(rows.filter((r) => r.scenario === name)));
   const problems = rows.filter((r) => r.problems.length);
   if (problems.length) {
     out.push('\n⚠ Problems:');
@@ -250,11 +288,42 @@ function report(rows, meta) {
   return out.join('\n');
 }
 
+/**
+ * A ladder scenario's steps in order (the no-limiter app first, the A/A control left out and shown
+ * apart): each step's server CPU per request over the step before it, paired within each round
+ * (both ran in the same round), median [min–max], and over the no-limiter app.
+ */
+function ladderTable(rows) {
+  const steps = rows.filter((r) => r.role !== 'control' || !r.label.startsWith('no limiter, again'));
+  const control = rows.find((r) => r.label.startsWith('no limiter, again'));
+  const out = [`\n### ${rows[0].scenario}: each step over the step before it\n`];
+  out.push('| step | server CPU µs/req | µs/req added over the previous step | µs/req added over no limiter | CPU ratio |');
+  out.push('|---|---|---|---|---|');
+  steps.forEach((r, i) => {
+    const previous = i === 0 ? undefined : steps[i - 1];
+    const overPrevious =
+      previous === undefined
+        ? '-'
+        : spread(
+            r.serverUs.map((us, k) => us - previous.serverUs[k]),
+            1,
+          );
+    out.push(
+      `| ${r.label} | ${spread(r.serverUs, 1)} | ${overPrevious} | ${i === 0 ? '-' : spread(r.serverAddedUs, 1)} | ${i === 0 ? '1' : spread(r.cpuRatios)} |`,
+    );
+  });
+  if (control)
+    out.push(
+      `| (A/A control: the no-limiter app again) | ${spread(control.serverUs, 1)} | - | ${spread(control.serverAddedUs, 1)} | ${spread(control.cpuRatios)} |`,
+    );
+  return out.join('\n');
+}
+
 async function main() {
   const opts = parse(process.argv.slice(2));
   if (!process.env.BENCH_REDIS_URL) throw new Error('set BENCH_REDIS_URL (bench/targets.sh starts a Redis and does)');
   const wanted = opts.only ? new Set(opts.only.split(',')) : undefined;
-  const scenarios = SCENARIOS.filter((s) => !wanted || wanted.has(s.name));
+  const scenarios = SCENARIOS.filter((s) => (wanted ? wanted.has(s.name) : !s.optional));
   if (wanted && scenarios.length !== wanted.size) throw new Error(`--only: scenarios are ${SCENARIOS.map((s) => s.name).join(', ')}`);
   const baseDir = opts['baseline-dir'];
   if (baseDir && !existsSync(`${baseDir}/packages/core/dist`)) throw new Error(`--baseline-dir=${baseDir}: no built packages there`);
@@ -268,7 +337,9 @@ async function main() {
   pin(where, where.rest, loader.pid);
   const ctx = { where, meter, loader, log, baseApps: baseDir ? baselineApps(baseDir) : undefined };
   const appRuns = scenarios.reduce((n, s) => n + 2 + (s.controls?.length ?? 0) + s.ours.length * (baseDir ? 2 : 1), 0) * opts.rounds;
-  log(`${appRuns} runs of ${opts.warmup + opts.seconds} s: about ${Math.ceil((appRuns * (opts.warmup + opts.seconds + 0.4)) / 60)} min`);
+  log(
+    `${appRuns} runs of ${opts.warmup + opts.seconds} s: about ${Math.ceil((appRuns * (opts.warmup + opts.seconds + (opts.processes === 'kept' ? 0.4 : 1.2))) / 60)} min`,
+  );
   const t0 = Date.now();
   const loadBefore = loadavg()[0].toFixed(2);
   const rows = [];
@@ -291,6 +362,7 @@ async function main() {
     loadAfter: loadavg()[0].toFixed(2),
     loadDuring: `${Math.min(...loads).toFixed(2)} to ${Math.max(...loads).toFixed(2)}`,
     minutes: ((Date.now() - t0) / 60_000).toFixed(1),
+    ladders: scenarios.filter((s) => s.ladder).map((s) => s.name),
   };
   const md = report(rows, meta);
   console.log(md);
