@@ -226,6 +226,76 @@ describe('MemoryStore, exactly', () => {
     expect(await evicted((i) => (i === 64 ? 1 : 10), 1)).toEqual(['c0']);
   });
 
+  test('a caller taken again and again is written in place: its levels stay exact, and it stays the newest bucket', async () => {
+    // The second take onwards of the same caller and policies updates the buckets in place
+    // (store/memory.ts `debit`). What must not change: each take's levels, and the store's order
+    // (a re-taken bucket is the last written: eviction looks at the oldest first).
+    const clock = manualClock();
+    const store = new MemoryStore({ clock: clock.now, maxKeys: 3 });
+    const l = createLimiter({
+      store,
+      policies: [
+        { name: 'burst', capacity: 10, refillPerSecond: 1 },
+        { name: 'day', capacity: 100, refillPerSecond: 0.001 },
+      ],
+    });
+    for (let i = 0; i < 5; i++) {
+      clock.advance(500);
+      const d = await l.take('hot', { cost: 2 });
+      expect(d.policies.map((p) => p.remaining)).toEqual([Math.floor(10 - 2 * (i + 1) + 0.5 * i), Math.floor(100 - 2 * (i + 1) + 0.0005 * i)]);
+    }
+    expect(store.size).toBe(2);
+    // Reset between two takes of the same caller: the next take finds the buckets full.
+    await l.reset('hot');
+    expect((await l.take('hot')).policies.map((p) => p.remaining)).toEqual([9, 99]);
+    expect((await l.take('hot')).policies.map((p) => p.remaining)).toEqual([8, 98]);
+    // A sweep dropping one of the two (burst refilled to full), then a take: both written again.
+    clock.advance(2000);
+    store.sweep();
+    expect(store.size).toBe(1);
+    expect((await l.take('hot')).policies.map((p) => p.remaining)).toEqual([9, 97]);
+    expect(store.size).toBe(2);
+    store.close();
+  });
+
+  test.each([
+    // a re-taken while it is the newest bucket (in place): a stays older than b, and goes first.
+    [
+      [
+        ['a', 2],
+        ['a', 2],
+        ['b', 4],
+      ],
+      'a',
+    ],
+    // a re-taken after b was written: a is now the newest (re-inserted, not updated where it was).
+    [
+      [
+        ['a', 2],
+        ['b', 4],
+        ['a', 2],
+      ],
+      'b',
+    ],
+    // the same with b written by a penalty (an adjust) rather than a take.
+    [
+      [
+        ['a', 2],
+        ['b', -4],
+        ['a', 2],
+      ],
+      'b',
+    ],
+  ] as [[string, number][], string][])('%j (take, or penalty when < 0), both equally far from full: a new caller evicts %s', async (ops, gone) => {
+    const store = new MemoryStore({ clock: () => 1000, maxKeys: 2 });
+    const l = createLimiter({ store, capacity: 10, refillPerSecond: 1 });
+    for (const [key, n] of ops) await (n > 0 ? l.take(key, { cost: n }) : l.penalty(key, -n));
+    await l.take('c', { cost: 4 });
+    expect(store.size).toBe(2);
+    expect((await l.take(gone, { cost: 0 })).remaining).toBe(10);
+    expect((await l.take(gone === 'a' ? 'b' : 'a', { cost: 0 })).remaining).toBe(6);
+  });
+
   test('the eviction hand wraps around the store, evicting as it goes', async () => {
     const store = new MemoryStore({ maxKeys: 20 });
     const l = createLimiter({ store, capacity: 10, refillPerSecond: 0.001 });

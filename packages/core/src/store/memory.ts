@@ -64,6 +64,12 @@ export class MemoryStore implements Store {
   private readonly slots = new Map<string, Map<string, number>>();
   /** Where eviction looks next; restarted from the first bucket when it runs out. */
   private hand: IterableIterator<[string, Bucket]> | undefined;
+  /** The last take's caller, policies and bucket keys (see `keysOf`). */
+  private lastPolicies: readonly Policy[] | undefined;
+  private lastCallerId = '';
+  private lastKeys: readonly string[] = [];
+  /** Keys that are the Map's last entries, in this order, as the last take's debit left them; undefined once anything else is written. */
+  private tail: readonly string[] | undefined;
   private readonly timer: NodeJS.Timeout;
 
   constructor(options: MemoryStoreOptions = {}) {
@@ -103,13 +109,10 @@ export class MemoryStore implements Store {
   /** The take, done now: a MemoryStore never waits. */
   takeNow(callerId: string, policies: readonly Policy[], cost: number, lockout?: LockoutRule): TakeResult {
     const now = this.clock();
-    const keys: string[] = [];
-    const levels: number[] = [];
-    for (const p of policies) {
-      const key = bucketKey('', p.name, callerId);
-      keys.push(key);
-      levels.push(this.level(key, p, now));
-    }
+    const keys = this.keysOf(callerId, policies);
+    const n = policies.length;
+    const levels = new Array<number>(n);
+    for (let i = 0; i < n; i++) levels[i] = this.level(keys[i]!, policies[i]!, now);
     let lockoutId: string | undefined;
     if (lockout !== undefined) {
       checkLockoutRule(lockout);
@@ -120,13 +123,55 @@ export class MemoryStore implements Store {
       }
     }
     const allowed = fits(levels, cost);
-    if (allowed && cost > 0) {
-      for (let i = 0; i < policies.length; i++) this.write(keys[i]!, policies[i]!, levels[i]! - cost, now);
-    }
+    if (allowed && cost > 0) this.debit(keys, policies, levels, cost, now);
     if (!allowed && lockoutId !== undefined && this.countDenial(lockoutId, lockout!, now)) {
       return { allowed: false, levels, source: 'memory', lockedMs: Math.ceil(lockout!.durationMs) };
     }
     return { allowed, levels, source: 'memory' };
+  }
+
+  /**
+   * The bucket keys of a caller's policies: the last take's when it was for the same caller and
+   * policies (a hot caller's keys are made once, not per take; a new array otherwise, so that an
+   * array's identity stands for its keys: see `tail`).
+   */
+  private keysOf(callerId: string, policies: readonly Policy[]): readonly string[] {
+    if (policies === this.lastPolicies && callerId === this.lastCallerId) return this.lastKeys;
+    const keys = new Array<string>(policies.length);
+    for (let i = 0; i < policies.length; i++) keys[i] = bucketKey('', policies[i]!.name, callerId);
+    this.lastPolicies = policies;
+    this.lastCallerId = callerId;
+    this.lastKeys = keys;
+    return keys;
+  }
+
+  /**
+   * Debits `cost` from each bucket at its level. When the buckets are the Map's last entries, in
+   * this order (`tail`: the previous take wrote them, and nothing was written since), each is
+   * updated in place: the order a delete and re-insert would leave, without a new bucket and
+   * without the deleted entries a re-insert leaves in the Map (which V8 then rehashes away).
+   */
+  private debit(keys: readonly string[], policies: readonly Policy[], levels: readonly number[], cost: number, now: number): void {
+    const n = policies.length;
+    if (this.tail === keys) {
+      let inPlace = true;
+      for (let i = 0; i < n && inPlace; i++) inPlace = levels[i]! - cost < policies[i]!.capacity && this.buckets.has(keys[i]!);
+      if (inPlace) {
+        for (let i = 0; i < n; i++) {
+          const p = policies[i]!;
+          const b = this.buckets.get(keys[i]!)!;
+          const tokens = levels[i]! - cost;
+          b.tokens = tokens;
+          b.at = now;
+          b.fullAt = now + ((p.capacity - tokens) * 1000) / p.refillPerSecond;
+        }
+        return;
+      }
+    }
+    let all = true;
+    for (let i = 0; i < n; i++) all = this.write(keys[i]!, policies[i]!, levels[i]! - cost, now) && all;
+    // Written in order, each re-inserted: they are now the Map's last entries.
+    if (all) this.tail = keys;
   }
 
   async acquireSlot(callerId: string, policy: ConcurrencyPolicy, slotId: string): Promise<SlotResult> {
@@ -294,12 +339,15 @@ export class MemoryStore implements Store {
     if (victim !== undefined) this.lockouts.delete(victim);
   }
 
-  private write(key: string, p: Policy, tokens: number, now: number): void {
+  /** Writes a bucket (re-inserted: Map order is write order); false when it is full, and so dropped. */
+  private write(key: string, p: Policy, tokens: number, now: number): boolean {
+    this.tail = undefined;
     this.buckets.delete(key);
-    if (tokens >= p.capacity) return;
+    if (tokens >= p.capacity) return false;
     const bucket = { tokens, at: now, fullAt: now + ((p.capacity - tokens) * 1000) / p.refillPerSecond };
     if (this.buckets.size >= this.maxKeys) this.evict(bucket.fullAt);
     this.buckets.set(key, bucket);
+    return true;
   }
 
   /**
