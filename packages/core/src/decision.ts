@@ -66,7 +66,8 @@ export function buildDecision(policies: readonly Policy[], result: TakeResult, c
   if (levels.length !== policies.length) {
     throw new Error(`store returned ${levels.length} bucket levels for ${policies.length} policies`);
   }
-  const views: PolicyDecision[] = [];
+  // Made at its length: pushed into, an empty array grows a backing store larger than most limiters' policies.
+  const views = new Array<PolicyDecision>(policies.length);
   let binding = 0;
   for (let i = 0; i < policies.length; i++) {
     const p = policies[i]!;
@@ -80,7 +81,7 @@ export function buildDecision(policies: readonly Policy[], result: TakeResult, c
       resetMs: after >= p.capacity ? 0 : Math.ceil(((p.capacity - after) * 1000) / storedRate(p)),
       windowSeconds: p.windowSeconds,
     };
-    views.push(view);
+    views[i] = view;
     if (i > 0 && binds(view, views[binding]!, allowed)) binding = i;
   }
   let b = views[binding]!;
