@@ -34,17 +34,29 @@ function slotCases(store: () => Store, expire: (leaseMs: number) => Promise<void
 
   test('a slot whose lease ends without a renewal is free again (its holder died); a renewed one is not', async () => {
     const s = store();
-    const [p, id] = [policy(2, 1_000), caller()];
-    await s.acquireSlot!(id, p, 'dead');
-    await s.acquireSlot!(id, p, 'alive');
-    expect((await s.acquireSlot!(id, p, 'x')).allowed).toBe(false);
-    await expire(600);
-    expect(await s.renewSlot!(id, p, 'alive')).toBe(true);
-    await expire(600);
-    // 1.2 s after both were taken: 'dead' has ended, 'alive' was renewed 0.6 s ago.
-    expect(await s.countSlots!(id, p)).toBe(1);
-    expect(await s.renewSlot!(id, p, 'dead')).toBe(false);
-    expect(await s.acquireSlot!(id, p, 'x')).toMatchObject({ allowed: true, held: 2 });
+    // On Redis the leases run on real time: a run where this machine stalled long enough for
+    // 'alive' to end before its renewal, or before the count, proves nothing and is made again.
+    for (let attempt = 1; ; attempt++) {
+      const [p, id] = [policy(2, 1_000), caller()];
+      const started = performance.now();
+      await s.acquireSlot!(id, p, 'dead');
+      await s.acquireSlot!(id, p, 'alive');
+      expect((await s.acquireSlot!(id, p, 'x')).allowed).toBe(false);
+      await expire(600);
+      const renewing = performance.now();
+      const renewed = await s.renewSlot!(id, p, 'alive');
+      const renewedBy = performance.now();
+      await expire(600);
+      // 1.2 s after both were taken: 'dead' has ended, 'alive' was renewed 0.6 s ago.
+      const count = await s.countSlots!(id, p);
+      const stalled = renewedBy - started >= 980 || performance.now() - renewing >= 980;
+      if (stalled && attempt < 3) continue;
+      expect(renewed).toBe(true);
+      expect(count).toBe(1);
+      expect(await s.renewSlot!(id, p, 'dead')).toBe(false);
+      expect(await s.acquireSlot!(id, p, 'x')).toMatchObject({ allowed: true, held: 2 });
+      return;
+    }
   });
 }
 

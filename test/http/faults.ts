@@ -105,8 +105,14 @@ export function runFaultContract(harness: AdapterHarness): void {
     });
 
     test('SIGKILL: every answer within the budget, no 5xx but the 503 of deny; back on Redis by itself', async () => {
-      expect((await timedGet(app, agent, '/fallback', 'before')).status).toBe(200);
-      expect(sources).toEqual(['redis']);
+      // On Redis before the kill (a first request can miss the 150 ms budget on a loaded machine
+      // while the new connection warms up: then the next ones are asked).
+      for (let n = 0; n < 20 && sources.at(-1) !== 'redis'; n++) {
+        if (n > 0) await sleep(100);
+        expect((await timedGet(app, agent, '/fallback', `before-${n}`)).status).toBe(200);
+      }
+      expect(sources.at(-1)).toBe('redis');
+      status.length = 0;
 
       await server.kill();
       const during: Record<string, Timed[]> = { fallback: [], tight: [], allow: [], deny: [] };
