@@ -18,9 +18,10 @@ const pinned = (name) => devDependencies[name].replace(/^npm:.*@/, '');
 
 const shared = {
   testEnvironment: 'node',
-  // Transpiled file by file (test/tsconfig.json sets isolatedModules): `pnpm typecheck` checks the types.
+  // Transpiled file by file (test/tsconfig.json sets isolatedModules; `pnpm typecheck` checks the
+  // types), with a cache shared by every project: see test/support/ts-transform.cjs.
   transform: {
-    '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/test/tsconfig.json' }],
+    '^.+\\.ts$': '<rootDir>/test/support/ts-transform.cjs',
   },
 };
 // Every entry point of every package under packages/ (scripts/packages.cjs), to its source.
