@@ -18,6 +18,9 @@ const pinned = (name) => devDependencies[name].replace(/^npm:.*@/, '');
 
 const shared = {
   testEnvironment: 'node',
+  // One diagnostics channel per name for a worker's life (a Node 20 bug otherwise loses events
+  // between test files): see test/support/keep-channels.cjs.
+  setupFiles: ['<rootDir>/test/support/keep-channels.cjs'],
   // Transpiled file by file (test/tsconfig.json sets isolatedModules; `pnpm typecheck` checks the
   // types), with a cache shared by every project: see test/support/ts-transform.cjs.
   transform: {
