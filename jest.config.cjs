@@ -118,8 +118,8 @@ module.exports = {
   testTimeout: 30000,
   // Most tests wait on sockets, timers and child processes rather than on the CPU: more workers
   // than cores keeps the cores busy (jest's default, cores - 1, ran one file at a time on 2 cores;
-  // on 2 cores, 4 workers took about 200 s and 6 about 150 s with the cores still not always
-  // busy). TB_JEST_WORKERS overrides it.
+  // on 2 cores, from a fresh clone, 4 workers took about 200 s, 6 about 140 s with the shared
+  // transform cache, and the cores were then busy nearly all the run). TB_JEST_WORKERS overrides it.
   maxWorkers: Number(process.env.TB_JEST_WORKERS) || Math.max(2, cpus().length * 3),
   reporters: ['default', '<rootDir>/test/support/projects-reporter.cjs'],
   // The slowest files first, by test/support/durations.json: see test/support/sequencer.cjs.

@@ -1,6 +1,6 @@
 'use strict';
 // Multi-process load on ONE caller key, for the concurrency property test and the naive-vs-atomic
-// script. Plain Node (no ts-jest): the parent side is `runHammer(options)`; the same file, forked
+// script. Plain Node (no jest transform): the parent side is `runHammer(options)`; the same file, forked
 // with `--worker`, is the worker. Each worker has its own client (a Redis or a Cluster; ioredis, or
 // node-redis by `target.library`) and keeps `inFlight` takes running at once until its time or its
 // count is up.
