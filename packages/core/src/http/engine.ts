@@ -79,14 +79,6 @@ interface RouteLimiters {
   readonly policyHeader: string;
   /** With a concurrency policy, the value for a decision that asked for a slot: `policyHeader` and its member. */
   readonly slotPolicyHeader: string;
-  /** The `RateLimit-Policy` field as a header pair, shared by the outcomes that write `policyHeader` (frozen). */
-  readonly policyField: readonly [string, string];
-  /**
-   * Per token policy, what its `RateLimit` member starts with, up to its remaining:
-   * `"<name>";r=`, after `, ` for all but the first. An allowed decision's field is these, each
-   * followed by its figures (see `allowedHeaders`).
-   */
-  readonly statePrefixes: readonly string[];
   /** The last denial's answer, written again while a denial would be written the same (see `deniedAnswer`). */
   denied: DeniedAnswer | undefined;
 }
@@ -316,9 +308,6 @@ export class HttpEngine<Req> {
       state.listening = true;
       onEnd((status) => responseEnded(state, status));
     }
-    if (decision.allowed && alone && slot === undefined && !c.legacyHeaders && decision.policies.length === limiters.statePrefixes.length) {
-      return { action: 'pass', headers: allowedHeaders(limiters, decision), decision };
-    }
     if (!passes) refundAll(state);
     const policyHeader = decision.policies.length > limiter.policies.length ? limiters.slotPolicyHeader : limiters.policyHeader;
     if (!passes && alone && decision.policies.length === 1 && decision.policies[0]!.kind === undefined && decision.lockedMs === undefined) {
@@ -408,26 +397,8 @@ export class HttpEngine<Req> {
       denied: undefined,
       policyHeader,
       slotPolicyHeader: policyHeader === '' ? member : member === '' ? policyHeader : `${policyHeader}, ${member}`,
-      policyField: Object.freeze(['RateLimit-Policy', policyHeader] as [string, string]),
-      statePrefixes: Object.freeze(policies.map((p, i) => `${i === 0 ? '' : ', '}"${p.name}";r=`)),
     };
   }
-}
-
-/**
- * The headers of an allowed decision of one limiter that holds no slot, without legacy fields:
- * what `headersWithPolicy` writes for it (no Retry-After, each `t` the seconds until full), made
- * from the limiter's fixed parts and the decision's figures.
- */
-function allowedHeaders(limiters: RouteLimiters, decision: Decision): [string, string][] {
-  const views = decision.policies;
-  const prefixes = limiters.statePrefixes;
-  let state = '';
-  for (let i = 0; i < views.length; i++) {
-    const p = views[i]!;
-    state += `${prefixes[i]}${p.remaining};t=${Math.ceil(p.resetMs / 1000)}`;
-  }
-  return [limiters.policyField as [string, string], ['RateLimit', state]];
 }
 
 function checkKey(value: unknown): string | undefined {

@@ -163,7 +163,7 @@ export class MemoryStore implements Store {
           const tokens = levels[i]! - cost;
           b.tokens = tokens;
           b.at = now;
-          b.fullAt = now + ((p.capacity - tokens) * 1000) / p.refillPerSecond;
+          b.fullAt = fullAt(p, tokens, now);
         }
         return;
       }
@@ -344,7 +344,7 @@ export class MemoryStore implements Store {
     this.tail = undefined;
     this.buckets.delete(key);
     if (tokens >= p.capacity) return false;
-    const bucket = { tokens, at: now, fullAt: now + ((p.capacity - tokens) * 1000) / p.refillPerSecond };
+    const bucket = { tokens, at: now, fullAt: fullAt(p, tokens, now) };
     if (this.buckets.size >= this.maxKeys) this.evict(bucket.fullAt);
     this.buckets.set(key, bucket);
     return true;
@@ -396,4 +396,9 @@ let shared: MemoryStore | undefined;
 export function sharedMemoryStore(): MemoryStore {
   shared ??= new MemoryStore();
   return shared;
+}
+
+/** When a bucket of `p` holding `tokens` at `now` is full again. */
+function fullAt(p: Policy, tokens: number, now: number): number {
+  return now + ((p.capacity - tokens) * 1000) / p.refillPerSecond;
 }
