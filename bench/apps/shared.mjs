@@ -99,3 +99,20 @@ export const DENIAL = {
   contentType: 'application/problem+json; charset=utf-8',
   body: '{"type":"about:blank","title":"Too Many Requests","status":429,"detail":"Rate limit \\"GET /d\\" exceeded. Retry in 6 seconds.","policy":"GET /d","limit":10,"retryAfter":6}',
 };
+
+/**
+ * Writes, as constants, the two fields ours writes on an allowed request of `PATHS.allowed` (its
+ * `RateLimit-Policy` and a `RateLimit` of the same length), as the Fastify adapter writes them:
+ * two `reply.header` calls, lower-case names. The controls use it to cost the header writing
+ * apart from our decision.
+ */
+export function writeConstantFields(reply) {
+  reply.header('ratelimit-policy', '"GET /a";q=1000000000;w=86400');
+  reply.header('ratelimit', '"GET /a";r=999999999;t=1');
+}
+
+/** A Fastify `onRequest` hook that does only that. */
+export const constantFieldsHook = (_request, reply, done) => {
+  writeConstantFields(reply);
+  done();
+};

@@ -4,15 +4,10 @@
 import { MemoryStore } from '@tokenbucket/core';
 import tokenBucket from '@tokenbucket/fastify';
 import Fastify from 'fastify';
-import { announce, BODY, HOST, PATHS, PORT } from '../apps/shared.mjs';
+import { announce, BODY, constantFieldsHook, HOST, PATHS, PORT } from '../apps/shared.mjs';
 
 const app = Fastify();
 await app.register(tokenBucket, { store: new MemoryStore() });
-const onRequest = (_request, reply, done) => {
-  reply.header('ratelimit-policy', '"GET /a";q=1000000000;w=86400');
-  reply.header('ratelimit', '"GET /a";r=999999999;t=1');
-  done();
-};
-app.get(PATHS.allowed.route, { onRequest }, async () => BODY);
+app.get(PATHS.allowed.route, { onRequest: constantFieldsHook }, async () => BODY);
 await app.listen({ port: PORT, host: HOST });
 announce(app.server);

@@ -4,7 +4,7 @@
 import { createLimiter, MemoryStore } from '@tokenbucket/core';
 import tokenBucket from '@tokenbucket/fastify';
 import Fastify from 'fastify';
-import { announce, BODY, HOST, PATHS, PORT } from '../apps/shared.mjs';
+import { announce, BODY, HOST, PATHS, PORT, writeConstantFields } from '../apps/shared.mjs';
 
 const { capacity, refillPerSecond } = PATHS.allowed;
 const app = Fastify();
@@ -14,8 +14,7 @@ const limiter = createLimiter({ store, name: 'GET /a', capacity, refillPerSecond
 const callerId = 'hot-key-caller-id-0000';
 const onRequest = (_request, reply, done) => {
   if (!limiter.takeById(callerId, 1).decision.allowed) throw new Error('expected an allowed take');
-  reply.header('ratelimit-policy', '"GET /a";q=1000000000;w=86400');
-  reply.header('ratelimit', '"GET /a";r=999999999;t=1');
+  writeConstantFields(reply);
   done();
 };
 app.get(PATHS.allowed.route, { onRequest }, async () => BODY);

@@ -6,7 +6,7 @@ import { MemoryStore } from '@tokenbucket/core';
 import { createHttpLimiter, routeId } from '@tokenbucket/core/adapter';
 import tokenBucket from '@tokenbucket/fastify';
 import Fastify from 'fastify';
-import { announce, BODY, HOST, PATHS, PORT } from '../apps/shared.mjs';
+import { announce, BODY, HOST, PATHS, PORT, writeConstantFields } from '../apps/shared.mjs';
 
 const { route, capacity, refillPerSecond } = PATHS.allowed;
 const app = Fastify();
@@ -25,8 +25,7 @@ const limiter = createHttpLimiter(silent, { store, capacity, refillPerSecond });
 const id = routeId('GET', route);
 const onRequest = (request, reply, done) => {
   if (limiter.handle(request, reply, id) !== true) throw new Error('expected an answer at once');
-  reply.header('ratelimit-policy', '"GET /a";q=1000000000;w=86400');
-  reply.header('ratelimit', '"GET /a";r=999999999;t=1');
+  writeConstantFields(reply);
   done();
 };
 app.get(route, { onRequest }, async () => BODY);
