@@ -106,7 +106,40 @@ const SCENARIOS = [
       ['6. ours on a MemoryStore (computed headers written)', 'fastify-ladder-6-ours-memory.mjs'],
       ['7. + an ioredis client connected, idle', 'fastify-ladder-7-ioredis-idle.mjs'],
     ].map(([label, file]) => ({ label, file: new URL(`./controls/${file}`, import.meta.url) })),
-    ours: [{ label: '8. ours, RedisStore, leases on', file: 'fastify-tokenbucket.mjs', env: LEASES }],
+    ours: [
+      { label: '8. ours, RedisStore, leases on', file: 'fastify-tokenbucket.mjs', env: LEASES },
+      { label: '9. as 8, leases of up to 10,000 tokens', file: 'fastify-tokenbucket.mjs', env: { BENCH_LEASES: '{"maxTokens":10000}' } },
+    ],
+  },
+  {
+    // Not a target: the Koa allowed path in three steps (run only when named in --only).
+    name: 'koa-ladder',
+    optional: true,
+    ladder: true,
+    path: '/a',
+    status: 200,
+    baseline: 'koa-none.mjs',
+    controls: [
+      ['1. + a route middleware calling next()', 'koa-ladder-1-middleware.mjs'],
+      ['2. + the middleware writing our two fields as constants', 'koa-ladder-2-headers.mjs'],
+      ['3. ours on a MemoryStore', 'koa-ladder-3-ours-memory.mjs'],
+    ].map(([label, file]) => ({ label, file: new URL(`./controls/${file}`, import.meta.url) })),
+    ours: [{ label: '4. ours, RedisStore, leases on', file: 'koa-tokenbucket.mjs', env: LEASES }],
+  },
+  {
+    // Not a target: the Express allowed path in three steps (run only when named in --only).
+    name: 'express-ladder',
+    optional: true,
+    ladder: true,
+    path: '/a',
+    status: 200,
+    baseline: 'express-none.mjs',
+    controls: [
+      ['1. + a route middleware calling next()', 'express-noop-middleware.mjs'],
+      ['2. + the middleware writing our two fields as constants', 'express-ladder-2-headers.mjs'],
+      ['3. ours on a MemoryStore', 'express-ladder-3-ours-memory.mjs'],
+    ].map(([label, file]) => ({ label, file: new URL(`./controls/${file}`, import.meta.url) })),
+    ours: [{ label: '4. ours, RedisStore, leases on', file: 'express-tokenbucket.mjs', env: LEASES }],
   },
   { name: 'express-denied', path: '/d', status: 429, baseline: 'express-none-429.mjs', ours: [{ label: 'ours', file: 'express-tokenbucket.mjs', env: {} }] },
   { name: 'koa-denied', path: '/d', status: 429, baseline: 'koa-none-429.mjs', ours: [{ label: 'ours', file: 'koa-tokenbucket.mjs', env: {} }] },

@@ -22,9 +22,11 @@ export const apiKey = (headers) => headers['x-api-key'];
 
 /**
  * Our RedisStore's `leases` option when BENCH_LEASES is `on` (token leases: a hot key is answered
- * from a batch of tokens taken in one call), else nothing (the store's default, off).
+ * from a batch of tokens taken in one call), or the `leases` options as JSON (`{"maxTokens":10000}`),
+ * else nothing (the store's default, off).
  */
-export const leaseOption = process.env.BENCH_LEASES === 'on' ? { leases: true } : {};
+export const leaseOption =
+  process.env.BENCH_LEASES === 'on' ? { leases: true } : process.env.BENCH_LEASES?.startsWith('{') ? { leases: JSON.parse(process.env.BENCH_LEASES) } : {};
 
 /** Where to listen: loopback only, on the port the bench gives (0: any free port). */
 export const HOST = '127.0.0.1';
