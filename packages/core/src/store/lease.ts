@@ -237,19 +237,30 @@ export class LeaseTable {
    * Records the lease a take of `taken` tokens granted (`result.allowed`), its first `cost` spent
    * on the request that took it (0 for a renewal, which no request waits for); returns what that
    * request is answered (the take's own result). A lease still live (renewed ahead of time) ends
-   * here, giving back what it had not spent.
+   * here and what it can still spend is carried into the new one, rather than given back to Redis
+   * in a call of its own; an expired one gives back what it had not spent.
    */
   granted(callerId: string, policies: readonly Policy[], cost: number, taken: number, result: TakeResult, sentAt: number): TakeResult {
     this.observe(callerId, policies, result.levels);
     const now = this.clock();
     const old = this.leases.get(callerId)?.get(policies);
-    // What the old lease gives back reaches the buckets after this take read them: count it in.
-    const back = old === undefined ? 0 : this.end(old, now);
-    const levels = back > 0 ? result.levels.map((level, i) => Math.min(policies[i]!.capacity, level + back)) : result.levels;
+    let levels = result.levels;
+    let carried = 0;
+    if (old !== undefined && now < old.expiresAt) {
+      // Debited from Redis and not admitted: the new lease holds them. Seen from this instance,
+      // each bucket held them too when this take read it; the bound on what the new lease can
+      // spend (`leastUsable`: C - level + taken - refilled) is then the same as without them.
+      carried = this.retire(old, now);
+      if (carried > 0) levels = result.levels.map((level) => level + carried);
+    } else if (old !== undefined) {
+      // What the old lease gives back reaches the buckets after this take read them: count it in.
+      const back = this.end(old, now);
+      if (back > 0) levels = result.levels.map((level, i) => Math.min(policies[i]!.capacity, level + back));
+    }
     const lease: Lease = {
       callerId,
       policies,
-      taken,
+      taken: taken + carried,
       levels,
       sentAt,
       expiresAt: sentAt + this.config.maxMs,
@@ -378,6 +389,18 @@ export class LeaseTable {
    * what goes back never exceeds what the lease holds. Returns the tokens given back.
    */
   private end(lease: Lease, now: number): number {
+    const least = this.retire(lease, now);
+    if (least <= 0) return 0;
+    let shortestInterval = Number.POSITIVE_INFINITY;
+    for (const p of lease.policies) shortestInterval = Math.min(shortestInterval, tokenInterval(p.refillPerSecond));
+    const tokens = least - 1 / shortestInterval - least * 1e-9;
+    if (tokens <= 0) return 0;
+    this.giveBack(lease.callerId, lease.policies, tokens);
+    return tokens;
+  }
+
+  /** Takes a lease out of the table (nothing goes back); returns what it could still spend, 0 if it was no longer in it. */
+  private retire(lease: Lease, now: number): number {
     const byPolicies = this.leases.get(lease.callerId);
     if (byPolicies?.get(lease.policies) !== lease) return 0;
     byPolicies.delete(lease.policies);
@@ -385,13 +408,7 @@ export class LeaseTable {
     lease.ended = true;
     this.leaseCount--;
     this.stopWhenIdle();
-    const least = this.leastUsable(lease, now);
-    let shortestInterval = Number.POSITIVE_INFINITY;
-    for (const p of lease.policies) shortestInterval = Math.min(shortestInterval, tokenInterval(p.refillPerSecond));
-    const tokens = least - 1 / shortestInterval - least * 1e-9;
-    if (tokens <= 0) return 0;
-    this.giveBack(lease.callerId, lease.policies, tokens);
-    return tokens;
+    return this.leastUsable(lease, now);
   }
 
   private stopWhenIdle(): void {
