@@ -44,6 +44,23 @@ const APPS = new URL('./apps/', import.meta.url);
 const LEASES = { BENCH_LEASES: 'on' };
 
 /**
+ * A ladder scenario of `framework`'s allowed path: its no-limiter app, the `steps` ([label, file
+ * in controls/]), then ours (apps/<framework>-tokenbucket.mjs) with each of `ours`' env.
+ */
+function ladder(framework, steps, ours) {
+  return {
+    name: `${framework}-ladder`,
+    optional: true,
+    ladder: true,
+    path: '/a',
+    status: 200,
+    baseline: `${framework}-none.mjs`,
+    controls: steps.map(([label, file]) => ({ label, file: new URL(`./controls/${file}`, import.meta.url) })),
+    ours: ours.map((o) => ({ ...o, file: `${framework}-tokenbucket.mjs` })),
+  };
+}
+
+/**
  * The scenarios: one API key hammering one route (a hot key), against the framework's minimal
  * no-limiter server with the same route and body (allowed), or a no-limiter server writing the
  * same 429 status, headers and problem body (denied). `ours` are our app's variants; each also
@@ -87,17 +104,12 @@ const SCENARIOS = [
     baseline: 'fastify-none-429.mjs',
     ours: [{ label: 'ours', file: 'fastify-tokenbucket.mjs', env: {}, target: 0.9 }],
   },
-  {
-    // Not a target: the Fastify allowed path taken apart, one piece added per step (the files'
-    // header comments say what each isolates), run only when named in --only. The report adds
-    // each step's CPU over the step before it, per round.
-    name: 'fastify-ladder',
-    optional: true,
-    ladder: true,
-    path: '/a',
-    status: 200,
-    baseline: 'fastify-none.mjs',
-    controls: [
+  // Not targets: the allowed path taken apart, one piece added per step (the files' header
+  // comments say what each isolates), run only when named in --only. The report adds each step's
+  // CPU over the step before it, per round.
+  ladder(
+    'fastify',
+    [
       ['1. plugin registered, route not limited', 'fastify-ladder-1-plugin.mjs'],
       ['2. + a route hook calling done()', 'fastify-ladder-2-hook.mjs'],
       ['3. + the hook writing our two fields as constants', 'fastify-ladder-3-headers.mjs'],
@@ -105,42 +117,30 @@ const SCENARIOS = [
       ['5. + our whole decision (handle), headers not written', 'fastify-ladder-5-decide.mjs'],
       ['6. ours on a MemoryStore (computed headers written)', 'fastify-ladder-6-ours-memory.mjs'],
       ['7. + an ioredis client connected, idle', 'fastify-ladder-7-ioredis-idle.mjs'],
-    ].map(([label, file]) => ({ label, file: new URL(`./controls/${file}`, import.meta.url) })),
-    ours: [
-      { label: '8. ours, RedisStore, leases on', file: 'fastify-tokenbucket.mjs', env: LEASES },
-      { label: '9. as 8, leases of up to 10,000 tokens', file: 'fastify-tokenbucket.mjs', env: { BENCH_LEASES: '{"maxTokens":10000}' } },
     ],
-  },
-  {
-    // Not a target: the Koa allowed path in three steps (run only when named in --only).
-    name: 'koa-ladder',
-    optional: true,
-    ladder: true,
-    path: '/a',
-    status: 200,
-    baseline: 'koa-none.mjs',
-    controls: [
+    [
+      { label: '8. ours, RedisStore, leases on', env: LEASES },
+      { label: '9. as 8, leases of up to 10,000 tokens', env: { BENCH_LEASES: '{"maxTokens":10000}' } },
+    ],
+  ),
+  ladder(
+    'koa',
+    [
       ['1. + a route middleware calling next()', 'koa-ladder-1-middleware.mjs'],
       ['2. + the middleware writing our two fields as constants', 'koa-ladder-2-headers.mjs'],
       ['3. ours on a MemoryStore', 'koa-ladder-3-ours-memory.mjs'],
-    ].map(([label, file]) => ({ label, file: new URL(`./controls/${file}`, import.meta.url) })),
-    ours: [{ label: '4. ours, RedisStore, leases on', file: 'koa-tokenbucket.mjs', env: LEASES }],
-  },
-  {
-    // Not a target: the Express allowed path in three steps (run only when named in --only).
-    name: 'express-ladder',
-    optional: true,
-    ladder: true,
-    path: '/a',
-    status: 200,
-    baseline: 'express-none.mjs',
-    controls: [
+    ],
+    [{ label: '4. ours, RedisStore, leases on', env: LEASES }],
+  ),
+  ladder(
+    'express',
+    [
       ['1. + a route middleware calling next()', 'express-noop-middleware.mjs'],
       ['2. + the middleware writing our two fields as constants', 'express-ladder-2-headers.mjs'],
       ['3. ours on a MemoryStore', 'express-ladder-3-ours-memory.mjs'],
-    ].map(([label, file]) => ({ label, file: new URL(`./controls/${file}`, import.meta.url) })),
-    ours: [{ label: '4. ours, RedisStore, leases on', file: 'express-tokenbucket.mjs', env: LEASES }],
-  },
+    ],
+    [{ label: '4. ours, RedisStore, leases on', env: LEASES }],
+  ),
   { name: 'express-denied', path: '/d', status: 429, baseline: 'express-none-429.mjs', ours: [{ label: 'ours', file: 'express-tokenbucket.mjs', env: {} }] },
   { name: 'koa-denied', path: '/d', status: 429, baseline: 'koa-none-429.mjs', ours: [{ label: 'ours', file: 'koa-tokenbucket.mjs', env: {} }] },
 ];
