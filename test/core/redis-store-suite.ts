@@ -13,7 +13,11 @@ import { randomPrefix, RedisPool, redisUrl, requireRedis, sleep } from '../suppo
 import { TcpProxy } from '../support/tcp-proxy';
 import { runStoreSuite } from './store-suite';
 
-/** For tests of what is admitted under load, not of the time budget: no time-out on a loaded CI machine. */
+/**
+ * Every store of these suites but those of the time-budget tests (which give their own
+ * `timeoutMs`): what they test is not the time budget, and a loaded machine can stall a reply past
+ * the default 200 ms (seen at 6 jest workers: a node-redis 5 take timed out).
+ */
 const UNHURRIED = { timeoutMs: 5_000 };
 
 /**
@@ -84,7 +88,7 @@ export function runRedisStoreSuite(kind: ClientKind): void {
 
     describe('the script, keys and expiry', () => {
       test('one decision is one script call (EVALSHA) and nothing else', async () => {
-        const store = new RedisStore({ client: await client(), prefix });
+        const store = new RedisStore({ ...UNHURRIED, client: await client(), prefix });
         const l = createLimiter({
           store,
           policies: [
@@ -103,7 +107,7 @@ export function runRedisStoreSuite(kind: ClientKind): void {
 
       test('keys are hashed, hash-tagged per caller, and expire when the bucket would be full', async () => {
         const l = createLimiter({
-          store: new RedisStore({ client: await client(), prefix }),
+          store: new RedisStore({ ...UNHURRIED, client: await client(), prefix }),
           policies: [
             { name: 'layout-burst', capacity: 10, refillPerSecond: 2 },
             { name: 'layout-daily', capacity: 1000, refillPerSecond: 1000 / 86400 },
@@ -140,7 +144,12 @@ export function runRedisStoreSuite(kind: ClientKind): void {
 
       test('a denied take writes nothing: the expiry is not pushed back', async () => {
         const reader = pool.client();
-        const l = createLimiter({ store: new RedisStore({ client: await client(), prefix }), name: 'deny-writes', capacity: 1, refillPerSecond: 0.01 });
+        const l = createLimiter({
+          store: new RedisStore({ ...UNHURRIED, client: await client(), prefix }),
+          name: 'deny-writes',
+          capacity: 1,
+          refillPerSecond: 0.01,
+        });
         await l.take('deny-writes-caller');
         const [key] = await pool.keys(`${prefix}deny-writes:*`);
         const before = await reader.get(key!);
@@ -151,7 +160,12 @@ export function runRedisStoreSuite(kind: ClientKind): void {
       });
 
       test('SCRIPT FLUSH mid-run: the next take reloads the script and is correct', async () => {
-        const l = createLimiter({ store: new RedisStore({ client: await client(), prefix }), name: 'noscript', capacity: 3, refillPerSecond: 1 / 3600 });
+        const l = createLimiter({
+          store: new RedisStore({ ...UNHURRIED, client: await client(), prefix }),
+          name: 'noscript',
+          capacity: 3,
+          refillPerSecond: 1 / 3600,
+        });
         expect((await l.take('noscript-caller')).remaining).toBe(2);
         await pool.client().script('FLUSH');
         expect((await l.take('noscript-caller')).remaining).toBe(1);
@@ -289,7 +303,12 @@ export function runRedisStoreSuite(kind: ClientKind): void {
           await ready;
           await sleep(50);
           // Only the first take ever reached Redis: 2 tokens left, nothing replayed.
-          const reader = createLimiter({ store: new RedisStore({ client: await client(), prefix }), name: 'offline', capacity: 3, refillPerSecond: 1 / 3600 });
+          const reader = createLimiter({
+            store: new RedisStore({ ...UNHURRIED, client: await client(), prefix }),
+            name: 'offline',
+            capacity: 3,
+            refillPerSecond: 1 / 3600,
+          });
           expect((await reader.take('offline-caller', { cost: 0 })).remaining).toBe(2);
         } finally {
           await proxy.stop();
@@ -307,7 +326,12 @@ export function runRedisStoreSuite(kind: ClientKind): void {
       const countCalls = async (pattern: string, run: () => Promise<void>): Promise<number> => (await clientCalls(pattern, run)).length;
 
       test('a denied caller hammering: one Redis call, the rest answered here with the same decision', async () => {
-        const l = createLimiter({ store: new RedisStore({ client: await client(), prefix }), name: 'dc-hammer', capacity: 2, refillPerSecond: 1 / 3600 });
+        const l = createLimiter({
+          store: new RedisStore({ ...UNHURRIED, client: await client(), prefix }),
+          name: 'dc-hammer',
+          capacity: 2,
+          refillPerSecond: 1 / 3600,
+        });
         await l.take('dc-caller', { cost: 2 });
         const decisions: Decision[] = [];
         const calls = await countCalls(`${prefix}dc-hammer`, async () => {
@@ -322,7 +346,7 @@ export function runRedisStoreSuite(kind: ClientKind): void {
       });
 
       test('takeNow answers a remembered denial at once, and nothing else', async () => {
-        const store = new RedisStore({ client: await client(), prefix });
+        const store = new RedisStore({ ...UNHURRIED, client: await client(), prefix });
         const l = createLimiter({ store, name: 'dc-now', capacity: 2, refillPerSecond: 1 / 3600 });
         const id = 'dc-now-caller-id';
         // Nothing remembered: the take must go to Redis.
@@ -342,7 +366,7 @@ export function runRedisStoreSuite(kind: ClientKind): void {
       });
 
       test('a remembered denial moves with time: its wait shrinks and its remaining grows as the bucket refills', async () => {
-        const store = new RedisStore({ client: await client(), prefix });
+        const store = new RedisStore({ ...UNHURRIED, client: await client(), prefix });
         const l = createLimiter({ store, name: 'dc-moving', capacity: 8, refillPerSecond: 4 });
         await l.take('dc-m', { cost: 8 }); // empty: 2 s to hold 8 again
         const first = await l.take('dc-m', { cost: 8 });
@@ -364,7 +388,12 @@ export function runRedisStoreSuite(kind: ClientKind): void {
       });
 
       test('the remembered denial ends as soon as the refill could cover the cost', async () => {
-        const l = createLimiter({ store: new RedisStore({ client: await client(), prefix }), name: 'dc-refill', capacity: 1, refillPerSecond: 10 });
+        const l = createLimiter({
+          store: new RedisStore({ ...UNHURRIED, client: await client(), prefix }),
+          name: 'dc-refill',
+          capacity: 1,
+          refillPerSecond: 10,
+        });
         await l.take('dc-r');
         const denied = await l.take('dc-r');
         expect(denied.allowed).toBe(false);
@@ -374,7 +403,7 @@ export function runRedisStoreSuite(kind: ClientKind): void {
 
       test('reset forgets the denial; denialCache false asks Redis every time', async () => {
         const c = await client();
-        const store = new RedisStore({ client: c, prefix });
+        const store = new RedisStore({ ...UNHURRIED, client: c, prefix });
         const l = createLimiter({ store, name: 'dc-reset', capacity: 1, refillPerSecond: 1 / 3600 });
         await l.take('dc-x');
         expect((await l.take('dc-x')).allowed).toBe(false);
@@ -382,7 +411,7 @@ export function runRedisStoreSuite(kind: ClientKind): void {
         expect((await l.take('dc-x')).allowed).toBe(true);
 
         const uncached = createLimiter({
-          store: new RedisStore({ client: c, prefix, denialCache: false }),
+          store: new RedisStore({ ...UNHURRIED, client: c, prefix, denialCache: false }),
           name: 'dc-off',
           capacity: 1,
           refillPerSecond: 1 / 3600,
@@ -396,7 +425,7 @@ export function runRedisStoreSuite(kind: ClientKind): void {
       });
 
       test('denials are kept per limiter, and the cache starts over at maxKeys', async () => {
-        const store = new RedisStore({ client: await client(), prefix, denialCache: { maxKeys: 2 } });
+        const store = new RedisStore({ ...UNHURRIED, client: await client(), prefix, denialCache: { maxKeys: 2 } });
         const one = createLimiter({ store, name: 'dc-max-one', capacity: 1, refillPerSecond: 1 / 3600 });
         const two = createLimiter({ store, name: 'dc-max-two', capacity: 1, refillPerSecond: 1 / 3600 });
         for (const caller of ['m-a', 'm-b']) {
@@ -422,8 +451,18 @@ export function runRedisStoreSuite(kind: ClientKind): void {
       test('another process debiting the bucket cannot make a remembered denial wrong', async () => {
         // Two stores (two processes' worth of state) on one bucket: the one that remembers a denial
         // only ever denies what Redis would deny, because others can only take tokens away.
-        const a = createLimiter({ store: new RedisStore({ client: await client(), prefix }), name: 'dc-two', capacity: 3, refillPerSecond: 1 / 3600 });
-        const b = createLimiter({ store: new RedisStore({ client: await client(), prefix }), name: 'dc-two', capacity: 3, refillPerSecond: 1 / 3600 });
+        const a = createLimiter({
+          store: new RedisStore({ ...UNHURRIED, client: await client(), prefix }),
+          name: 'dc-two',
+          capacity: 3,
+          refillPerSecond: 1 / 3600,
+        });
+        const b = createLimiter({
+          store: new RedisStore({ ...UNHURRIED, client: await client(), prefix }),
+          name: 'dc-two',
+          capacity: 3,
+          refillPerSecond: 1 / 3600,
+        });
         await a.take('dc-z', { cost: 2 });
         expect((await a.take('dc-z', { cost: 2 })).allowed).toBe(false); // remembered by a: 1 left
         expect((await b.take('dc-z')).allowed).toBe(true); // b takes the last one
@@ -451,7 +490,7 @@ export function runRedisStoreSuite(kind: ClientKind): void {
 
       test('a refund to full deletes the key; a penalty writes PX until the bucket is full again', async () => {
         const reader = pool.client();
-        const store = new RedisStore({ client: await client(), prefix });
+        const store = new RedisStore({ ...UNHURRIED, client: await client(), prefix });
         const l = createLimiter({ store, name: 'adjust-px', capacity: 10, refillPerSecond: 2 });
         const id = 'adjust-px-caller';
         const key = `${prefix}adjust-px:{${id}}`;
@@ -471,7 +510,7 @@ export function runRedisStoreSuite(kind: ClientKind): void {
 
       test('a refund is exact: it gives back what the take took, to the microsecond', async () => {
         const reader = pool.client();
-        const store = new RedisStore({ client: await client(), prefix });
+        const store = new RedisStore({ ...UNHURRIED, client: await client(), prefix });
         const l = createLimiter({ store, name: 'adjust-exact', capacity: 10, refillPerSecond: 1 / 3600 });
         const id = 'adjust-exact-caller';
         const key = `${prefix}adjust-exact:{${id}}`;
@@ -484,7 +523,7 @@ export function runRedisStoreSuite(kind: ClientKind): void {
 
       test('lock and denials keys: <prefix>"lock":<rule>:{<id>}, the caller\'s hash tag, expiring with the lock and the window', async () => {
         const reader = pool.client();
-        const store = new RedisStore({ client: await client(), prefix });
+        const store = new RedisStore({ ...UNHURRIED, client: await client(), prefix });
         const l = createLimiter({ store, name: 'lock-keys', capacity: 1, refillPerSecond: 1 / 3600 });
         const r = rule('lock-keys|rule', 2, 30_000, 5_000);
         const id = 'lock-keys-caller';
@@ -508,7 +547,7 @@ export function runRedisStoreSuite(kind: ClientKind): void {
       });
 
       test('a lock is answered from memory until it ends: no call to Redis, source lockout, the time left counting down', async () => {
-        const store = new RedisStore({ client: await client(), prefix });
+        const store = new RedisStore({ ...UNHURRIED, client: await client(), prefix });
         const l = createLimiter({ store, name: 'lock-memory', capacity: 1, refillPerSecond: 1 / 3600 });
         const r = rule('lock-memory', 2, 60_000, 1500);
         const id = 'lock-memory-caller';
@@ -545,7 +584,7 @@ export function runRedisStoreSuite(kind: ClientKind): void {
       });
 
       test('denialCache: false remembers no lock either: every locked take asks Redis, which still denies it', async () => {
-        const store = new RedisStore({ client: await client(), prefix, denialCache: false });
+        const store = new RedisStore({ ...UNHURRIED, client: await client(), prefix, denialCache: false });
         const l = createLimiter({ store, name: 'lock-nocache', capacity: 1, refillPerSecond: 1 / 3600 });
         const r = rule('lock-nocache', 1, 60_000, 60_000);
         await store.take('lnc', l.policies, 2, r);
@@ -555,8 +594,8 @@ export function runRedisStoreSuite(kind: ClientKind): void {
       });
 
       test('unlock through one store lifts the lock in Redis; another store that remembers it keeps it until it ends', async () => {
-        const a = new RedisStore({ client: await client(), prefix });
-        const b = new RedisStore({ client: await client(), prefix });
+        const a = new RedisStore({ ...UNHURRIED, client: await client(), prefix });
+        const b = new RedisStore({ ...UNHURRIED, client: await client(), prefix });
         const l = createLimiter({ store: a, name: 'lock-two', capacity: 1, refillPerSecond: 1 / 3600 });
         const r = rule('lock-two', 1, 60_000, 500);
         await a.take('lt', l.policies, 2, r);
@@ -569,7 +608,7 @@ export function runRedisStoreSuite(kind: ClientKind): void {
       });
 
       test('adjusts, takes and lockout takes of one turn go in one script call', async () => {
-        const store = new RedisStore({ client: await client(), prefix });
+        const store = new RedisStore({ ...UNHURRIED, client: await client(), prefix });
         const l = createLimiter({ store, name: 'lock-batch', capacity: 2, refillPerSecond: 1 / 3600 });
         const r = rule('lock-batch', 1, 60_000, 60_000);
         await store.take('lb', l.policies, 2);
@@ -594,7 +633,7 @@ export function runRedisStoreSuite(kind: ClientKind): void {
 
       test('above 1000 tokens/s the TAT is kept to the nanosecond: no rounding to whole microseconds per take', async () => {
         const reader = pool.client();
-        const store = new RedisStore({ client: await client(), prefix });
+        const store = new RedisStore({ ...UNHURRIED, client: await client(), prefix });
         const l = createLimiter({ store, name: 'ns-rate', capacity: 1_000_000, refillPerSecond: 300_000 }); // 3334 ns a token
         const key = `${prefix}ns-rate:{ns-caller}`;
         await store.take('ns-caller', l.policies, 900_000.5); // ceil(900000.5 x 3334 ns) = 3000601667 ns: 3 s to full
@@ -615,7 +654,7 @@ export function runRedisStoreSuite(kind: ClientKind): void {
 
       test('a key of another type (WRONGTYPE) fails its own take alone: the others of the batch are decided, the circuit stays closed', async () => {
         const reader = pool.client();
-        const store = new RedisStore({ client: await client(), prefix });
+        const store = new RedisStore({ ...UNHURRIED, client: await client(), prefix });
         const statuses: string[] = [];
         store.subscribe((e) => statuses.push(e.status));
         const errors: string[] = [];
@@ -650,7 +689,7 @@ export function runRedisStoreSuite(kind: ClientKind): void {
             });
           }
           // Sent on its own (batch: false), the same.
-          const single = new RedisStore({ client: await client(), prefix, batch: false });
+          const single = new RedisStore({ ...UNHURRIED, client: await client(), prefix, batch: false });
           await expect(single.take('wt-bucket', l.policies, 1)).rejects.toMatchObject({ code: 'TB_ERR_STORE_WRONGTYPE' });
           expect((await single.take('wt-good-0', l.policies, 1)).allowed).toBe(true);
         } finally {
@@ -666,8 +705,8 @@ export function runRedisStoreSuite(kind: ClientKind): void {
         const c = await client();
         const tricky = `${prefix}glob*[x]?\\:`;
         const near = `${prefix}glob-x-:`; // what the prefix would match, read as a pattern
-        const store = new RedisStore({ client: c, prefix: tricky });
-        const neighbour = new RedisStore({ client: c, prefix: near });
+        const store = new RedisStore({ ...UNHURRIED, client: c, prefix: tricky });
+        const neighbour = new RedisStore({ ...UNHURRIED, client: c, prefix: near });
         const l = createLimiter({
           store,
           policies: [
@@ -691,7 +730,7 @@ export function runRedisStoreSuite(kind: ClientKind): void {
 
     describe('batching', () => {
       test('the takes of one tick go in one script call, each all-or-nothing and in order', async () => {
-        const store = new RedisStore({ client: await client(), prefix });
+        const store = new RedisStore({ ...UNHURRIED, client: await client(), prefix });
         const one = createLimiter({ store, name: 'batch-one', capacity: 2, refillPerSecond: 1 / 3600 });
         const two = createLimiter({
           store,
@@ -720,7 +759,12 @@ export function runRedisStoreSuite(kind: ClientKind): void {
 
       test('batch: false sends each take on its own', async () => {
         const c = await client();
-        const l = createLimiter({ store: new RedisStore({ client: c, prefix, batch: false }), name: 'nobatch', capacity: 10, refillPerSecond: 1 });
+        const l = createLimiter({
+          store: new RedisStore({ ...UNHURRIED, client: c, prefix, batch: false }),
+          name: 'nobatch',
+          capacity: 10,
+          refillPerSecond: 1,
+        });
         const calls = await clientCalls(`${prefix}nobatch`, async () => {
           await Promise.all([l.take('a'), l.take('b'), l.take('c')]);
         });
