@@ -240,13 +240,11 @@ export class HttpEngine<Req> {
     } else {
       callerId = keyCallerId(key);
     }
-    const keySource = key === undefined ? 'ip' : 'key';
-    const taken = limiters.main.admit(callerId, cost);
-    // Answered at once: no Take is made (the common case's request path makes nothing it can do without).
-    if (!(taken instanceof Promise)) return this.outcome(taken, limiters.main, limiters, req, route, keySource, callerId, cost, onEnd);
-    const t: Take<Req> = { req, route, keySource, callerId, cost, limiters, onEnd };
+    const t: Take<Req> = { req, route, keySource: key === undefined ? 'ip' : 'key', callerId, cost, limiters, onEnd };
+    const taken = limiters.main.admit(t.callerId, cost);
+    if (!(taken instanceof Promise)) return this.outcome(taken, t, limiters.main);
     return taken.then(
-      (decided) => this.outcome(decided, limiters.main, limiters, req, route, keySource, callerId, cost, onEnd),
+      (decided) => this.outcome(decided, t, limiters.main),
       (error: unknown) => this.storeFailed(error, t),
     );
   }
@@ -266,7 +264,7 @@ export class HttpEngine<Req> {
     // The fallback starts from what Redis last said about the caller (store/fallback.ts), not from a fresh bucket.
     limiters.fallback ??= new TokenBucketLimiter(main.policies, fallbackStore(main.store), main.lockout, main.concurrency);
     const local = await limiters.fallback.admit(t.callerId, t.cost);
-    return this.outcome({ ...local, source: 'fallback' }, limiters.fallback, limiters, req, route, t.keySource, t.callerId, t.cost, t.onEnd);
+    return this.outcome({ ...local, source: 'fallback' }, t, limiters.fallback);
   }
 
   /**
@@ -274,44 +272,34 @@ export class HttpEngine<Req> {
    * headers; and pass, or the limited answer after giving back what earlier limiters of the
    * request took.
    */
-  private outcome(
-    decided: Decided,
-    limiter: TokenBucketLimiter,
-    limiters: RouteLimiters,
-    req: Req,
-    route: string,
-    keySource: 'key' | 'ip',
-    callerId: string,
-    cost: number,
-    onEnd: OnResponseEnd | undefined,
-  ): HttpOutcome {
+  private outcome(decided: Decided, t: Take<Req>, limiter: TokenBucketLimiter): HttpOutcome {
     const c = this.config;
     const decision = decided.decision;
     if (c.onDecision !== undefined || decisionChannel.hasSubscribers) {
-      const event = decisionEvent(decided, callerId, cost, route, keySource, c.dryRun);
+      const event = decisionEvent(decided, t.callerId, t.cost, t.route, t.keySource, c.dryRun);
       if (decisionChannel.hasSubscribers) decisionChannel.publish(event);
       const onDecision = c.onDecision;
-      if (onDecision !== undefined) callUserCode('TB_WARN_HOOK_FAILED', 'onDecision', () => onDecision(event, req));
+      if (onDecision !== undefined) callUserCode('TB_WARN_HOOK_FAILED', 'onDecision', () => onDecision(event, t.req));
     }
-    const state = requestState(this.requestOf(req));
+    const state = requestState(this.requestOf(t.req));
     const alone = state.policies === undefined;
     showPolicies(state, decision.policies);
     const passes = decision.allowed || c.dryRun;
     const slot = decided.slot;
     if (slot !== undefined) {
       // Held until the response ends; with nothing to say when that is (`check`), not held at all.
-      if (onEnd === undefined) slot.release();
+      if (t.onEnd === undefined) slot.release();
       else recordHeld(state, slot);
     }
-    if (decision.allowed && cost > 0 && limiter.policies.length > 0) recordSpent(state, limiter, callerId, cost, req, c.refundWhen);
-    if (decision.allowed && onEnd !== undefined && !state.listening && (slot !== undefined || (c.refundWhen !== undefined && cost > 0))) {
+    if (decision.allowed && t.cost > 0 && limiter.policies.length > 0) recordSpent(state, limiter, t.callerId, t.cost, t.req, c.refundWhen);
+    if (decision.allowed && t.onEnd !== undefined && !state.listening && (slot !== undefined || (c.refundWhen !== undefined && t.cost > 0))) {
       state.listening = true;
-      onEnd((status) => responseEnded(state, status));
+      t.onEnd((status) => responseEnded(state, status));
     }
     if (!passes) refundAll(state);
-    const policyHeader = decision.policies.length > limiter.policies.length ? limiters.slotPolicyHeader : limiters.policyHeader;
+    const policyHeader = decision.policies.length > limiter.policies.length ? t.limiters.slotPolicyHeader : t.limiters.policyHeader;
     if (!passes && alone && decision.policies.length === 1 && decision.policies[0]!.kind === undefined && decision.lockedMs === undefined) {
-      const answer = this.deniedAnswer(limiters, decision, policyHeader);
+      const answer = this.deniedAnswer(t.limiters, decision, policyHeader);
       return { action: 'limited', headers: answer.headers, decision, status: answer.problem.body.status, ...answer.problem };
     }
     // A dry run never blocks, so it never asks the client to wait: no Retry-After.

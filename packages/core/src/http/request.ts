@@ -29,13 +29,8 @@ export interface RequestState {
   spent: Spent<unknown>[] | undefined;
   /** Concurrency slots held, in order: released when a later limiter denies, or when the response ends. */
   held: HeldSlot[] | undefined;
-  /**
-   * Every policy met, in the order met, each once (a later view of a name replaces the earlier).
-   * At first the first decision's own `policies` array (`shared`): copied before it is changed.
-   */
+  /** Every policy met, in the order met, each once (a later view of a name replaces the earlier). */
   policies: PolicyDecision[] | undefined;
-  /** Whether `policies` is still a decision's own array, which must not change. */
-  shared: boolean;
   /** Whether a response-end listener is registered. */
   listening: boolean;
 }
@@ -52,7 +47,7 @@ export function requestState(request: object): RequestState {
   const holder = request as { [STATE]?: RequestState };
   let state = holder[STATE];
   if (state === undefined) {
-    state = { spent: undefined, held: undefined, policies: undefined, shared: false, listening: false };
+    state = { spent: undefined, held: undefined, policies: undefined, listening: false };
     holder[STATE] = state;
   }
   return state;
@@ -63,27 +58,16 @@ export const existingState = (request: object): RequestState | undefined => (req
 
 /** Adds the views of a decision: a policy already shown keeps its place and takes the new view. */
 export function showPolicies(state: RequestState, views: readonly PolicyDecision[]): void {
-  if (state.policies === undefined) {
-    // Most requests meet one limiter: its decision's array is shown as it is, and copied only if another comes.
-    state.policies = views as PolicyDecision[];
-    state.shared = true;
+  const shown = state.policies;
+  if (shown === undefined) {
+    state.policies = views.slice();
     return;
   }
-  const shown = ownPolicies(state)!;
   for (const view of views) {
     let i = 0;
     while (i < shown.length && shown[i]!.name !== view.name) i++;
     shown[i] = view;
   }
-}
-
-/** The policies shown, as an array of the state's own (copied first from the decision's, if still shared). */
-function ownPolicies(state: RequestState): PolicyDecision[] | undefined {
-  if (state.shared) {
-    state.policies = state.policies!.slice();
-    state.shared = false;
-  }
-  return state.policies;
 }
 
 /** Records a slot the request now holds. */
@@ -115,7 +99,7 @@ export function recordSpent<Req>(
 export function refundAll(state: RequestState): void {
   releaseAll(state);
   if (state.spent === undefined) return;
-  const shown = ownPolicies(state) ?? [];
+  const shown = state.policies ?? [];
   for (const s of state.spent) {
     if (s.refunded) continue;
     s.refunded = true;

@@ -69,17 +69,6 @@ const RENEW_AT = 1 / 4;
 /** Keys whose rate is followed; at this many the counts start over (as the denial cache does). */
 const MAX_HEAT_KEYS = 10_000;
 
-/** Counts one take in a key's rate window, and reads the rate when the window is over. */
-function tick(heat: Heat, now: number): void {
-  heat.count++;
-  const elapsed = now - heat.windowStart;
-  if (elapsed >= RATE_WINDOW_MS) {
-    heat.rate = (heat.count * 1000) / elapsed;
-    heat.count = 0;
-    heat.windowStart = now;
-  }
-}
-
 /** Tokens a policy's bucket refills in `seconds`, at the speed the store's script refills it (never above the policy's rate). */
 function refilledIn(p: Policy, seconds: number): number {
   return (seconds * 1e6 * timeScale(p.refillPerSecond)) / tokenInterval(p.refillPerSecond);
@@ -113,11 +102,6 @@ interface Lease {
   lastUsed: number;
   /** The next lease was asked for (see RENEW_AT). */
   renewing: boolean;
-  /** Ended (or dropped): no longer in the table, whatever still holds it. */
-  ended: boolean;
-  /** The key's heat when the lease last counted a take in it, and the heat table's generation then (see `countIn`). */
-  heat: Heat | undefined;
-  heatGeneration: number;
 }
 
 /**
@@ -133,10 +117,6 @@ export class LeaseTable {
   private leaseCount = 0;
   private readonly heat = new Map<string, Map<readonly Policy[], Heat>>();
   private heatCount = 0;
-  /** Counts the times the heat table was emptied: a lease's `heat` of an earlier generation is no longer in it. */
-  private heatGeneration = 0;
-  /** The lease `spend` found last, tried first: a hot key's takes reach it without a lookup. */
-  private last: Lease | undefined;
   private timer: ReturnType<typeof setInterval> | undefined;
   /** A lease unused for this long is given back (the key cooled). */
   private readonly coolMs: number;
@@ -168,12 +148,8 @@ export class LeaseTable {
    */
   spend(callerId: string, policies: readonly Policy[], cost: number): TakeResult | undefined {
     if (this.leaseCount === 0) return undefined;
-    let lease = this.last;
-    if (lease === undefined || lease.ended || lease.callerId !== callerId || lease.policies !== policies) {
-      lease = this.leases.get(callerId)?.get(policies);
-      if (lease === undefined) return undefined;
-      this.last = lease;
-    }
+    const lease = this.leases.get(callerId)?.get(policies);
+    if (lease === undefined) return undefined;
     const now = this.clock();
     const least = this.leastUsable(lease, now);
     if (now >= lease.expiresAt || least < cost) {
@@ -183,7 +159,7 @@ export class LeaseTable {
     const reported = this.estimate(lease, now);
     lease.spent += cost;
     lease.lastUsed = now;
-    this.countIn(lease, now);
+    this.count(callerId, policies, now);
     if (!lease.renewing && least - cost < lease.taken * RENEW_AT && this.renew !== undefined) {
       lease.renewing = true;
       this.renew(callerId, policies, cost);
@@ -267,9 +243,6 @@ export class LeaseTable {
       spent: cost,
       lastUsed: now,
       renewing: false,
-      ended: false,
-      heat: undefined,
-      heatGeneration: -1,
     };
     let byPolicies = this.leases.get(callerId);
     if (byPolicies === undefined) {
@@ -308,19 +281,16 @@ export class LeaseTable {
     const byPolicies = this.leases.get(callerId);
     if (byPolicies === undefined) return;
     this.leases.delete(callerId);
-    for (const lease of byPolicies.values()) lease.ended = true;
     this.leaseCount -= byPolicies.size;
     this.stopWhenIdle();
   }
 
   /** Forgets every lease and rate (the store was cleared). */
   clear(): void {
-    for (const byPolicies of this.leases.values()) for (const lease of byPolicies.values()) lease.ended = true;
     this.leases.clear();
     this.leaseCount = 0;
     this.heat.clear();
     this.heatCount = 0;
-    this.heatGeneration++;
     this.stopWhenIdle();
   }
 
@@ -405,7 +375,6 @@ export class LeaseTable {
     if (byPolicies?.get(lease.policies) !== lease) return 0;
     byPolicies.delete(lease.policies);
     if (byPolicies.size === 0) this.leases.delete(lease.callerId);
-    lease.ended = true;
     this.leaseCount--;
     this.stopWhenIdle();
     return this.leastUsable(lease, now);
@@ -426,7 +395,6 @@ export class LeaseTable {
       if (this.heatCount >= MAX_HEAT_KEYS) {
         this.heat.clear();
         this.heatCount = 0;
-        this.heatGeneration++;
         byPolicies = undefined;
       }
       heat = { windowStart: now, count: 0, rate: 0, levels: undefined, pending: undefined };
@@ -437,20 +405,13 @@ export class LeaseTable {
       byPolicies.set(policies, heat);
       this.heatCount++;
     }
-    tick(heat, now);
-    return heat;
-  }
-
-  /**
-   * Counts a take of a lease's key: in the heat the lease counted in last, while the heat table
-   * still holds it (not emptied since), without looking the key up again.
-   */
-  private countIn(lease: Lease, now: number): void {
-    if (lease.heat !== undefined && lease.heatGeneration === this.heatGeneration) {
-      tick(lease.heat, now);
-      return;
+    heat.count++;
+    const elapsed = now - heat.windowStart;
+    if (elapsed >= RATE_WINDOW_MS) {
+      heat.rate = (heat.count * 1000) / elapsed;
+      heat.count = 0;
+      heat.windowStart = now;
     }
-    lease.heat = this.count(lease.callerId, lease.policies, now);
-    lease.heatGeneration = this.heatGeneration;
+    return heat;
   }
 }
