@@ -1,5 +1,6 @@
 // What every benchmarked app shares, using nothing but Node: its routes and body, the limits,
-// the caller key, the Redis client's settings, and the line that tells the bench its port.
+// the caller key, the Redis client's settings, the line that tells the bench its port, and what the
+// controls write or run in place of ours (constant fields, the Fastify adapter's reading and writing).
 
 /** The body every app answers on every route. */
 export const BODY = { ok: true, items: [1, 2, 3] };
@@ -117,4 +118,20 @@ export function writeConstantFields(reply) {
 export const constantFieldsHook = (_request, reply, done) => {
   writeConstantFields(reply);
   done();
+};
+
+/**
+ * The Fastify adapter's reading and writing, as @tokenbucket/fastify's (which it does not export):
+ * for controls that run `createHttpLimiter(...).handle` themselves, to cost our decision apart
+ * from the plugin (controls/fastify-ladder-5-decide.mjs, controls/fastify-timed-hook.mjs).
+ */
+const LOWER_CASE = new Map(['RateLimit-Policy', 'RateLimit', 'Retry-After'].map((name) => [name, name.toLowerCase()]));
+export const fastifyAdapter = {
+  incoming: (request) => request.raw,
+  ip: (request) => request.ip,
+  app: (request) => request.server,
+  headersSent: (reply) => reply.sent,
+  setHeader: (reply, name, value) => void reply.header(LOWER_CASE.get(name) ?? name, value),
+  send: (reply, status, contentType, body) => void reply.code(status).type(contentType).send(body),
+  callOnLimited: (onLimited, request, reply, decision) => onLimited(request, reply, decision),
 };

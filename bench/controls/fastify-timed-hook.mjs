@@ -17,24 +17,12 @@ import { createHttpLimiter, routeId } from '@tokenbucket/core/adapter';
 import Fastify from 'fastify';
 import { Cluster, Redis } from 'ioredis';
 import { PerformanceObserver } from 'node:perf_hooks';
-import { announce, BODY, connectRedis, HOST, PATHS, PORT, writeConstantFields } from '../apps/shared.mjs';
+import { announce, BODY, connectRedis, fastifyAdapter, HOST, PATHS, PORT, writeConstantFields } from '../apps/shared.mjs';
 
 const { route, capacity, refillPerSecond } = PATHS.allowed;
 const mode = process.env.MODE ?? 'constants';
 const MODES = ['constants', 'memory', 'idle', 'leases', 'big'];
 if (!MODES.includes(mode)) throw new Error(`MODE=${mode}: one of ${MODES.join(', ')}`);
-
-/** The Fastify adapter's reading and writing, as @tokenbucket/fastify does it. */
-const LOWER_CASE = new Map(['RateLimit-Policy', 'RateLimit'].map((name) => [name, name.toLowerCase()]));
-const adapter = {
-  incoming: (request) => request.raw,
-  ip: (request) => request.ip,
-  app: (request) => request.server,
-  headersSent: (reply) => reply.sent,
-  setHeader: (reply, name, value) => void reply.header(LOWER_CASE.get(name) ?? name, value),
-  send: (reply, status, contentType, body) => void reply.code(status).type(contentType).send(body),
-  callOnLimited: () => undefined,
-};
 
 async function storeOf() {
   if (mode === 'constants') return undefined;
@@ -44,7 +32,7 @@ async function storeOf() {
   return new RedisStore({ client, leases: mode === 'big' ? { maxTokens: 100_000, maxMs: 1000 } : true });
 }
 const store = await storeOf();
-const limiter = store && createHttpLimiter(adapter, { store, capacity, refillPerSecond });
+const limiter = store && createHttpLimiter(fastifyAdapter, { store, capacity, refillPerSecond });
 const id = routeId('GET', route);
 
 let hookMs = 0;
